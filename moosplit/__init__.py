@@ -1,0 +1,31 @@
+"""moosplit: plan where to split a DNN between edge and cloud, as a multi-objective problem.
+
+The main names:
+    load_profile, read_profile, Profile            the layer table (SPEC section 2)
+    SplitProblem, Network                          the declarative problem (section 6)
+    evaluate, Plans, Plan                          the shared evaluator (section 4)
+    solve, available_solvers                       backends, all returning a Front
+    Front, Status, Guarantee                       results, with CSV I/O and indicators
+"""
+
+from . import solvers  # noqa: F401  (registers the backends)
+from .errors import ProblemError, ProfileError, SolverError, UnsupportedProblemError
+from .evaluator import Evaluation, evaluate
+from .front import Front, Guarantee, SolveStats, Status
+from .front_csv import read_front, write_front
+from .indicators import compare_fronts, epsilon_additive, hypervolume, igd_plus
+from .plans import Plan, Plans, check_plans
+from .problems import CodecTable, Network, SplitProblem, random_problem, read_codecs
+from .profiles import Profile, bundled_profiles, load_profile, random_profile, read_profile
+from .solvers import available_solvers, get_solver, solve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CodecTable", "Evaluation", "Front", "Guarantee", "Network", "Plan", "Plans",
+    "ProblemError", "Profile", "ProfileError", "SolveStats", "SolverError", "SplitProblem",
+    "Status", "UnsupportedProblemError", "available_solvers", "bundled_profiles",
+    "check_plans", "compare_fronts", "epsilon_additive", "evaluate", "get_solver",
+    "hypervolume", "igd_plus", "load_profile", "random_problem", "random_profile",
+    "read_codecs", "read_front", "read_profile", "solve", "write_front",
+]

@@ -1,0 +1,61 @@
+"""The `moosplit` command line: one module per command, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..errors import ProblemError, ProfileError, SolverError, UnsupportedProblemError
+from . import info, solve
+
+COMMANDS = (solve, info)
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message, as the SPEC's exit contract asks."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (one sub-command per module in COMMANDS)."""
+    parser = _Parser(prog="moosplit", description="Plan edge/cloud DNN splits as "
+                     "multi-objective problems.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 2 bad input, 1 failure)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.version:
+            from .. import __version__
+            print(__version__)
+            return 0
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return int(args.run(args) or 0)
+    except (UsageError, ProfileError, ProblemError, UnsupportedProblemError,
+            FileNotFoundError, IsADirectoryError) as exc:
+        text = str(exc) if not isinstance(exc, OSError) else (
+            f"{exc.filename}: {exc.strerror}")
+        print(f"moosplit: error: {' '.join(text.split())}", file=sys.stderr)
+        return 2
+    except SolverError as exc:
+        print(f"moosplit: solver failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("moosplit: interrupted", file=sys.stderr)
+        return 130

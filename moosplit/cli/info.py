@@ -1,0 +1,80 @@
+"""`moosplit info`: what a profile holds, and its natural bottlenecks."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ..evaluator import evaluate
+from ..plans import Plans
+from ..problems.problem import Network, SplitProblem
+from ..profiles.bundled import load_profile
+from ..profiles.profile import Profile
+from ..profiles.schema import REFERENCE_BITS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the `info` command."""
+    parser = sub.add_parser("info", help="describe a profile and its natural bottlenecks",
+                            description="Describe a profile: size, costs, bit-widths, "
+                            "metadata, and the natural bottlenecks (prefix splits whose "
+                            "transmitted tensors are smaller than the raw input).")
+    parser.add_argument("profile", metavar="PROFILE", help="profile CSV path or bundled name")
+    parser.set_defaults(run=run)
+
+
+def prefix_tx_bytes(profile: Profile) -> np.ndarray:
+    """Bytes sent at each prefix split n = 0..N, with activations at the reference 16 bits."""
+    problem = SplitProblem(profile, Network(bandwidth_mbps=1.0), objectives=("tx_bytes",),
+                           bits=(REFERENCE_BITS,))
+    rows = np.arange(profile.n_rows)
+    edge = (rows[None, :] >= 1) & (rows[None, :] <= rows[:, None])
+    bits_a = np.where(edge, REFERENCE_BITS, 0)
+    bits_w = np.where(edge & profile.has_weights[None, :], REFERENCE_BITS, 0)
+    plans = Plans(edge, bits_w, bits_a, np.zeros(profile.n_rows))
+    return evaluate(problem, plans)["tx_bytes"]
+
+
+def natural_bottlenecks(profile: Profile) -> list[tuple[int, str, float]]:
+    """(split, last edge node, bytes) of prefix splits sending less than the raw input."""
+    tx = prefix_tx_bytes(profile)
+    return [(n, profile.names[n], float(tx[n])) for n in range(1, profile.n_rows)
+            if tx[n] < tx[0]]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute `moosplit info`."""
+    profile = load_profile(args.profile)
+    ops: dict[str, int] = {}
+    for op in profile.ops[1:]:
+        ops[op] = ops.get(op, 0) + 1
+    lines = [
+        f"profile: {profile.source}",
+        f"model: {profile.metadata.get('model', '(not stated)')}",
+        f"nodes: {profile.n_nodes} ({'chain' if profile.is_chain else 'DAG'}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(ops.items())) + ")",
+        f"batch: {profile.batch}",
+        f"raw input: {int(profile.out_elems[0]):,} elements per sample at "
+        f"{profile.input_bits} bits = {profile.input_bytes:,.0f} bytes per inference",
+        f"outputs (sinks): {', '.join(profile.names[i] for i in np.flatnonzero(profile.sinks))}",
+        f"total MACs: {int(profile.macs.sum()):,}",
+        f"total weights: {int(profile.weight_elems.sum()):,} elements "
+        f"({profile.weight_elems.sum() * REFERENCE_BITS / 8 / 2**20:.3g} MiB at 16 bits)",
+        f"edge latency, all on edge: {profile.edge_ms.sum():.4g} ms; cloud: "
+        f"{profile.cloud_ms.sum():.4g} ms",
+        f"bit-widths: {', '.join(map(str, profile.bit_widths))}"
+        + ("; edge latency depends on bit-width" if profile.edge_ms_bits else ""),
+        f"edge energy column: {'yes' if profile.edge_mj is not None else 'no'}",
+    ]
+    bottlenecks = natural_bottlenecks(profile)
+    lines.append(f"natural bottlenecks (prefix splits sending less than the raw input, "
+                 f"activations at 16 bits): {len(bottlenecks)}")
+    for n, name, size in bottlenecks:
+        lines.append(f"  split {n:>4} after {name}: {size:,.0f} bytes "
+                     f"({size / profile.input_bytes:.3g}x the input)")
+    if profile.metadata:
+        lines.append("metadata:")
+        lines += [f"  {key}: {value}" for key, value in profile.metadata.items()]
+    print("\n".join(lines))
+    return 0

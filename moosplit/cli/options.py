@@ -1,0 +1,83 @@
+"""Problem options shared by the commands that solve (SPEC section 7)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import ProblemError
+from ..problems.codecs import read_codecs
+from ..problems.problem import MODES, Network, SplitProblem
+from ..problems.quantities import QUANTITIES
+from ..profiles.bundled import load_profile
+
+MIB = 2**20
+
+
+def comma_list(kind: type):
+    """argparse type: a comma-separated list of `kind`."""
+    def parse(text: str) -> tuple:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError("expected a comma-separated list, got nothing")
+        try:
+            return tuple(kind(t) for t in items)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+    parse.__name__ = f"list of {kind.__name__}"
+    return parse
+
+
+def add_problem_options(parser: argparse.ArgumentParser) -> None:
+    """Add PROFILE and every problem option."""
+    parser.add_argument("profile", metavar="PROFILE",
+                        help="profile CSV path, or the name of a bundled profile")
+    group = parser.add_argument_group("problem")
+    group.add_argument("--objectives", type=comma_list(str), default=("latency_ms", "error"),
+                       help=f"comma-separated, from: {', '.join(QUANTITIES)} "
+                            "(default: latency_ms,error)")
+    group.add_argument("--bandwidth-mbps", type=float, required=True,
+                       help="uplink bandwidth in Mbit/s")
+    group.add_argument("--rtt-ms", type=float, default=0.0,
+                       help="round-trip delay added to every plan (default 0)")
+    group.add_argument("--tx-power-mw", type=float, default=None,
+                       help="transmitter power in mW (needed for energy_mj)")
+    memory = group.add_mutually_exclusive_group()
+    memory.add_argument("--memory-mib", type=float, help="edge memory limit in MiB")
+    memory.add_argument("--memory-bytes", type=float, help="edge memory limit in bytes")
+    group.add_argument("--max-error", type=float, help="quantisation error limit")
+    group.add_argument("--max-latency-ms", type=float, help="end-to-end latency limit")
+    group.add_argument("--bits", type=comma_list(int), default=None,
+                       help="bit set for edge weights and activations (default: every "
+                            "bit-width the profile has)")
+    group.add_argument("--min-split", type=int, default=0,
+                       help="fewest edge nodes (1 keeps the raw input off the network in a "
+                            "chain)")
+    group.add_argument("--max-split", type=int, default=None, help="most edge nodes")
+    group.add_argument("--mode", choices=MODES, default="prefix",
+                       help="prefix: edge runs rows 1..n; cut: any predecessor-closed set")
+    group.add_argument("--codecs", metavar="FILE", default=None,
+                       help="codec table CSV (codec,node,ratio,err,encode_ms)")
+
+
+def build_problem(args: argparse.Namespace) -> SplitProblem:
+    """The SplitProblem the parsed options describe."""
+    profile = load_profile(args.profile)
+    for option in ("memory_mib", "memory_bytes", "max_error", "max_latency_ms"):
+        value = getattr(args, option)
+        if value is not None and not value >= 0:
+            raise ProblemError(f"--{option.replace('_', '-')} must be >= 0, got {value}")
+    constraints: dict[str, float] = {}
+    if args.memory_mib is not None:
+        constraints["memory_bytes"] = args.memory_mib * MIB
+    if args.memory_bytes is not None:
+        constraints["memory_bytes"] = args.memory_bytes
+    if args.max_error is not None:
+        constraints["error"] = args.max_error
+    if args.max_latency_ms is not None:
+        constraints["latency_ms"] = args.max_latency_ms
+    network = Network(args.bandwidth_mbps, args.rtt_ms, args.tx_power_mw)
+    codecs = read_codecs(args.codecs, profile) if args.codecs else None
+    return SplitProblem(profile, network, objectives=args.objectives, constraints=constraints,
+                        bits=args.bits, mode=args.mode, min_split=args.min_split,
+                        max_split=args.max_split, codecs=codecs)

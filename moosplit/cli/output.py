@@ -1,0 +1,79 @@
+"""How the command line shows things: front tables and progress on stderr."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from ..front import Front
+from ..problems.quantities import QUANTITIES
+from ..solvers.base import Progress
+
+
+def _short(text: str, width: int = 36) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def front_table(front: Front) -> str:
+    """The front as a fixed-width table for a terminal."""
+    if len(front) == 0:
+        return "(empty front)"
+    frame = front.to_frame()
+    if front.problem.mode == "prefix":
+        last = [nodes.split()[-1] if nodes else "-" for nodes in frame["edge_nodes"]]
+        edge = pd.Series(last, name="last_edge_node")
+    else:
+        edge = pd.Series([f"{len(n.split())} nodes" for n in frame["edge_nodes"]],
+                         name="edge")
+    objectives = list(front.objectives)
+    others = [q for q in QUANTITIES if q not in objectives
+              and np.isfinite(frame[q]).any()]
+    table = pd.concat([frame[["split"]], edge, frame[objectives + others]], axis=1)
+    table["bits_w"] = frame["bits_w"].map(_short)
+    table["bits_a"] = frame["bits_a"].map(_short)
+    if (frame["codec"] != "none").any():
+        table["codec"] = frame["codec"]
+    return table.to_string(index=False, float_format=lambda v: f"{v:.6g}")
+
+
+class ProgressPrinter:
+    """A progress callback that writes to stderr once a run has lasted `after_s` seconds.
+
+    On a terminal it rewrites one line; otherwise it prints a line at most every
+    `every_s` seconds, so logs stay short.
+    """
+
+    def __init__(self, after_s: float = 1.0, every_s: float = 10.0) -> None:
+        self.after_s = after_s
+        self.every_s = every_s
+        self.tty = sys.stderr.isatty()
+        self.last = -math.inf
+        self.shown = False
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.elapsed_s < self.after_s:
+            return
+        now = time.monotonic()
+        if not self.tty and now - self.last < self.every_s:
+            return
+        self.last = now
+        if progress.total:
+            share = f"{progress.done:,}/{progress.total:,} {progress.unit} " \
+                    f"({100 * progress.done / progress.total:.0f}%)"
+        else:
+            share = f"{progress.done:,} {progress.unit}"
+        line = f"[{progress.solver}] {share}, {progress.elapsed_s:.1f} s"
+        if self.tty:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+            self.shown = True
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """End the rewritten line, if one was shown."""
+        if self.shown:
+            print(file=sys.stderr)

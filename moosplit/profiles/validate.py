@@ -1,0 +1,316 @@
+"""Turn a raw layer table into a validated :class:`Profile`, or say exactly what is wrong."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ProfileError
+from .profile import Profile
+from .schema import (
+    COLUMNS_BY_NAME,
+    DEFAULT_INPUT_BITS,
+    MAX_BITS,
+    REFERENCE_BITS,
+    REQUIRED_COLUMNS,
+    activation_error_column,
+    bit_latency_column,
+    classify_column,
+    weight_error_column,
+)
+
+# Columns whose input-row cell may be left empty (they do not apply to the raw input).
+_INPUT_ROW_ZERO = ("weight_elems", "macs", "edge_ms", "cloud_ms", "edge_mj")
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Formats error locations: the source, its data row and the line in the file."""
+
+    source: str
+    names: list[str]
+    first_line: int | None
+
+    def row(self, row: int, column: str | None = None) -> str:
+        name = self.names[row] if 0 <= row < len(self.names) else ""
+        line = f" line {self.first_line + row}," if self.first_line is not None else ""
+        where = f"{self.source}:{line} row {row}"
+        if name:
+            where += f" ({name!r})"
+        if column is not None:
+            where += f", column {column!r}"
+        return where
+
+
+def _is_blank(cell: object) -> bool:
+    if cell is None:
+        return True
+    if isinstance(cell, float) and math.isnan(cell):
+        return True
+    return isinstance(cell, str) and cell.strip() == ""
+
+
+def _number(cell: object, kind: str, where: str) -> float:
+    """Parse one numeric cell: finite, >= 0, integral when `kind` is "int"."""
+    text = cell.strip() if isinstance(cell, str) else cell
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ProfileError(f"{where}: must be a number, got {cell!r}") from None
+    if not math.isfinite(value):
+        raise ProfileError(f"{where}: must be finite, got {cell!r}")
+    if value < 0:
+        raise ProfileError(f"{where}: must be >= 0, got {cell!r}")
+    if kind == "int" and value != int(value):
+        raise ProfileError(f"{where}: must be a whole number, got {cell!r}")
+    return value
+
+
+def _numeric_column(frame: pd.DataFrame, column: str, kind: str, where: _Where) -> np.ndarray:
+    """A numeric column; blank cells are allowed only on the input row (read as 0)."""
+    values = np.zeros(len(frame))
+    for row, cell in enumerate(frame[column]):
+        if _is_blank(cell):
+            if row == 0 and column != "out_elems":
+                continue
+            raise ProfileError(f"{where.row(row, column)}: missing value")
+        values[row] = _number(cell, kind, where.row(row, column))
+    if column in _INPUT_ROW_ZERO or column.startswith(("werr_", "aerr_", "edge_ms_w")):
+        if values[0] != 0:
+            raise ProfileError(
+                f"{where.row(0, column)}: the input row does not run anywhere, so this must "
+                f"be 0 or empty, got {frame[column].iloc[0]!r}"
+            )
+    return values.astype(np.int64) if kind == "int" else values
+
+
+def _check_columns(frame: pd.DataFrame, source: str) -> dict[str, list]:
+    """Check column names; return the bit-widths of each column family."""
+    families: dict[str, list] = {"werr": [], "aerr": [], "edge_ms_bits": []}
+    seen: set[str] = set()
+    for column in frame.columns:
+        if not isinstance(column, str):
+            raise ProfileError(f"{source}: column names must be strings, got {column!r}")
+        if column in seen:
+            raise ProfileError(f"{source}: column {column!r} appears twice")
+        seen.add(column)
+        kind = classify_column(column)
+        if kind is None:
+            known = ", ".join(COLUMNS_BY_NAME)
+            raise ProfileError(
+                f"{source}: unknown column {column!r}; known columns are {known}, "
+                "werr_b{b}, aerr_b{b} and edge_ms_w{bw}a{ba}"
+            )
+        family, bits = kind
+        if family == "fixed":
+            continue
+        for b in bits:
+            if not 1 <= b <= MAX_BITS:
+                raise ProfileError(
+                    f"{source}: column {column!r}: bit-widths must be 1..{MAX_BITS}, got {b}")
+        families[family].append(bits[0] if len(bits) == 1 else bits)
+    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    if missing:
+        raise ProfileError(f"{source}: missing required column(s) {', '.join(missing)}")
+    werr, aerr = set(families["werr"]), set(families["aerr"])
+    if werr != aerr:
+        odd = sorted(werr ^ aerr)
+        raise ProfileError(
+            f"{source}: error columns must come in pairs werr_b{{b}} and aerr_b{{b}}; "
+            f"bit-width(s) {odd} have only one of the two"
+        )
+    return families
+
+
+def _read_dag(frame: pd.DataFrame, where: _Where) -> tuple[list[str], list[tuple[int, ...]]]:
+    names = [str(n).strip() if not _is_blank(n) else "" for n in frame["name"]]
+    index: dict[str, int] = {}
+    for row, name in enumerate(names):
+        if not name:
+            raise ProfileError(f"{where.row(row, 'name')}: missing value")
+        if any(ch.isspace() for ch in name):
+            raise ProfileError(f"{where.row(row, 'name')}: names cannot contain spaces, got "
+                               f"{name!r}")
+        if name in index:
+            raise ProfileError(
+                f"{where.row(row, 'name')}: duplicate name {name!r} (first at row {index[name]})")
+        index[name] = row
+    ops = ["" if _is_blank(op) else str(op).strip() for op in frame["op"]]
+    inputs: list[tuple[int, ...]] = []
+    for row, cell in enumerate(frame["inputs"]):
+        tokens = [] if _is_blank(cell) else str(cell).split()
+        if row == 0:
+            if ops[0] != "input" or tokens:
+                raise ProfileError(
+                    f"{where.row(0)}: row 0 must be the model input (op 'input', no inputs), "
+                    f"got op {ops[0]!r} with inputs {' '.join(tokens)!r}")
+            inputs.append(())
+            continue
+        if ops[row] == "":
+            raise ProfileError(f"{where.row(row, 'op')}: missing value")
+        if ops[row] == "input" or not tokens:
+            raise ProfileError(
+                f"{where.row(row, 'inputs')}: only row 0 may be an input without inputs "
+                "(models with several inputs are not supported)")
+        preds = []
+        for token in tokens:
+            if token not in index:
+                raise ProfileError(f"{where.row(row, 'inputs')}: unknown input name {token!r}")
+            preds.append(index[token])
+        inputs.append(tuple(sorted(set(preds))))
+    _check_order(names, inputs, where)
+    return ops, inputs
+
+
+def _check_order(names: list[str], inputs: list[tuple[int, ...]], where: _Where) -> None:
+    """Reject cycles (naming one) and orders that are not topological."""
+    later = [(row, p) for row, preds in enumerate(inputs) for p in preds if p >= row]
+    if not later:
+        return
+    # is there a cycle at all? Kahn's algorithm on the whole graph
+    indegree = [len(p) for p in inputs]
+    consumers: list[list[int]] = [[] for _ in names]
+    for row, preds in enumerate(inputs):
+        for p in preds:
+            consumers[p].append(row)
+    ready = [r for r, d in enumerate(indegree) if d == 0]
+    done = 0
+    while ready:
+        node = ready.pop()
+        done += 1
+        for c in consumers[node]:
+            indegree[c] -= 1
+            if indegree[c] == 0:
+                ready.append(c)
+    if done < len(names):
+        cycle = _find_cycle([r for r, d in enumerate(indegree) if d > 0], inputs)
+        path = " -> ".join(names[r] for r in cycle)
+        raise ProfileError(f"{where.source}: the graph has a cycle: {path}")
+    row, pred = later[0]
+    raise ProfileError(
+        f"{where.row(row, 'inputs')}: rows are not in topological order: reads "
+        f"{names[pred]!r}, which comes later at row {pred}")
+
+
+def _find_cycle(remaining: list[int], inputs: list[tuple[int, ...]]) -> list[int]:
+    alive = set(remaining)
+    node = remaining[0]
+    path: list[int] = []
+    seen: dict[int, int] = {}
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = next(p for p in inputs[node] if p in alive)
+    cycle = path[seen[node]:] + [node]
+    return cycle[::-1]
+
+
+def _check_bit_latency(
+    frame: pd.DataFrame, pairs: list, bit_widths: list[int], weight_elems: np.ndarray,
+    where: _Where,
+) -> dict[tuple[int, int], np.ndarray] | None:
+    if not pairs:
+        return None
+    expected = {(w, a) for w in bit_widths for a in bit_widths} - {(REFERENCE_BITS,) * 2}
+    given = set(pairs)
+    extra = sorted(given - expected)
+    if (REFERENCE_BITS, REFERENCE_BITS) in given:
+        raise ProfileError(f"{where.source}: column "
+                           f"{bit_latency_column(REFERENCE_BITS, REFERENCE_BITS)!r} duplicates "
+                           "edge_ms; leave it out")
+    if extra:
+        raise ProfileError(
+            f"{where.source}: column {bit_latency_column(*extra[0])!r} is for a bit-width "
+            f"without error columns (the profile's bit-widths are {bit_widths})")
+    missing = sorted(expected - given)
+    if missing:
+        names = ", ".join(bit_latency_column(*m) for m in missing[:4])
+        raise ProfileError(
+            f"{where.source}: edge_ms_w{{bw}}a{{ba}} columns must cover every pair of the "
+            f"profile's bit-widths {bit_widths} (w16a16 is edge_ms); missing {names}"
+            + (" ..." if len(missing) > 4 else ""))
+    table = {p: _numeric_column(frame, bit_latency_column(*p), "float", where) for p in pairs}
+    table_full = dict(table)
+    table_full[(REFERENCE_BITS, REFERENCE_BITS)] = _numeric_column(frame, "edge_ms", "float",
+                                                                   where)
+    weightless = np.flatnonzero(weight_elems == 0)
+    for ba in bit_widths:
+        reference = table_full[(bit_widths[0], ba)]
+        for bw in bit_widths[1:]:
+            values = table_full[(bw, ba)]
+            differ = weightless[~np.isclose(values[weightless], reference[weightless],
+                                            rtol=1e-9, atol=1e-12)]
+            if differ.size:
+                row = int(differ[0])
+                raise ProfileError(
+                    f"{where.row(row, bit_latency_column(bw, ba))}: the node has no weights, "
+                    f"so its latency must not depend on the weight bit-width, but it differs "
+                    f"from {bit_latency_column(bit_widths[0], ba)}")
+    return table
+
+
+def profile_from_frame(
+    frame: pd.DataFrame,
+    metadata: dict[str, str],
+    *,
+    source: str = "<frame>",
+    first_line: int | None = None,
+) -> Profile:
+    """Validate a raw layer table; see :meth:`Profile.from_frame`.
+
+    `first_line` is the file line number of data row 0, used in messages.
+    """
+    families = _check_columns(frame, source)
+    if len(frame) == 0:
+        raise ProfileError(f"{source}: the table has no rows; row 0 must be the model input")
+    names_for_messages = [str(n) for n in frame["name"]]
+    where = _Where(source, names_for_messages, first_line)
+    ops, inputs = _read_dag(frame, where)
+
+    ints = {c: _numeric_column(frame, c, "int", where)
+            for c in ("out_elems", "weight_elems", "macs")}
+    floats = {c: _numeric_column(frame, c, "float", where) for c in ("edge_ms", "cloud_ms")}
+    bit_widths = sorted(set(families["werr"]) | {REFERENCE_BITS})
+    weight_error = {b: _numeric_column(frame, weight_error_column(b), "float", where)
+                    for b in families["werr"]}
+    activation_error = {b: _numeric_column(frame, activation_error_column(b), "float", where)
+                        for b in families["aerr"]}
+    for bits, values in weight_error.items():
+        bad = np.flatnonzero((ints["weight_elems"] == 0) & (values != 0))
+        if bad.size:
+            raise ProfileError(
+                f"{where.row(int(bad[0]), weight_error_column(bits))}: the node has no weights "
+                f"(weight_elems = 0), so its weight error must be 0, got {values[bad[0]]}")
+    edge_ms_bits = _check_bit_latency(frame, families["edge_ms_bits"], bit_widths,
+                                      ints["weight_elems"], where)
+    edge_mj = (_numeric_column(frame, "edge_mj", "float", where)
+               if "edge_mj" in frame.columns else None)
+    input_bits = DEFAULT_INPUT_BITS
+    if "out_bits" in frame.columns:
+        for row, cell in enumerate(frame["out_bits"]):
+            if row > 0 and not _is_blank(cell):
+                raise ProfileError(f"{where.row(row, 'out_bits')}: out_bits is read on the "
+                                   f"input row only; leave it empty here, got {cell!r}")
+        if not _is_blank(frame["out_bits"].iloc[0]):
+            input_bits = int(_number(frame["out_bits"].iloc[0], "int",
+                                     where.row(0, "out_bits")))
+            if input_bits < 1:
+                raise ProfileError(f"{where.row(0, 'out_bits')}: must be >= 1, got "
+                                   f"{input_bits}")
+    if "batch" in metadata:
+        text = str(metadata["batch"]).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise ProfileError(f"{source}: metadata 'batch' must be a whole number >= 1, "
+                               f"got {metadata['batch']!r}")
+    names = [str(n).strip() for n in frame["name"]]
+    return Profile(
+        names=tuple(names), ops=tuple(ops), inputs=tuple(inputs),
+        out_elems=ints["out_elems"], weight_elems=ints["weight_elems"], macs=ints["macs"],
+        edge_ms=floats["edge_ms"], cloud_ms=floats["cloud_ms"],
+        weight_error=weight_error, activation_error=activation_error,
+        edge_ms_bits=edge_ms_bits, edge_mj=edge_mj, input_bits=input_bits,
+        metadata=metadata, source=source,
+    )

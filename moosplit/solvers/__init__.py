@@ -1,0 +1,16 @@
+"""Backends: one module each, one registry."""
+
+from . import exhaustive  # noqa: F401  (registers the backend)
+from .base import Progress, SolveContext, Solver
+from .registry import DEFAULT_SOLVER, available_solvers, get_solver, register, solve
+
+__all__ = [
+    "DEFAULT_SOLVER",
+    "Progress",
+    "SolveContext",
+    "Solver",
+    "available_solvers",
+    "get_solver",
+    "register",
+    "solve",
+]

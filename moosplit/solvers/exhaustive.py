@@ -1,0 +1,109 @@
+"""`exhaustive`: evaluate every plan; the reference for small problems."""
+
+from __future__ import annotations
+
+import math
+
+import moocore
+import numpy as np
+
+from ..errors import UnsupportedProblemError
+from ..evaluator import Evaluation, evaluate
+from ..front import EXACT, Front, SolveStats, Status
+from ..pareto import minimisation_form
+from ..plans import Plans
+from ..problems.problem import SplitProblem
+from .base import SolveContext, Solver
+from .enumeration import TooMany, choices_per_set, edge_sets, iterate_plans
+from .registry import available_solvers, register
+
+
+@register
+class Exhaustive(Solver):
+    """Enumerate every plan (edge set x bit-widths x codec) and keep the non-dominated ones.
+
+    Exact in both modes. Refuses problems with more than `max_plans` plans, saying how many
+    there are. With a time limit it returns what it has, with status FEASIBLE.
+
+    Options:
+        max_plans: largest number of plans it agrees to enumerate.
+        chunk_size: plans evaluated per batch (memory vs. overhead).
+    """
+
+    name = "exhaustive"
+    exact = True
+
+    def __init__(self, *, max_plans: int = 2_000_000, chunk_size: int = 32_768) -> None:
+        if max_plans < 1 or chunk_size < 1:
+            raise ValueError("max_plans and chunk_size must be >= 1")
+        self.max_plans = max_plans
+        self.chunk_size = chunk_size
+
+    def __repr__(self) -> str:
+        return f"Exhaustive(max_plans={self.max_plans}, chunk_size={self.chunk_size})"
+
+    def _refuse(self, count: int, exact_count: bool) -> UnsupportedProblemError:
+        others = [n for n, cls in available_solvers().items() if cls.exact and n != self.name]
+        size = f"{count:,}" if count < 10**12 else f"about 10^{math.log10(count):.0f}"
+        return UnsupportedProblemError(
+            f"exhaustive: this problem has {'' if exact_count else 'more than '}{size} plans, "
+            f"more than max_plans={self.max_plans:,}; "
+            + (f"use an exact backend that scales ({', '.join(others)}), " if others else "")
+            + "shrink it (fewer bits, split bounds), or raise max_plans")
+
+    def count_plans(self, problem: SplitProblem) -> int:
+        """Number of plans within the split bounds (raises past `max_plans`)."""
+        try:
+            sets = edge_sets(problem, limit=self.max_plans)
+        except TooMany as exc:
+            raise self._refuse(int(exc.args[0]), exact_count=False) from None
+        return sum(choices_per_set(problem, sets))
+
+    def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
+        try:
+            sets = edge_sets(problem, limit=self.max_plans)
+        except TooMany as exc:
+            raise self._refuse(int(exc.args[0]), exact_count=False) from None
+        counts = choices_per_set(problem, sets)
+        total = sum(counts)
+        if total > self.max_plans:
+            raise self._refuse(total, exact_count=True)
+
+        maximise = problem.maximise
+        archive = Plans.empty(problem.profile.n_rows)
+        archive_eval: Evaluation | None = None
+        done = 0
+        stopped = False
+        for batch in iterate_plans(problem, sets, counts, self.chunk_size):
+            evaluation = evaluate(problem, batch)
+            done += len(batch)
+            feasible = np.flatnonzero(evaluation.feasible)
+            if feasible.size:
+                # archive first: among equal vectors moocore keeps the first, and plans
+                # arrive in tie-break order, so the kept plan is the SPEC's representative
+                candidates = Plans.concat([archive, batch.take(feasible)],
+                                          problem.profile.n_rows)
+                values = evaluation.take(feasible)
+                if archive_eval is not None:
+                    values = Evaluation(
+                        {k: np.concatenate([archive_eval.values[k], v])
+                         for k, v in values.values.items()},
+                        np.concatenate([archive_eval.feasible, values.feasible]))
+                F = minimisation_form(values.objectives(problem.objectives), maximise)
+                keep = np.flatnonzero(moocore.is_nondominated(F, keep_weakly=False))
+                archive, archive_eval = candidates.take(keep), values.take(keep)
+            context.report(done, total, "plans")
+            if context.expired() and done < total:
+                stopped = True
+                break
+
+        stats = SolveStats(context.elapsed, done, {"plans": total, "edge_sets": len(sets)})
+        if stopped:
+            status = Status.FEASIBLE if len(archive) else Status.UNKNOWN
+            message = f"time limit reached after {done:,} of {total:,} plans"
+        else:
+            status = Status.OPTIMAL if len(archive) else Status.INFEASIBLE
+            message = "" if len(archive) else "no plan satisfies the constraints"
+        return Front.from_plans(problem, archive, solver=self.name, status=status,
+                                guarantee=EXACT, stats=stats, message=message,
+                                evaluation=archive_eval)

@@ -1,0 +1,69 @@
+"""One registry of backends by name, and `solve()`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..front import Front
+from ..problems.problem import SplitProblem
+from .base import ProgressCallback, Solver
+
+_REGISTRY: dict[str, type[Solver]] = {}
+
+DEFAULT_SOLVER = "exhaustive"
+
+
+def register(cls: type[Solver]) -> type[Solver]:
+    """Class decorator adding a backend to the registry under `cls.name`."""
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"a solver named {cls.name!r} is already registered")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_solvers() -> dict[str, type[Solver]]:
+    """Registered backends by name, in registration order."""
+    return dict(_REGISTRY)
+
+
+def get_solver(name: str, **options: Any) -> Solver:
+    """Instantiate the backend registered as `name` with its keyword options."""
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown solver {name!r}; available: {', '.join(_REGISTRY)}") from None
+    return cls(**options)
+
+
+def solve(
+    problem: SplitProblem,
+    solver: str | Solver = DEFAULT_SOLVER,
+    *,
+    seed: int | None = None,
+    time_limit: float | None = None,
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> Front:
+    """Solve a split problem with a backend; return its Pareto front.
+
+    `solver` is a registered name (options go to its constructor) or a Solver instance.
+    `seed` makes randomised backends reproducible; `time_limit` (seconds) stops a backend
+    early, with a status that says the front is not proven; `progress` receives
+    :class:`moosplit.solvers.base.Progress` reports.
+
+    Example:
+        >>> import moosplit
+        >>> problem = moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"),
+        ...     moosplit.Network(bandwidth_mbps=10), objectives=("latency_ms", "memory_bytes"))
+        >>> len(moosplit.solve(problem, "exhaustive")) > 1
+        True
+    """
+    if isinstance(solver, Solver):
+        if options:
+            raise TypeError(f"options {sorted(options)} go to a solver given by name; "
+                            f"{solver!r} is already built")
+        backend = solver
+    else:
+        backend = get_solver(solver, **options)
+    return backend.solve(problem, seed=seed, time_limit=time_limit, progress=progress)

@@ -16,7 +16,14 @@ from .front_csv import read_front, write_front
 from .indicators import compare_fronts, epsilon_additive, hypervolume, igd_plus
 from .plans import Plan, Plans, check_plans
 from .problems import CodecTable, Network, SplitProblem, random_problem, read_codecs
-from .profiles import Profile, bundled_profiles, load_profile, random_profile, read_profile
+from .profiles import (
+    Profile,
+    bundled_profiles,
+    load_profile,
+    random_profile,
+    read_profile,
+    write_profile,
+)
 from .solvers import available_solvers, get_solver, solve
 
 __version__ = "0.1.0"
@@ -27,5 +34,5 @@ __all__ = [
     "Status", "UnsupportedProblemError", "available_solvers", "bundled_profiles",
     "check_plans", "compare_fronts", "epsilon_additive", "evaluate", "get_solver",
     "hypervolume", "igd_plus", "load_profile", "random_problem", "random_profile",
-    "read_codecs", "read_front", "read_profile", "solve", "write_front",
+    "read_codecs", "read_front", "read_profile", "solve", "write_front", "write_profile",
 ]

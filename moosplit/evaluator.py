@@ -83,9 +83,9 @@ def evaluate(problem: SplitProblem, plans: Plans) -> Evaluation:
         >>> import moosplit, numpy as np
         >>> problem = moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"),
         ...                                 moosplit.Network(bandwidth_mbps=10))
-        >>> cloud_only = moosplit.Plans.empty(problem.profile.n_rows)
-        >>> cloud_only = moosplit.Plans(np.zeros((1, 12), bool), np.zeros((1, 12)),
-        ...                             np.zeros((1, 12)), [0])
+        >>> rows = problem.profile.n_rows
+        >>> cloud_only = moosplit.Plans(np.zeros((1, rows), bool), np.zeros((1, rows)),
+        ...                             np.zeros((1, rows)), [0])
         >>> float(evaluate(problem, cloud_only)["tx_bytes"][0])  # 3x32x32 8-bit image
         3072.0
     """

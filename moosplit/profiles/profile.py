@@ -36,7 +36,7 @@ class Profile:
         >>> import moosplit
         >>> profile = moosplit.load_profile("portend_resnet20")
         >>> profile.n_nodes, profile.names[1]
-        (10, 'conv1')
+        (11, 'conv1')
     """
 
     names: tuple[str, ...]

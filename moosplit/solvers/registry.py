@@ -55,9 +55,9 @@ def solve(
     Example:
         >>> import moosplit
         >>> problem = moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"),
-        ...     moosplit.Network(bandwidth_mbps=10), objectives=("latency_ms", "memory_bytes"))
-        >>> len(moosplit.solve(problem, "exhaustive")) > 1
-        True
+        ...     moosplit.Network(bandwidth_mbps=10), objectives=("latency_ms", "edge_macs"))
+        >>> len(moosplit.solve(problem, "exhaustive"))  # cloud-only and edge-only
+        2
     """
     if isinstance(solver, Solver):
         if options:

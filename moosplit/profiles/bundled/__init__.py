@@ -32,7 +32,7 @@ def load_profile(name_or_path: str | os.PathLike) -> Profile:
 
     Example:
         >>> load_profile("portend_resnet20").n_nodes
-        10
+        11
     """
     path = Path(name_or_path)
     if path.exists():

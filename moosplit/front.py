@@ -55,7 +55,7 @@ class Guarantee:
         """A short human description."""
         if self.kind != "certified" or self.resolution is None:
             return self.kind
-        parts = [f"{name} {r:.4g}" for name, r in zip(objectives, self.resolution)]
+        parts = [f"{name} {r:.4g}" for name, r in zip(objectives, self.resolution, strict=False)]
         return "certified within " + (", ".join(parts) or str(self.resolution))
 
 

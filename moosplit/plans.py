@@ -139,7 +139,7 @@ class Plans:
             if not len(plan.edge_nodes) == len(plan.bits_w) == len(plan.bits_a):
                 raise ProblemError(f"plan {i}: edge_nodes, bits_w and bits_a must have one "
                                    "entry per edge node")
-            for name, bw, ba in zip(plan.edge_nodes, plan.bits_w, plan.bits_a):
+            for name, bw, ba in zip(plan.edge_nodes, plan.bits_w, plan.bits_a, strict=True):
                 if name not in profile.index or name == profile.names[0]:
                     raise ProblemError(f"plan {i}: {name!r} is not a node of the profile")
                 t = profile.index[name]

@@ -34,7 +34,11 @@ def random_problem(
     profile = random_profile(n_nodes, kind=kind, bits=bits, bit_latency=bit_latency,
                              energy="energy_mj" in objectives, batch=batch,
                              seed=int(rng.integers(2**31)))
-    network = Network(bandwidth_mbps=float(rng.choice([0.5, 2.0, 10.0, 50.0])),
+    # a bandwidth at which sending the raw input takes 0.3x to 3x the edge-only compute
+    # time, so that splitting is a real trade-off rather than a foregone conclusion
+    input_bits = profile.out_elems[0] * profile.input_bits * batch
+    send_ms = profile.edge_ms.sum() * rng.uniform(0.3, 3.0)
+    network = Network(bandwidth_mbps=float(input_bits / (send_ms * 1e3)),
                       rtt_ms=float(rng.uniform(0, 20)),
                       tx_power_mw=float(rng.uniform(50, 700)))
     constraints: dict[str, float] = {}

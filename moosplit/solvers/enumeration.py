@@ -96,6 +96,6 @@ def bit_assignments(problem: SplitProblem, edge: np.ndarray, start: int, stop: i
 def iterate_plans(problem: SplitProblem, edge: np.ndarray, counts: list[int],
                   chunk: int) -> Iterator[Plans]:
     """Every plan of the given edge sets, in tie-break order, in batches of about `chunk`."""
-    for edge_set, total in zip(edge, counts):
+    for edge_set, total in zip(edge, counts, strict=True):
         for start in range(0, total, chunk):
             yield bit_assignments(problem, edge_set, start, min(total, start + chunk))

@@ -28,15 +28,17 @@ class CodecTable:
     """
 
     names: tuple[str, ...]
+    nodes: tuple[str, ...]  # the profile's row names, which the columns follow
     ratio: np.ndarray      # (codecs, rows)
     err: np.ndarray        # (codecs, rows)
     encode_ms: np.ndarray  # (codecs, rows)
     available: np.ndarray  # (codecs, rows) bool
 
     @classmethod
-    def none(cls, n_rows: int) -> CodecTable:
+    def none(cls, profile: Profile) -> CodecTable:
         """The table with only the `none` codec."""
-        return cls((NO_CODEC,), np.ones((1, n_rows)), np.zeros((1, n_rows)),
+        n_rows = profile.n_rows
+        return cls((NO_CODEC,), profile.names, np.ones((1, n_rows)), np.zeros((1, n_rows)),
                    np.zeros((1, n_rows)), np.ones((1, n_rows), bool))
 
     def __len__(self) -> int:
@@ -88,7 +90,7 @@ class CodecTable:
             ratio[c, t], err[c, t], encode[c, t] = (values["ratio"], values["err"],
                                                     values["encode_ms"])
             available[c, t] = True
-        return cls(tuple(names), ratio, err, encode, available)
+        return cls(tuple(names), profile.names, ratio, err, encode, available)
 
 
 def read_codecs(path: str | os.PathLike, profile: Profile) -> CodecTable:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -16,6 +17,10 @@ from .codecs import CodecTable
 from .quantities import QUANTITIES
 
 MODES = ("prefix", "cut")
+
+CONSTRAINT_RTOL = 1e-9
+"""A plan meets a bound when within this relative slack of it: sums of floats taken in
+another order (0.1 + 0.2 vs 0.3) must not flip feasibility between backends."""
 
 
 @dataclass(frozen=True)
@@ -31,16 +36,21 @@ class Network:
     tx_power_mw: float | None = None
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.bandwidth_mbps, (int, float))
-                and math.isfinite(self.bandwidth_mbps) and self.bandwidth_mbps > 0):
-            raise ProblemError(
-                f"bandwidth_mbps must be a finite number > 0, got {self.bandwidth_mbps!r}")
-        if not (math.isfinite(self.rtt_ms) and self.rtt_ms >= 0):
-            raise ProblemError(f"rtt_ms must be a finite number >= 0, got {self.rtt_ms!r}")
-        if self.tx_power_mw is not None and not (
-                math.isfinite(self.tx_power_mw) and self.tx_power_mw >= 0):
-            raise ProblemError(
-                f"tx_power_mw must be a finite number >= 0 or None, got {self.tx_power_mw!r}")
+        for name, low, optional in (("bandwidth_mbps", None, False), ("rtt_ms", 0.0, False),
+                                    ("tx_power_mw", 0.0, True)):
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            if not _is_number(value) or not math.isfinite(value) or (
+                    value <= 0 if low is None else value < low):
+                what = "> 0" if low is None else ">= 0"
+                raise ProblemError(f"{name} must be a finite number {what}"
+                                   + (" or None" if optional else "") + f", got {value!r}")
+            object.__setattr__(self, name, float(value))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,7 +64,7 @@ class SplitProblem:
             (`edge_macs` and `throughput_fps` are maximised, the rest minimised).
         constraints: worst acceptable value per quantity name: an upper bound for a
             minimised quantity (`{"memory_bytes": 4 * 2**20}`), a lower bound for a
-            maximised one.
+            maximised one. A plan within CONSTRAINT_RTOL (1e-9) relative of a bound meets it.
         bits: the bit set B for edge weights and activations; None (the default) means
             every bit-width the profile has error columns for, plus 16 (see `bit_set`).
         mode: "prefix" (the edge runs rows 1..n) or "cut" (any predecessor-closed set).
@@ -106,8 +116,9 @@ class SplitProblem:
             if name not in QUANTITIES:
                 raise ProblemError(
                     f"unknown constrained quantity {name!r}; valid: {', '.join(QUANTITIES)}")
-            if not isinstance(bound, (int, float)) or math.isnan(bound):
+            if not _is_number(bound) or math.isnan(bound):
                 raise ProblemError(f"constraint on {name} must be a number, got {bound!r}")
+            constraints[name] = float(bound)
         set_("constraints", MappingProxyType(constraints))
 
         available = self.profile.bit_widths
@@ -145,8 +156,9 @@ class SplitProblem:
             if not isinstance(self.codecs, CodecTable):
                 raise ProblemError(
                     f"codecs must be a CodecTable, got {type(self.codecs).__name__}")
-            if self.codecs.ratio.shape[1] != self.profile.n_rows:
-                raise ProblemError("codecs were read for another profile (row count differs)")
+            if self.codecs.nodes != self.profile.names:
+                raise ProblemError("codecs were read for another profile (its node names "
+                                   "differ); read the codec table again for this profile")
 
         needs_energy = "energy_mj" in objectives or "energy_mj" in constraints
         if needs_energy and self.profile.edge_mj is None:
@@ -183,7 +195,7 @@ class SplitProblem:
     def codec_table(self) -> CodecTable:
         """The codecs in force (only `none` when the problem has none)."""
         if self.codecs is None:
-            return CodecTable.none(self.profile.n_rows)
+            return CodecTable.none(self.profile)
         return self.codecs
 
     def replace(self, **changes: object) -> SplitProblem:
@@ -194,7 +206,7 @@ class SplitProblem:
             >>> p = moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"),
             ...                           moosplit.Network(bandwidth_mbps=10))
             >>> p.replace(network=moosplit.Network(bandwidth_mbps=1)).network.bandwidth_mbps
-            1
+            1.0
         """
         return dataclasses.replace(self, **changes)
 

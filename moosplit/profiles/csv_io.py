@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 from collections.abc import Mapping
@@ -11,7 +12,7 @@ import pandas as pd
 
 from ..errors import ProfileError
 from .profile import Profile
-from .validate import profile_from_frame
+from .validate import check_metadata_key, profile_from_frame
 
 
 def split_metadata(text: str, source: str) -> tuple[dict[str, str], str, int]:
@@ -32,35 +33,61 @@ def split_metadata(text: str, source: str) -> tuple[dict[str, str], str, int]:
             continue
         key, sep, value = body.partition(":")
         key = key.strip()
-        if not sep or not key or " " in key:
+        if not sep or not key:
             raise ProfileError(
                 f"{source}: line {count}: metadata lines must read '# key: value', got "
                 f"{stripped!r}")
+        try:
+            check_metadata_key(key)
+        except ProfileError as exc:
+            raise ProfileError(f"{source}: line {count}: {exc}") from None
         if key in metadata:
             raise ProfileError(f"{source}: line {count}: metadata key {key!r} given twice")
         metadata[key] = value.strip()
     return metadata, "".join(lines[count:]), count
 
 
+def read_table(body: str, source: str, first_line: int) -> tuple[pd.DataFrame, list[int]]:
+    """Parse the CSV table after the metadata: (string cells, file line of each data row).
+
+    `first_line` is the file line of the header. Blank lines are skipped (and counted);
+    a row with more or fewer fields than the header is an error, not shifted or padded.
+    """
+    reader = csv.reader(io.StringIO(body), skipinitialspace=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for fields in reader:
+        line = first_line + reader.line_num - 1
+        if not any(f.strip() for f in fields):
+            continue
+        if header is None:
+            header = [f.strip() for f in fields]
+            continue
+        if len(fields) != len(header):
+            extra = (" (a trailing comma?)" if len(fields) == len(header) + 1
+                     and not fields[-1].strip() else "")
+            raise ProfileError(f"{source}: line {line}: {len(fields)} fields, the header has "
+                               f"{len(header)}{extra}")
+        rows.append(fields)
+        lines.append(line)
+    if header is None:
+        raise ProfileError(f"{source}: no header line and no rows")
+    return pd.DataFrame(rows, columns=header, dtype=str), lines
+
+
 def read_profile(path: str | os.PathLike) -> Profile:
     """Read and validate a profile CSV (SPEC section 2).
 
     Raises FileNotFoundError for a missing file and
-    :class:`moosplit.errors.ProfileError`, naming file, row and column, for bad content.
+    :class:`moosplit.errors.ProfileError`, naming file, line, row and column, for bad
+    content.
     """
     source = str(path)
     text = Path(path).read_text(encoding="utf-8")
     metadata, body, n_meta = split_metadata(text, source)
-    if not body.strip():
-        raise ProfileError(f"{source}: no header line and no rows")
-    try:
-        frame = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
-    except pd.errors.ParserError as exc:
-        raise ProfileError(f"{source}: not a valid CSV table: {exc}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    # data row 0 sits after the metadata lines and the header line
-    return profile_from_frame(frame, metadata, source=source, first_line=n_meta + 2)
+    frame, lines = read_table(body, source, first_line=n_meta + 1)
+    return profile_from_frame(frame, metadata, source=source, row_lines=lines)
 
 
 def format_metadata(metadata: Mapping[str, str]) -> str:

@@ -32,11 +32,11 @@ class _Where:
 
     source: str
     names: list[str]
-    first_line: int | None
+    row_lines: list[int] | None
 
     def row(self, row: int, column: str | None = None) -> str:
         name = self.names[row] if 0 <= row < len(self.names) else ""
-        line = f" line {self.first_line + row}," if self.first_line is not None else ""
+        line = f" line {self.row_lines[row]}," if self.row_lines is not None else ""
         where = f"{self.source}:{line} row {row}"
         if name:
             where += f" ({name!r})"
@@ -117,11 +117,12 @@ def _check_columns(frame: pd.DataFrame, source: str) -> dict[str, list]:
         raise ProfileError(f"{source}: missing required column(s) {', '.join(missing)}")
     werr, aerr = set(families["werr"]), set(families["aerr"])
     if werr != aerr:
-        odd = sorted(werr ^ aerr)
+        b = sorted(werr ^ aerr)[0]
+        have, lack = ((weight_error_column(b), activation_error_column(b)) if b in werr
+                      else (activation_error_column(b), weight_error_column(b)))
         raise ProfileError(
-            f"{source}: error columns must come in pairs werr_b{{b}} and aerr_b{{b}}; "
-            f"bit-width(s) {odd} have only one of the two"
-        )
+            f"{source}: error columns come in pairs: column {have!r} has no partner "
+            f"{lack!r}")
     return families
 
 
@@ -188,7 +189,9 @@ def _check_order(names: list[str], inputs: list[tuple[int, ...]], where: _Where)
     if done < len(names):
         cycle = _find_cycle([r for r, d in enumerate(indegree) if d > 0], inputs)
         path = " -> ".join(names[r] for r in cycle)
-        raise ProfileError(f"{where.source}: the graph has a cycle: {path}")
+        # the row that closes the cycle: the one whose inputs reach forward (or itself)
+        closing = min(r for r in cycle if any(p >= r and p in cycle for p in inputs[r]))
+        raise ProfileError(f"{where.row(closing, 'inputs')}: the graph has a cycle: {path}")
     row, pred = later[0]
     raise ProfileError(
         f"{where.row(row, 'inputs')}: rows are not in topological order: reads "
@@ -236,6 +239,9 @@ def _check_bit_latency(
     table_full = dict(table)
     table_full[(REFERENCE_BITS, REFERENCE_BITS)] = _numeric_column(frame, "edge_ms", "float",
                                                                    where)
+    def column(bw: int, ba: int) -> str:
+        return "edge_ms" if bw == ba == REFERENCE_BITS else bit_latency_column(bw, ba)
+
     weightless = np.flatnonzero(weight_elems == 0)
     for ba in bit_widths:
         reference = table_full[(bit_widths[0], ba)]
@@ -246,10 +252,16 @@ def _check_bit_latency(
             if differ.size:
                 row = int(differ[0])
                 raise ProfileError(
-                    f"{where.row(row, bit_latency_column(bw, ba))}: the node has no weights, "
-                    f"so its latency must not depend on the weight bit-width, but it differs "
-                    f"from {bit_latency_column(bit_widths[0], ba)}")
+                    f"{where.row(row, column(bw, ba))}: the node has no weights, so its "
+                    f"latency must not depend on the weight bit-width, but it differs from "
+                    f"{column(bit_widths[0], ba)!r}")
     return table
+
+
+def check_metadata_key(key: object) -> None:
+    """Metadata keys are single words, so that `# key: value` lines read back."""
+    if not isinstance(key, str) or not key or any(ch.isspace() for ch in key) or ":" in key:
+        raise ProfileError(f"metadata key {key!r} must be one word (no spaces or ':')")
 
 
 def profile_from_frame(
@@ -257,17 +269,22 @@ def profile_from_frame(
     metadata: dict[str, str],
     *,
     source: str = "<frame>",
-    first_line: int | None = None,
+    row_lines: list[int] | None = None,
 ) -> Profile:
     """Validate a raw layer table; see :meth:`Profile.from_frame`.
 
-    `first_line` is the file line number of data row 0, used in messages.
+    `row_lines` gives the file line of each data row, used in messages.
     """
+    for key in metadata:
+        try:
+            check_metadata_key(key)
+        except ProfileError as exc:
+            raise ProfileError(f"{source}: {exc}") from None
     families = _check_columns(frame, source)
     if len(frame) == 0:
         raise ProfileError(f"{source}: the table has no rows; row 0 must be the model input")
     names_for_messages = [str(n) for n in frame["name"]]
-    where = _Where(source, names_for_messages, first_line)
+    where = _Where(source, names_for_messages, row_lines)
     ops, inputs = _read_dag(frame, where)
 
     ints = {c: _numeric_column(frame, c, "int", where)

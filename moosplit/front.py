@@ -16,6 +16,7 @@ from .pareto import nondominated
 from .plans import Plan, Plans
 from .problems.problem import SplitProblem
 from .problems.quantities import QUANTITIES
+from .resolution import Resolution, thin
 
 
 class Status(str, enum.Enum):
@@ -163,7 +164,7 @@ class Front:
         """One line: solver, status, guarantee, size, time."""
         return (f"{self.solver}: {self.status.value}, {len(self)} point(s), "
                 f"{self.guarantee.describe(self.objectives)}, {self.stats.time_s:.3g} s, "
-                f"{self.stats.evaluations} plans evaluated"
+                f"{self.stats.evaluations:,} plans evaluated"
                 + (f"; {self.message}" if self.message else ""))
 
     def __repr__(self) -> str:
@@ -177,3 +178,23 @@ def empty_front(problem: SplitProblem, *, solver: str, status: Status, guarantee
     return Front.from_plans(problem, plans, solver=solver, status=status, guarantee=guarantee,
                             stats=stats, message=message)
 
+
+
+def certified_subset(front: Front, resolution: Resolution) -> Front:
+    """Thin an exact front to a certified approximation within `resolution`.
+
+    The additive slack per objective comes from the resolution and the front's own ideal
+    and nadir points; the result keeps every point of `front` covered within that slack.
+    """
+    if front.guarantee.kind != "exact":
+        raise ValueError(f"only an exact front can be thinned with a certificate, got a "
+                         f"{front.guarantee.kind} one")
+    F = front.F
+    if len(front) == 0:
+        slack = np.zeros(len(front.objectives))
+    else:
+        slack = resolution.additive(F.min(axis=0), F.max(axis=0))
+    keep = thin(F, front.problem.maximise, slack)
+    return Front(front.problem, front.plans.take(keep), front.evaluation.take(keep),
+                 front.status, Guarantee("certified", tuple(float(s) for s in slack)),
+                 front.solver, front.stats, front.message)

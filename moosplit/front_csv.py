@@ -17,6 +17,7 @@ from .pareto import nondominated
 from .plans import Plan, Plans
 from .problems.problem import SplitProblem
 from .problems.quantities import QUANTITIES
+from .profiles.csv_io import read_text_file
 
 FRONT_COLUMNS = ("split", "edge_nodes", *QUANTITIES, "bits_w", "bits_a", "codec")
 
@@ -47,7 +48,7 @@ def read_front(path: str | os.PathLike, problem: SplitProblem, *, rtol: float = 
     is "unknown", as the file does not record how it was made.
     """
     source = str(path)
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_text_file(path)
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     missing = [c for c in FRONT_COLUMNS if c not in frame.columns]
     if missing:

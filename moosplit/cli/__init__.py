@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error message, as the SPEC's exit contract asks."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,8 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(__version__)
             return 0
         if args.command is None:
-            parser.print_help(sys.stderr)
-            return 2
+            names = ", ".join(c.__name__.rsplit(".", 1)[-1] for c in COMMANDS)
+            raise UsageError(f"a command is required ({names}); see 'moosplit --help'")
         return int(args.run(args) or 0)
     except (UsageError, ProfileError, ProblemError, UnsupportedProblemError,
             FileNotFoundError, IsADirectoryError) as exc:

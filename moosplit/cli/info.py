@@ -37,9 +37,13 @@ def prefix_tx_bytes(profile: Profile) -> np.ndarray:
 
 
 def natural_bottlenecks(profile: Profile) -> list[tuple[int, str, float]]:
-    """(split, last edge node, bytes) of prefix splits sending less than the raw input."""
+    """(split, last edge node, bytes) of splits 1..N-1 sending less than the raw input.
+
+    Edge-only (split N) is left out: it sends the model's outputs, which says nothing about
+    where to split.
+    """
     tx = prefix_tx_bytes(profile)
-    return [(n, profile.names[n], float(tx[n])) for n in range(1, profile.n_rows)
+    return [(n, profile.names[n], float(tx[n])) for n in range(1, profile.n_nodes)
             if tx[n] < tx[0]]
 
 
@@ -68,13 +72,16 @@ def run(args: argparse.Namespace) -> int:
         f"edge energy column: {'yes' if profile.edge_mj is not None else 'no'}",
     ]
     bottlenecks = natural_bottlenecks(profile)
-    lines.append(f"natural bottlenecks (prefix splits sending less than the raw input, "
+    tx = prefix_tx_bytes(profile)
+    lines.append(f"edge-only sends the outputs: {tx[-1]:,.0f} bytes at 16 bits")
+    lines.append(f"natural bottlenecks (splits 1..N-1 sending less than the raw input, "
                  f"activations at 16 bits): {len(bottlenecks)}")
     for n, name, size in bottlenecks:
         lines.append(f"  split {n:>4} after {name}: {size:,.0f} bytes "
                      f"({size / profile.input_bytes:.3g}x the input)")
-    if profile.metadata:
+    extra = {k: v for k, v in profile.metadata.items() if k not in ("model", "batch")}
+    if extra:
         lines.append("metadata:")
-        lines += [f"  {key}: {value}" for key, value in profile.metadata.items()]
+        lines += [f"  {key}: {value}" for key, value in extra.items()]
     print("\n".join(lines))
     return 0

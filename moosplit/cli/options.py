@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
 
 from ..errors import ProblemError
 from ..problems.codecs import read_codecs
 from ..problems.problem import MODES, Network, SplitProblem
 from ..problems.quantities import QUANTITIES
-from ..profiles.bundled import load_profile
+from ..profiles.bundled import bundled_profiles, load_profile
 
 MIB = 2**20
+
+# Library messages name fields; on the command line, name the options instead.
+_OPTION_OF_FIELD = {
+    "bandwidth_mbps": "--bandwidth-mbps", "rtt_ms": "--rtt-ms", "tx_power_mw": "--tx-power-mw",
+    "min_split": "--min-split", "max_split": "--max-split", "bits": "--bits",
+    "objectives": "--objectives", "mode": "--mode",
+}
+_FIELD_AT_START = re.compile(r"^(" + "|".join(_OPTION_OF_FIELD) + r")\b")
 
 
 def comma_list(kind: type):
@@ -31,11 +41,13 @@ def comma_list(kind: type):
 def add_problem_options(parser: argparse.ArgumentParser) -> None:
     """Add PROFILE and every problem option."""
     parser.add_argument("profile", metavar="PROFILE",
-                        help="profile CSV path, or the name of a bundled profile")
+                        help="profile CSV path, or a bundled profile: "
+                             + ", ".join(bundled_profiles()))
     group = parser.add_argument_group("problem")
+    senses = ", ".join(f"{q.name} ({'max' if q.maximise else 'min'})"
+                       for q in QUANTITIES.values())
     group.add_argument("--objectives", type=comma_list(str), default=("latency_ms", "error"),
-                       help=f"comma-separated, from: {', '.join(QUANTITIES)} "
-                            "(default: latency_ms,error)")
+                       help=f"comma-separated, from: {senses} (default: latency_ms,error)")
     group.add_argument("--bandwidth-mbps", type=float, required=True,
                        help="uplink bandwidth in Mbit/s")
     group.add_argument("--rtt-ms", type=float, default=0.0,
@@ -76,8 +88,14 @@ def build_problem(args: argparse.Namespace) -> SplitProblem:
         constraints["error"] = args.max_error
     if args.max_latency_ms is not None:
         constraints["latency_ms"] = args.max_latency_ms
-    network = Network(args.bandwidth_mbps, args.rtt_ms, args.tx_power_mw)
-    codecs = read_codecs(args.codecs, profile) if args.codecs else None
-    return SplitProblem(profile, network, objectives=args.objectives, constraints=constraints,
-                        bits=args.bits, mode=args.mode, min_split=args.min_split,
-                        max_split=args.max_split, codecs=codecs)
+    if args.codecs and not Path(args.codecs).is_file():
+        raise ProblemError(f"--codecs {args.codecs}: no such file")
+    try:
+        network = Network(args.bandwidth_mbps, args.rtt_ms, args.tx_power_mw)
+        codecs = read_codecs(args.codecs, profile) if args.codecs else None
+        return SplitProblem(profile, network, objectives=args.objectives,
+                            constraints=constraints, bits=args.bits, mode=args.mode,
+                            min_split=args.min_split, max_split=args.max_split, codecs=codecs)
+    except ProblemError as exc:
+        message = _FIELD_AT_START.sub(lambda m: _OPTION_OF_FIELD[m.group(1)], str(exc))
+        raise ProblemError(message) from None

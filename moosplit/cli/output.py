@@ -18,23 +18,29 @@ def _short(text: str, width: int = 36) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _bits(bits_w: str, bits_a: str) -> str:
+    """Per edge node 'w/a' (weight/activation bits; '-' for a node without weights)."""
+    pairs = [f"{w}/{a}" for w, a in zip(bits_w.split(), bits_a.split(), strict=True)]
+    return _short(" ".join(pairs), 48) if pairs else "-"
+
+
 def front_table(front: Front) -> str:
     """The front as a fixed-width table for a terminal."""
     if len(front) == 0:
         return "(empty front)"
     frame = front.to_frame()
     if front.problem.mode == "prefix":
-        last = [nodes.split()[-1] if nodes else "-" for nodes in frame["edge_nodes"]]
-        edge = pd.Series(last, name="last_edge_node")
+        edge = pd.Series([nodes.split()[-1] if nodes else "-" for nodes in frame["edge_nodes"]],
+                         name="last_edge_node")
     else:
-        edge = pd.Series([f"{len(n.split())} nodes" for n in frame["edge_nodes"]],
-                         name="edge")
+        edge = pd.Series([_short(n, 40) if n else "-" for n in frame["edge_nodes"]],
+                         name="edge_nodes")
     objectives = list(front.objectives)
     others = [q for q in QUANTITIES if q not in objectives
               and np.isfinite(frame[q]).any()]
     table = pd.concat([frame[["split"]], edge, frame[objectives + others]], axis=1)
-    table["bits_w"] = frame["bits_w"].map(_short)
-    table["bits_a"] = frame["bits_a"].map(_short)
+    table["bits_w/a"] = [_bits(w, a) for w, a in zip(frame["bits_w"], frame["bits_a"],
+                                                     strict=True)]
     if (frame["codec"] != "none").any():
         table["codec"] = frame["codec"]
     return table.to_string(index=False, float_format=lambda v: f"{v:.6g}")

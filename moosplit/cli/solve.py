@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..errors import ProblemError
 from ..front_csv import write_front
+from ..problems.problem import SplitProblem
+from ..problems.quantities import QUANTITIES
 from ..solvers.registry import DEFAULT_SOLVER, available_solvers, get_solver
 from .options import add_problem_options, build_problem
 from .output import ProgressPrinter, front_table
@@ -35,6 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit solve`."""
+    if args.out not in (None, "-"):
+        folder = Path(args.out).resolve().parent
+        if not folder.is_dir():
+            raise ProblemError(f"--out {args.out}: folder {folder} does not exist")
     problem = build_problem(args)
     options = {}
     if args.resolution is not None:
@@ -58,9 +65,14 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     if not args.quiet:
+        for note in notes(problem):
+            print(f"note: {note}", file=sys.stderr)
         print(front.summary(), file=sys.stderr)
-        if len(front) == 0:
-            print("no feasible plan: the front is empty", file=sys.stderr)
+        if len(front) == 0 and front.status.value == "infeasible":
+            limits = ", ".join(f"{name} {'>=' if QUANTITIES[name].maximise else '<='} {bound:g}"
+                               for name, bound in problem.constraints.items())
+            print("no feasible plan: the front is empty"
+                  + (f" (limits: {limits}; relax one)" if limits else ""), file=sys.stderr)
     if args.out is not None:
         write_front(front, args.out)
         if args.out != "-" and not args.quiet:
@@ -68,3 +80,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(front_table(front))
     return 0
+
+
+def notes(problem: SplitProblem) -> list[str]:
+    """Things a user should know about a problem before reading its front."""
+    out = []
+    if "error" in problem.objectives and problem.bit_set == (16,):
+        out.append("every edge node runs at 16 bits (the profile has no error columns, or "
+                   "--bits 16), so error is 0 for every plan")
+    return out

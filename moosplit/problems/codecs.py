@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError
+from ..profiles.csv_io import read_text_file
 from ..profiles.profile import Profile
 
 CODEC_COLUMNS = ("codec", "node", "ratio", "err", "encode_ms")
@@ -95,7 +95,7 @@ class CodecTable:
 
 def read_codecs(path: str | os.PathLike, profile: Profile) -> CodecTable:
     """Read a codec CSV (`codec, node, ratio, err, encode_ms`) for `profile`."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_text_file(path)
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                         skipinitialspace=True)
     frame.columns = [str(c).strip() for c in frame.columns]

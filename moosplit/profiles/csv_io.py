@@ -15,6 +15,15 @@ from .profile import Profile
 from .validate import check_metadata_key, profile_from_frame
 
 
+def read_text_file(path: str | os.PathLike) -> str:
+    """A file's text; a file that is not UTF-8 text is a ProfileError, not a traceback."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start}); is it a CSV file?") \
+            from None
+
+
 def split_metadata(text: str, source: str) -> tuple[dict[str, str], str, int]:
     """Split leading `# key: value` lines from a CSV text.
 
@@ -84,7 +93,7 @@ def read_profile(path: str | os.PathLike) -> Profile:
     content.
     """
     source = str(path)
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_text_file(path)
     metadata, body, n_meta = split_metadata(text, source)
     frame, lines = read_table(body, source, first_line=n_meta + 1)
     return profile_from_frame(frame, metadata, source=source, row_lines=lines)

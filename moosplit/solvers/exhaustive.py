@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import moocore
 import numpy as np
 
 from ..errors import UnsupportedProblemError
 from ..evaluator import Evaluation, evaluate
-from ..front import EXACT, Front, SolveStats, Status
+from ..front import EXACT, HEURISTIC, Front, SolveStats, Status, certified_subset
 from ..pareto import minimisation_form
 from ..plans import Plans
 from ..problems.problem import SplitProblem
+from ..resolution import Resolution
 from .base import SolveContext, Solver
 from .enumeration import TooMany, choices_per_set, edge_sets, iterate_plans
 from .registry import available_solvers, register
@@ -23,24 +25,32 @@ class Exhaustive(Solver):
     """Enumerate every plan (edge set x bit-widths x codec) and keep the non-dominated ones.
 
     Exact in both modes. Refuses problems with more than `max_plans` plans, saying how many
-    there are. With a time limit it returns what it has, with status FEASIBLE.
+    there are. With a time limit it returns what it has, with status FEASIBLE and a
+    heuristic guarantee (a partial enumeration proves nothing about the rest).
 
     Options:
         max_plans: largest number of plans it agrees to enumerate.
         chunk_size: plans evaluated per batch (memory vs. overhead).
+        resolution: if given, return a certified subset of the exact front (see
+            :class:`moosplit.resolution.Resolution`; a number is relative to each
+            objective's range). Enumeration is the same; only the answer is smaller.
     """
 
     name = "exhaustive"
     exact = True
+    supports_resolution = True
 
-    def __init__(self, *, max_plans: int = 2_000_000, chunk_size: int = 32_768) -> None:
+    def __init__(self, *, max_plans: int = 2_000_000, chunk_size: int = 32_768,
+                 resolution: float | Sequence[float] | Resolution | None = None) -> None:
         if max_plans < 1 or chunk_size < 1:
             raise ValueError("max_plans and chunk_size must be >= 1")
         self.max_plans = max_plans
         self.chunk_size = chunk_size
+        self.resolution = None if resolution is None else Resolution.coerce(resolution)
 
     def __repr__(self) -> str:
-        return f"Exhaustive(max_plans={self.max_plans}, chunk_size={self.chunk_size})"
+        return (f"Exhaustive(max_plans={self.max_plans}, chunk_size={self.chunk_size}, "
+                f"resolution={self.resolution})")
 
     def _refuse(self, count: int, exact_count: bool) -> UnsupportedProblemError:
         others = [n for n, cls in available_solvers().items() if cls.exact and n != self.name]
@@ -49,7 +59,8 @@ class Exhaustive(Solver):
             f"exhaustive: this problem has {'' if exact_count else 'more than '}{size} plans, "
             f"more than max_plans={self.max_plans:,}; "
             + (f"use an exact backend that scales ({', '.join(others)}), " if others else "")
-            + "shrink it (fewer bits, split bounds), or raise max_plans")
+            + "shrink it (fewer bits, tighter split bounds), or raise max_plans in Python "
+              "(Exhaustive(max_plans=...))")
 
     def count_plans(self, problem: SplitProblem) -> int:
         """Number of plans within the split bounds (raises past `max_plans`)."""
@@ -98,12 +109,17 @@ class Exhaustive(Solver):
                 break
 
         stats = SolveStats(context.elapsed, done, {"plans": total, "edge_sets": len(sets)})
+        guarantee = EXACT
         if stopped:
             status = Status.FEASIBLE if len(archive) else Status.UNKNOWN
+            guarantee = HEURISTIC
             message = f"time limit reached after {done:,} of {total:,} plans"
         else:
             status = Status.OPTIMAL if len(archive) else Status.INFEASIBLE
             message = "" if len(archive) else "no plan satisfies the constraints"
-        return Front.from_plans(problem, archive, solver=self.name, status=status,
-                                guarantee=EXACT, stats=stats, message=message,
-                                evaluation=archive_eval)
+        front = Front.from_plans(problem, archive, solver=self.name, status=status,
+                                 guarantee=guarantee, stats=stats, message=message,
+                                 evaluation=archive_eval)
+        if self.resolution is None or stopped:
+            return front
+        return certified_subset(front, self.resolution)

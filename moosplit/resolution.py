@@ -1,0 +1,73 @@
+"""Certified resolution: a subset of a front that covers every point within a slack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pareto import minimisation_form
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How coarse a certified front may be, per objective.
+
+    kind "relative": each value is a fraction of that objective's range over the front
+    (ideal to nadir), as `--resolution R` on the command line. kind "additive": each value
+    is in the objective's own units. A single value applies to every objective.
+
+    Example:
+        >>> Resolution(0.01).additive([0.0, 10.0], [100.0, 20.0]).tolist()
+        [1.0, 0.1]
+    """
+
+    values: float | tuple[float, ...]
+    kind: str = "relative"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("relative", "additive"):
+            raise ValueError(f"resolution kind must be 'relative' or 'additive', got "
+                             f"{self.kind!r}")
+        values = np.atleast_1d(np.asarray(self.values, float))
+        if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError(f"resolution values must be finite and >= 0, got {self.values!r}")
+
+    @classmethod
+    def coerce(cls, value: float | Sequence[float] | Resolution) -> Resolution:
+        """A Resolution from a number or sequence (relative) or a Resolution."""
+        if isinstance(value, Resolution):
+            return value
+        if isinstance(value, (int, float)):
+            return cls(float(value))
+        return cls(tuple(float(v) for v in value))
+
+    def additive(self, ideal: Sequence[float], nadir: Sequence[float]) -> np.ndarray:
+        """The additive slack per objective, given the front's ideal and nadir points."""
+        ideal, nadir = np.asarray(ideal, float), np.asarray(nadir, float)
+        values = np.broadcast_to(np.asarray(self.values, float), ideal.shape)
+        if self.kind == "additive":
+            return np.array(values)
+        return values * np.abs(nadir - ideal)
+
+
+def thin(F: np.ndarray, maximise: Sequence[bool], slack: np.ndarray) -> np.ndarray:
+    """Indices of a subset of the points F that covers every point within `slack`.
+
+    Point r covers p when r_j <= p_j + slack_j for every objective j (as minimised). Greedy:
+    take the uncovered point that is lexicographically best, drop every point it covers,
+    repeat. The subset is a valid certificate, not necessarily the smallest one.
+    """
+    M = minimisation_form(F, maximise)
+    if M.shape[0] == 0:
+        return np.zeros(0, np.intp)
+    order = np.lexsort(M.T[::-1])
+    uncovered = np.ones(M.shape[0], bool)
+    chosen = []
+    for i in order:
+        if not uncovered[i]:
+            continue
+        chosen.append(i)
+        uncovered &= ~np.all(M[i] <= M + slack, axis=1)
+    return np.sort(np.array(chosen, np.intp))

@@ -1,0 +1,372 @@
+"""The whole split problem as one OR-Tools CP-SAT model (used by the `cpsat` backend).
+
+Decisions: x[i] (node i on the edge), one choice y[i][c] per edge node of its (weight,
+activation) bit pair, one codec z[k]. Derived booleans: cut[t] (tensor t is sent) and
+sent[t][b] (sent at b bits). Every quantity of SPEC section 4 is a linear form over these,
+plus the working-set maximum W >= ws_k for every edge node k, and for throughput the
+slowest stage T >= edge, link and cloud times.
+
+CP-SAT needs integers. A quantity whose coefficients are whole multiples of 1/8 (bytes:
+memory, tx_bytes; MACs) is scaled by 8 and stays exact. The others (latency, error,
+energy, throughput) are scaled so that their largest possible total is about 2^30 and
+rounded; `rounding` records the worst error this can put on a plan's value, in the
+quantity's own units.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from ..plans import Plans
+from ..problems.problem import CONSTRAINT_RTOL, SplitProblem
+from ..problems.quantities import QUANTITIES
+
+_FLOAT_TOTAL = 2.0**30  # larger totals made CP-SAT prove wrong optima (its LP is in doubles)
+_EXACT_SCALES = (1, 8)
+
+
+@dataclass
+class _Linear:
+    """A linear form over model literals with float coefficients: sum coef * lit + const."""
+
+    terms: dict = field(default_factory=lambda: defaultdict(float))
+    const: float = 0.0
+
+    def add(self, literal, coef: float) -> None:
+        if coef:
+            self.terms[literal] += float(coef)
+
+    def add_form(self, other: _Linear, factor: float = 1.0) -> None:
+        for literal, coef in other.terms.items():
+            self.terms[literal] += coef * factor
+        self.const += other.const * factor
+
+
+@dataclass(frozen=True)
+class ScaledObjective:
+    """One objective in model units: natural (minimisation form) = var / scale + const."""
+
+    name: str
+    var: cp_model.IntVar
+    scale: float
+    const: float
+    rounding: float  # worst |model - natural| on one plan, natural units
+    exact: bool
+
+
+class CpSatSplitModel:
+    """Builds the model once; `objectives` are integer variables the sweep can bound."""
+
+    def __init__(self, problem: SplitProblem) -> None:
+        self.problem = problem
+        profile = problem.profile
+        self.model = m = cp_model.CpModel()
+        n_rows = profile.n_rows
+        bits = problem.bit_set
+        low, high = problem.split_bounds
+        codecs = problem.codec_table
+        batch = profile.batch
+
+        # --- edge set
+        self.x = [None] + [m.new_bool_var(f"x{i}") for i in range(1, n_rows)]
+        if problem.mode == "prefix":
+            for i in range(1, n_rows - 1):
+                m.add_implication(self.x[i + 1], self.x[i])
+        else:
+            for src, dst in zip(*profile.edges, strict=True):
+                if src > 0:
+                    m.add_implication(self.x[dst], self.x[src])
+        m.add(sum(self.x[1:]) >= low)
+        m.add(sum(self.x[1:]) <= high)
+
+        # --- one (bw, ba) choice per edge node
+        self.choices: list[list[tuple[int, int]]] = [[]]
+        self.y: list[list] = [[]]
+        for i in range(1, n_rows):
+            pairs = ([(bw, ba) for bw in bits for ba in bits] if profile.has_weights[i]
+                     else [(0, ba) for ba in bits])
+            lits = [m.new_bool_var(f"y{i}_{bw}_{ba}") for bw, ba in pairs]
+            m.add(sum(lits) == self.x[i])
+            self.choices.append(pairs)
+            self.y.append(lits)
+        # activation-bit indicator a[i][b] as a linear form over y
+        act = [{}] + [{b: [lit for lit, (_, ba) in zip(self.y[i], self.choices[i], strict=True)
+                           if ba == b] for b in bits} for i in range(1, n_rows)]
+
+        # --- codec
+        self.z = [m.new_bool_var(f"z{k}") for k in range(len(codecs))]
+        m.add_exactly_one(self.z)
+
+        # --- cut tensors: held on the edge side and read outside it, or an edge sink
+        consumers = profile.consumers
+        self.cut = []
+        for t in range(n_rows):
+            cut = m.new_bool_var(f"cut{t}")
+            holder = None if t == 0 else self.x[t]
+            if profile.sinks[t]:
+                m.add(cut == holder)
+            else:
+                if problem.mode == "prefix":
+                    outside = self.x[max(consumers[t])].Not()  # prefix: last consumer decides
+                else:
+                    outside = m.new_bool_var(f"out{t}")
+                    readers = [self.x[d].Not() for d in consumers[t]]
+                    m.add_bool_or(readers).only_enforce_if(outside)
+                    for r in readers:
+                        m.add_implication(r, outside)
+                if holder is None:
+                    m.add(cut == outside)
+                else:
+                    m.add_implication(cut, holder)
+                    m.add_implication(cut, outside)
+                    m.add_bool_or([cut, holder.Not(), outside.Not()])
+            self.cut.append(cut)
+        # sent[t][b] = cut[t] and a[t][b]; the input is sent at its own bit-width
+        sent: list[dict] = [{profile.input_bits: self.cut[0]}]
+        for t in range(1, n_rows):
+            sent.append({})
+            for b in bits:
+                s = m.new_bool_var(f"sent{t}_{b}")
+                a_tb = sum(act[t][b])
+                m.add(s <= self.cut[t])
+                m.add(s <= a_tb)
+                m.add(s >= self.cut[t] + a_tb - 1)
+                sent[t][b] = s
+
+        # --- transmission, with codecs
+        tx_bits, encode_ms, codec_err = _Linear(), _Linear(), _Linear()
+        only_none = len(codecs) == 1
+        for t in range(n_rows):
+            for b, s in sent[t].items():
+                size = float(profile.out_elems[t]) * b * batch
+                if only_none:
+                    tx_bits.add(s, size)
+                    continue
+                for k, zk in enumerate(self.z):
+                    if not codecs.available[k, t]:
+                        continue
+                    both = m.new_bool_var(f"sent{t}_{b}_{k}")
+                    m.add_bool_and([s, zk]).only_enforce_if(both)
+                    m.add_bool_or([s.Not(), zk.Not(), both])
+                    tx_bits.add(both, size / codecs.ratio[k, t])
+            if only_none:
+                continue
+            for k, zk in enumerate(self.z):
+                if not codecs.available[k, t]:
+                    m.add_bool_or([self.cut[t].Not(), zk.Not()])
+                    continue
+                if codecs.err[k, t] == 0 and codecs.encode_ms[k, t] == 0:
+                    continue
+                both = m.new_bool_var(f"cut{t}_{k}")
+                m.add_bool_and([self.cut[t], zk]).only_enforce_if(both)
+                m.add_bool_or([self.cut[t].Not(), zk.Not(), both])
+                codec_err.add(both, codecs.err[k, t])
+                encode_ms.add(both, codecs.encode_ms[k, t])
+
+        # --- per-node linear forms
+        edge_ms, cloud_ms, error, weights = _Linear(), _Linear(), _Linear(), _Linear()
+        macs, edge_mj = _Linear(), _Linear()
+        latency_table = profile.edge_latency_table()
+        for i in range(1, n_rows):
+            for lit, (bw, ba) in zip(self.y[i], self.choices[i], strict=True):
+                ms = (profile.edge_ms[i] if latency_table is None
+                      else latency_table[i, bw, ba])
+                edge_ms.add(lit, ms)
+                error.add(lit, (profile.weight_error[bw][i] if bw else 0.0)
+                          + profile.activation_error[ba][i])
+                weights.add(lit, profile.weight_elems[i] * bw / 8.0)
+            cloud_ms.const += profile.cloud_ms[i]
+            cloud_ms.add(self.x[i], -profile.cloud_ms[i])
+            macs.add(self.x[i], float(profile.macs[i]))
+            if profile.edge_mj is not None:
+                edge_mj.add(self.x[i], profile.edge_mj[i])
+        edge_ms.add_form(encode_ms)
+        error.add_form(codec_err)
+        tx_seconds = _Linear()
+        tx_seconds.add_form(tx_bits, 1.0 / (problem.network.bandwidth_mbps * 1e6))
+
+        forms: dict[str, _Linear] = {}
+        forms["latency_ms"] = latency = _Linear(const=problem.network.rtt_ms)
+        for part, factor in ((edge_ms, 1.0), (cloud_ms, 1.0), (tx_seconds, 1000.0)):
+            latency.add_form(part, factor)
+        forms["error"] = error
+        forms["tx_bytes"] = _Linear()
+        forms["tx_bytes"].add_form(tx_bits, 1 / 8)
+        forms["edge_macs"] = _Linear()
+        forms["edge_macs"].add_form(macs, -1.0)  # maximised: minimisation form is -macs
+        if profile.edge_mj is not None and problem.network.tx_power_mw is not None:
+            forms["energy_mj"] = energy = _Linear()
+            energy.add_form(edge_mj)
+            energy.add_form(tx_seconds, problem.network.tx_power_mw)
+
+        needed = set(problem.objectives) | set(problem.constraints)
+        self.objectives: dict[str, ScaledObjective] = {}
+        for name in needed - {"memory_bytes", "throughput_fps"}:
+            self.objectives[name] = self._scaled(name, forms[name])
+        if "memory_bytes" in needed:
+            self.objectives["memory_bytes"] = self._memory(weights, sent, act)
+        if "throughput_fps" in needed:
+            self.objectives["throughput_fps"] = self._slowest_stage(edge_ms, tx_seconds,
+                                                                    cloud_ms)
+        self._apply_constraints()
+
+    # ------------------------------------------------------------- scaling
+    def _scale_of(self, forms: list[_Linear]) -> tuple[float, bool]:
+        coefs = np.array([c for f in forms for c in f.terms.values()] or [0.0])
+        for scale in _EXACT_SCALES:
+            scaled = coefs * scale
+            if np.all(scaled == np.round(scaled)) and np.abs(scaled).sum() < 2.0**50:
+                return float(scale), True
+        total = np.abs(coefs).sum()
+        return (_FLOAT_TOTAL / total if total > 0 else 1.0), False
+
+    def _int_expr(self, form: _Linear, scale: float):
+        terms = [(lit, int(round(c * scale))) for lit, c in form.terms.items()]
+        terms = [(lit, c) for lit, c in terms if c]
+        low = sum(c for _, c in terms if c < 0)
+        high = sum(c for _, c in terms if c > 0)
+        expr = sum(c * lit for lit, c in terms) if terms else 0
+        return expr, low, high, len(terms)
+
+    def _scaled(self, name: str, form: _Linear) -> ScaledObjective:
+        scale, exact = self._scale_of([form])
+        expr, low, high, n_terms = self._int_expr(form, scale)
+        var = self.model.new_int_var(low, high, f"U_{name}")
+        self.model.add(var == expr)
+        rounding = 0.0 if exact else 0.5 * n_terms / scale
+        return ScaledObjective(name, var, scale, form.const, rounding, exact)
+
+    def _memory(self, weights: _Linear, sent: list[dict], act: list[dict]) -> ScaledObjective:
+        """Weights plus W >= the working set of every edge node (SPEC section 4)."""
+        profile, m = self.problem.profile, self.model
+        n_rows, batch = profile.n_rows, profile.batch
+        last_consumer = [max(c) if c else -1 for c in profile.consumers]
+
+        def size(t: int, b: int) -> float:
+            return float(profile.out_elems[t]) * b / 8.0 * batch
+
+        scale, exact = self._scale_of([weights])
+        scale = max(scale, 8.0) if exact else scale
+        working_sets = []
+        for k in range(1, n_rows):
+            ws = _Linear()
+            for b, lits in act[k].items():  # k's own output
+                for lit in lits:
+                    ws.add(lit, size(k, b))
+            for t in range(k):
+                held = self.x[t] if t > 0 else None
+                if last_consumer[t] >= k:  # a consumer at/after k: live whenever held
+                    if held is None:
+                        ws.const += size(0, profile.input_bits)
+                    else:
+                        for b, lits in act[t].items():
+                            for lit in lits:
+                                ws.add(lit, size(t, b))
+                else:  # otherwise live only while it waits to be sent
+                    for b, s in sent[t].items():
+                        ws.add(s, size(t, b))
+            working_sets.append((k, ws))
+        ws_scale, ws_exact = self._scale_of([ws for _, ws in working_sets])
+        if not (exact and ws_exact):
+            total = (sum(abs(c) for c in weights.terms.values())
+                     + max(sum(abs(c) for c in ws.terms.values()) + ws.const
+                           for _, ws in working_sets))
+            scale, exact = _FLOAT_TOTAL / max(total, 1e-300), False
+        else:
+            scale = max(scale, ws_scale)
+        w_expr, w_low, w_high, w_terms = self._int_expr(weights, scale)
+        ws_high = 0
+        bounds = []
+        for k, ws in working_sets:
+            expr, _, high, _ = self._int_expr(ws, scale)
+            const = int(round(ws.const * scale))
+            bounds.append((k, expr, const))
+            ws_high = max(ws_high, high + const)
+        peak = m.new_int_var(0, max(ws_high, 0), "W")
+        for k, expr, const in bounds:
+            m.add(peak >= expr + const).only_enforce_if(self.x[k])
+        var = m.new_int_var(w_low, w_high + max(ws_high, 0), "U_memory_bytes")
+        m.add(var == w_expr + peak)
+        rounding = 0.0 if exact else 0.5 * (w_terms + n_rows) / scale
+        return ScaledObjective("memory_bytes", var, scale, 0.0, rounding, exact)
+
+    def _slowest_stage(self, edge_ms: _Linear, tx_seconds: _Linear,
+                       cloud_ms: _Linear) -> ScaledObjective:
+        """T >= each pipeline stage in seconds; throughput = batch / T (maximised)."""
+        stages = []
+        for form, factor in ((edge_ms, 1e-3), (tx_seconds, 1.0), (cloud_ms, 1e-3)):
+            stage = _Linear()
+            stage.add_form(form, factor)
+            stages.append(stage)
+        total = max(sum(abs(c) for c in s.terms.values()) + abs(s.const) for s in stages)
+        scale = _FLOAT_TOTAL / max(total, 1e-300)
+        high, n_terms = 0, 0
+        exprs = []
+        for stage in stages:
+            expr, low, top, count = self._int_expr(stage, scale)
+            const = int(round(stage.const * scale))
+            exprs.append((expr, const))
+            high, n_terms = max(high, top + const), max(n_terms, count)
+        var = self.model.new_int_var(0, max(high, 0), "U_throughput_T")
+        for expr, const in exprs:
+            self.model.add(var >= expr + const)
+        return ScaledObjective("throughput_fps", var, scale, 0.0, 0.5 * (n_terms + 1) / scale,
+                               False)
+
+    def _apply_constraints(self) -> None:
+        """The problem's constraints as bounds on the objective variables.
+
+        Exact quantities get the bound with the evaluator's slack; rounded ones get it
+        tightened by their rounding error, so that no plan the model admits breaks it.
+        """
+        for name, bound in self.problem.constraints.items():
+            limit = self.model_bound(name, bound)
+            if limit is None:
+                self.model.add_bool_or([])  # impossible
+                continue
+            var = self.objectives[name].var
+            domain = self.model.proto.variables[var.index].domain
+            domain[1] = min(domain[1], limit)
+            if domain[1] < domain[0]:
+                self.model.add_bool_or([])
+
+    def model_bound(self, name: str, bound: float) -> int | None:
+        """The largest model value of `name` that keeps its natural value within `bound`."""
+        obj = self.objectives[name]
+        if name == "throughput_fps":
+            if bound <= 0:
+                return None if bound < 0 else self.model.proto.variables[obj.var.index].domain[1]
+            natural = self.problem.profile.batch / (bound * (1 - CONSTRAINT_RTOL))
+        elif QUANTITIES[name].maximise:
+            natural = -bound * (1 - CONSTRAINT_RTOL)
+        else:
+            natural = bound + CONSTRAINT_RTOL * abs(bound)
+        value = (natural - obj.const - obj.rounding) * obj.scale
+        return int(np.floor(value + 1e-9)) if np.isfinite(value) else None
+
+    # ------------------------------------------------------------ solutions
+    def plan_from(self, solver: cp_model.CpSolver) -> Plans:
+        """The plan of the solver's current solution, as a batch of one."""
+        profile = self.problem.profile
+        n_rows = profile.n_rows
+        edge = np.zeros((1, n_rows), bool)
+        bits_w = np.zeros((1, n_rows), np.int16)
+        bits_a = np.zeros((1, n_rows), np.int16)
+        for i in range(1, n_rows):
+            if not solver.boolean_value(self.x[i]):
+                continue
+            edge[0, i] = True
+            for lit, (bw, ba) in zip(self.y[i], self.choices[i], strict=True):
+                if solver.boolean_value(lit):
+                    bits_w[0, i], bits_a[0, i] = bw, ba
+        codec = [next(k for k, z in enumerate(self.z) if solver.boolean_value(z))]
+        return Plans(edge, bits_w, bits_a, codec)
+
+    def decision_literals(self) -> list:
+        """Every decision literal, for solution hints."""
+        return [lit for lit in self.x[1:]] + [lit for lits in self.y[1:] for lit in lits] \
+            + list(self.z)

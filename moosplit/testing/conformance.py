@@ -1,0 +1,142 @@
+"""A conformance kit: check any backend against `exhaustive` on small random problems.
+
+Exact backends must return the exhaustive front (within their stated certificate and a
+relative 1e-6); heuristic ones must return feasible, mutually non-dominated plans whose
+numbers agree with the shared evaluator and that no exact point is beaten by. Use it from
+pytest by subclassing :class:`moosplit.testing.pytest_backends.BackendConformance`, or call
+:func:`check_against_reference` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..evaluator import evaluate
+from ..front import Front, Status
+from ..indicators import covered
+from ..pareto import minimisation_form, nondominated
+from ..problems.codecs import CodecTable
+from ..problems.problem import SplitProblem
+from ..problems.random import random_problem
+from ..solvers.registry import solve
+
+OBJECTIVE_SETS = (
+    ("latency_ms", "error"),
+    ("latency_ms", "memory_bytes"),
+    ("latency_ms", "memory_bytes", "error"),
+    ("latency_ms", "edge_macs"),
+    ("energy_mj", "throughput_fps"),
+    ("latency_ms", "tx_bytes", "error"),
+)
+BIT_SETS = ((2, 4, 8), (4, 8), (2, 8, 16))
+
+
+@dataclass(frozen=True)
+class ConformanceInstance:
+    """A named random problem; the name says how to rebuild it."""
+
+    name: str
+    problem: SplitProblem
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _random_codecs(problem: SplitProblem, rng: np.random.Generator) -> CodecTable:
+    profile = problem.profile
+    rows = []
+    for name in profile.names:
+        rows.append(("lossless", name, rng.uniform(1.2, 3.0), 0.0, rng.uniform(0.0, 0.3)))
+        if rng.random() < 0.6:
+            rows.append(("lossy", name, rng.uniform(2.0, 8.0), rng.uniform(0.0, 0.05),
+                         rng.uniform(0.0, 0.2)))
+    frame = pd.DataFrame(rows, columns=["codec", "node", "ratio", "err", "encode_ms"])
+    return CodecTable.from_frame(frame, profile, source="random codecs")
+
+
+def conformance_instances(count: int, *, seed: int = 0,
+                          max_nodes: int = 6) -> list[ConformanceInstance]:
+    """`count` small random problems covering chains and DAGs, both modes, 2 and 3
+    objectives, with and without memory/error bounds, bit-dependent latency, batch > 1,
+    codecs and split bounds. Deterministic in `seed`.
+    """
+    out = []
+    for i in range(count):
+        rng = np.random.default_rng([seed, i])
+        kind, mode = [("chain", "prefix"), ("dag", "prefix"), ("dag", "cut")][i % 3]
+        objectives = OBJECTIVE_SETS[(i // 3) % len(OBJECTIVE_SETS)]
+        bits = BIT_SETS[int(rng.integers(len(BIT_SETS)))]
+        n_nodes = int(rng.integers(3, max_nodes + 1))
+        bounded = bool(rng.random() < 0.5)
+        bit_latency = bool(rng.random() < 0.4)
+        batch = int(rng.choice([1, 1, 3]))
+        problem = random_problem(n_nodes, kind=kind, mode=mode, objectives=objectives,
+                                 bits=bits, bounded=bounded, bit_latency=bit_latency,
+                                 batch=batch, seed=int(rng.integers(2**31)))
+        extras = []
+        if rng.random() < 0.2:
+            problem = problem.replace(codecs=_random_codecs(problem, rng))
+            extras.append("codecs")
+        if rng.random() < 0.2:
+            low = int(rng.integers(0, 2))
+            problem = problem.replace(min_split=low, max_split=int(rng.integers(low, n_nodes + 1)))
+            extras.append(f"splits={problem.split_bounds}")
+        name = (f"seed={seed}/{i} {kind}-{mode} n={n_nodes} {'+'.join(objectives)} bits={bits}"
+                f"{' bounded' if bounded else ''}{' bit-latency' if bit_latency else ''}"
+                f" batch={batch}" + ("".join(f" {e}" for e in extras)))
+        out.append(ConformanceInstance(name, problem))
+    return out
+
+
+def _agree_with_evaluator(front: Front, where: str) -> None:
+    again = evaluate(front.problem, front.plans)
+    assert again.feasible.all(), f"{where}: the front holds infeasible plans"
+    for name, values in again.values.items():
+        np.testing.assert_allclose(front.evaluation.values[name], values, rtol=1e-12,
+                                   err_msg=f"{where}: {name} differs from the evaluator")
+
+
+def check_against_reference(front: Front, reference: Front, *, where: str = "",
+                            rtol: float = 1e-6) -> None:
+    """Raise AssertionError unless `front` conforms, given the exhaustive `reference`.
+
+    Every backend: plans feasible, numbers equal to the evaluator's, points mutually
+    non-dominated, none better than the true front, F of shape (n, k).
+    Exact (or certified) fronts: same status as the reference, and every reference point
+    covered within the front's certificate (plus `rtol`).
+    """
+    problem = front.problem
+    k = problem.n_objectives
+    assert front.F.shape == (len(front), k), f"{where}: F has shape {front.F.shape}"
+    _agree_with_evaluator(front, where)
+    if len(front):
+        kept = nondominated(front.F, problem.maximise)
+        assert kept.size == len(front), f"{where}: the front holds dominated or repeated points"
+        better = ~covered(front.F, reference.F, problem.maximise, rtol)
+        assert not better.any(), (f"{where}: points beat the exact front: "
+                                  f"{front.F[better].tolist()}")
+    if front.guarantee.kind not in ("exact", "certified"):
+        return
+    assert front.status == reference.status, (
+        f"{where}: status {front.status.value}, exhaustive says {reference.status.value}")
+    if reference.status is not Status.OPTIMAL:
+        return
+    slack = np.zeros(k) if front.guarantee.resolution is None else np.array(
+        front.guarantee.resolution)
+    mine = minimisation_form(front.F, problem.maximise)
+    truth = minimisation_form(reference.F, problem.maximise)
+    for point, vector in zip(truth, reference.F, strict=True):
+        room = slack + rtol * np.maximum(np.abs(point), np.abs(mine)) + 1e-12
+        assert np.any(np.all(mine <= point + room, axis=1)), (
+            f"{where}: exact point {vector.tolist()} is not covered "
+            f"({front.guarantee.describe(problem.objectives)})")
+
+
+def run_conformance(instance: ConformanceInstance, solver: str, **options) -> None:
+    """Solve one instance with `solver` and with `exhaustive`, and check the first."""
+    reference = solve(instance.problem, "exhaustive")
+    front = solve(instance.problem, solver, seed=0, **options)
+    check_against_reference(front, reference, where=f"{solver} on {instance.name}")

@@ -107,7 +107,10 @@ def sweep(oracle: LexOracle, k: int, steps: Sequence[float],
             if not got:
                 break  # early exit: nothing meets this bound, nor any tighter one
             points += got
-            bound = max(c.values[j] for c in got) - steps[j]
+            worst = max(c.values[j] for c in got)
+            # "the next best value": strictly below what was found (a step of 0 means the
+            # oracle's values are floats: the next float down)
+            bound = worst - steps[j] if steps[j] > 0 else np.nextafter(worst, -np.inf)
         return points
 
     try:

@@ -266,7 +266,9 @@ class CpSatSplitModel:
                         for b, lits in act[t].items():
                             for lit in lits:
                                 ws.add(lit, size(t, b))
-                else:  # otherwise live only while it waits to be sent
+                elif self.problem.mode == "cut" or profile.sinks[t]:
+                    # otherwise live only while it waits to be sent; in prefix mode only a
+                    # sink can: a tensor whose consumers all precede edge node k is not cut
                     for b, s in sent[t].items():
                         ws.add(s, size(t, b))
             working_sets.append((k, ws))

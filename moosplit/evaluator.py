@@ -10,7 +10,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .plans import Plans
-from .problems.problem import CONSTRAINT_RTOL, SplitProblem
+from .problems.problem import SplitProblem, meets
 from .problems.quantities import QUANTITIES
 
 _CHUNK_ELEMENTS = 1 << 21  # plans x edges per chunk: bounds the temporary arrays
@@ -182,9 +182,5 @@ def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:
     n_edge = edge.sum(axis=1)
     feasible = codec_ok & (n_edge >= low) & (n_edge <= high)
     for name, bound in problem.constraints.items():
-        slack = CONSTRAINT_RTOL * abs(bound)
-        if QUANTITIES[name].maximise:
-            feasible &= values[name] >= bound - slack
-        else:
-            feasible &= values[name] <= bound + slack
+        feasible &= meets(name, values[name], bound)
     return Evaluation(MappingProxyType(values), feasible)

@@ -171,15 +171,6 @@ class Front:
         return f"Front({self.summary()})"
 
 
-def empty_front(problem: SplitProblem, *, solver: str, status: Status, guarantee: Guarantee,
-                stats: SolveStats | None = None, message: str = "") -> Front:
-    """A front with no points (infeasible problem, or nothing found)."""
-    plans = Plans.empty(problem.profile.n_rows)
-    return Front.from_plans(problem, plans, solver=solver, status=status, guarantee=guarantee,
-                            stats=stats, message=message)
-
-
-
 def certified_subset(front: Front, resolution: Resolution) -> Front:
     """Thin an exact front to a certified approximation within `resolution`.
 

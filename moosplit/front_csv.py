@@ -86,5 +86,6 @@ def read_front(path: str | os.PathLike, problem: SplitProblem, *, rtol: float = 
         lost = sorted(set(range(len(batch))) - set(kept.tolist()))
         raise ProblemError(f"{source}: row {lost[0]}: the plan is dominated by (or repeats) "
                            "another plan of the file, so the rows are not a front")
-    return Front(problem, batch.take(kept), evaluation.take(kept), Status.FEASIBLE,
+    status = Status.FEASIBLE if len(kept) else Status.UNKNOWN
+    return Front(problem, batch.take(kept), evaluation.take(kept), status,
                  Guarantee("unknown"), solver=Path(source).name, stats=SolveStats())

@@ -151,6 +151,9 @@ class Plans:
                         raise ProblemError(f"plan {i}: node {name!r} has weights, so it needs "
                                            "a weight bit-width")
                     bits_w[i, t] = bw
+                elif bw is not None:
+                    raise ProblemError(f"plan {i}: node {name!r} has no weights, so its "
+                                       f"weight bit-width must be '-' (None), got {bw!r}")
                 bits_a[i, t] = ba
             if plan.codec not in codecs:
                 raise ProblemError(f"plan {i}: unknown codec {plan.codec!r}; the problem "

@@ -34,6 +34,13 @@ class Resolution:
         if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError(f"resolution values must be finite and >= 0, got {self.values!r}")
 
+    def check(self, n_objectives: int) -> None:
+        """Raise ValueError unless there is one value, or one per objective."""
+        count = np.atleast_1d(np.asarray(self.values)).size
+        if count not in (1, n_objectives):
+            raise ValueError(f"resolution needs 1 value or one per objective "
+                             f"({n_objectives}), got {count}")
+
     @classmethod
     def coerce(cls, value: float | Sequence[float] | Resolution) -> Resolution:
         """A Resolution from a number or sequence (relative) or a Resolution."""

@@ -37,3 +37,36 @@ def test_time_limit_returns_unproven_front():
     assert front.status in (Status.FEASIBLE, Status.UNKNOWN)
     assert front.guarantee.kind == "heuristic"
     assert "time limit" in front.message
+
+
+def tiny(**changes):
+    from pathlib import Path
+
+    profile = moosplit.read_profile(Path(__file__).parents[1] / "docs/examples/tiny.csv")
+    problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=1, rtt_ms=10),
+                                    objectives=("latency_ms", "error"))
+    return problem.replace(**changes)
+
+
+def test_a_plan_exactly_on_a_rounded_bound_is_kept():
+    # error <= 0: edge-only at 16 bits (error 0) and cloud-only meet it exactly
+    problem = tiny(constraints={"error": 0.0})
+    exact = moosplit.solve(problem, "exhaustive")
+    front = moosplit.solve(problem, "cpsat")
+    assert front.status is Status.OPTIMAL
+    assert moosplit.compare_fronts(front, exact).equal
+    # a latency bound equal to a plan's latency keeps that plan
+    latency = float(exact.F[0, 0])
+    bounded = tiny(constraints={"latency_ms": latency})
+    assert latency in moosplit.solve(bounded, "cpsat").F[:, 0]
+
+
+def test_throughput_slack_is_stated_in_frames_per_second():
+    problem = moosplit.random_problem(4, seed=5, batch=4, bits=(2, 4, 8),
+                                      objectives=("throughput_fps", "error"))
+    front = moosplit.solve(problem, "cpsat")
+    exact = moosplit.solve(problem, "exhaustive")
+    slack = np.array(front.guarantee.resolution or (0.0, 0.0))
+    # the slack is in frames/s (not seconds of T): small next to the throughputs
+    assert 0 < slack[0] < 1e-5 * exact.F[:, 0].max()
+    assert moosplit.compare_fronts(front, exact).equal

@@ -151,3 +151,10 @@ def test_read_front_refuses_dominated_rows(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(moosplit.ProblemError, match="not a front"):
         moosplit.read_front(path, problem)
+
+
+def test_weight_bits_on_a_weightless_node_are_refused():
+    problem = tiny_problem()
+    plan = moosplit.Plan(2, ("conv", "pool"), (8, 8), (8, 8))  # pool has no weights
+    with pytest.raises(moosplit.ProblemError, match="'pool' has no weights"):
+        moosplit.Plans.from_plans(problem, [plan])

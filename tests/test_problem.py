@@ -247,3 +247,10 @@ def test_a_bound_met_up_to_float_rounding_is_met():
     assert evaluation.feasible[0]
     tighter = problem.replace(constraints={"error": 0.2999999})
     assert not moosplit.evaluate(tighter, plan).feasible[0]
+
+
+def test_non_finite_constraint_bounds_are_refused():
+    profile = moosplit.random_profile(3, seed=0)
+    with pytest.raises(moosplit.ProblemError, match="leave the constraint out"):
+        moosplit.SplitProblem(profile, moosplit.Network(1.0),
+                              constraints={"latency_ms": float("inf")})

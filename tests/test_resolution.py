@@ -51,3 +51,21 @@ def test_additive_resolution_and_bad_values():
         Resolution(-0.1)
     with pytest.raises(ValueError, match="relative"):
         Resolution(0.1, "fraction")
+
+
+@pytest.mark.parametrize("solver", ["exhaustive", "epsilon", "cpsat"])
+def test_a_resolution_of_the_wrong_length_is_refused_before_solving(solver):
+    problem = moosplit.random_problem(4, seed=0, objectives=("latency_ms", "memory_bytes",
+                                                             "error"))
+    with pytest.raises(ValueError, match="one per objective"):
+        moosplit.solve(problem, solver, resolution=(0.1, 0.2))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_epsilon_resolution_is_relative_to_the_front_range(seed):
+    problem = moosplit.random_problem(6, kind="dag", seed=seed,
+                                      objectives=("latency_ms", "memory_bytes"))
+    exact = moosplit.solve(problem, "exhaustive")
+    coarse = moosplit.solve(problem, "epsilon", resolution=0.05)
+    ranges = exact.F.max(axis=0) - exact.F.min(axis=0)
+    np.testing.assert_allclose(coarse.guarantee.resolution[1], 0.05 * ranges[1], rtol=1e-9)

@@ -23,6 +23,14 @@ CONSTRAINT_RTOL = 1e-9
 another order (0.1 + 0.2 vs 0.3) must not flip feasibility between backends."""
 
 
+def meets(name: str, values: np.ndarray, bound: float) -> np.ndarray:
+    """Whether each value of quantity `name` meets its constraint `bound` (with the slack)."""
+    slack = CONSTRAINT_RTOL * abs(bound)
+    if QUANTITIES[name].maximise:
+        return values >= bound - slack
+    return values <= bound + slack
+
+
 @dataclass(frozen=True)
 class Network:
     """The link between edge and cloud.
@@ -116,8 +124,9 @@ class SplitProblem:
             if name not in QUANTITIES:
                 raise ProblemError(
                     f"unknown constrained quantity {name!r}; valid: {', '.join(QUANTITIES)}")
-            if not _is_number(bound) or math.isnan(bound):
-                raise ProblemError(f"constraint on {name} must be a number, got {bound!r}")
+            if not _is_number(bound) or not math.isfinite(bound):
+                raise ProblemError(f"constraint on {name} must be a finite number, got "
+                                   f"{bound!r} (leave the constraint out for no limit)")
             constraints[name] = float(bound)
         set_("constraints", MappingProxyType(constraints))
 

@@ -29,11 +29,3 @@ QUANTITIES: dict[str, Quantity] = {
 }
 """Every quantity by name, in the order the front CSV lists them."""
 
-
-def quantity(name: str) -> Quantity:
-    """Look up a quantity by name, with a message listing the valid names."""
-    try:
-        return QUANTITIES[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown quantity {name!r}; valid: {', '.join(QUANTITIES)}") from None

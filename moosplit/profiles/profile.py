@@ -114,6 +114,11 @@ class Profile:
         return tuple(tuple(c) for c in out)
 
     @cached_property
+    def last_consumer(self) -> tuple[int, ...]:
+        """For each row, the last row that reads it (-1 for a sink)."""
+        return tuple(max(c) if c else -1 for c in self.consumers)
+
+    @cached_property
     def sinks(self) -> np.ndarray:
         """Boolean mask of the model outputs (rows with no consumer)."""
         return _frozen(np.array([len(c) == 0 for c in self.consumers]))

@@ -69,7 +69,6 @@ class Solver(ABC):
     exact: ClassVar[bool]
     """True if the backend returns the whole front (or a certified approximation)."""
     modes: ClassVar[tuple[str, ...]] = ("prefix", "cut")
-    uses_seed: ClassVar[bool] = False
     supports_resolution: ClassVar[bool] = False
     citation: ClassVar[str] = ""
 
@@ -79,6 +78,9 @@ class Solver(ABC):
             raise UnsupportedProblemError(
                 f"{self.name} does not support mode {problem.mode!r} (supports: "
                 f"{', '.join(self.modes)})")
+        resolution = getattr(self, "resolution", None)
+        if resolution is not None:
+            resolution.check(problem.n_objectives)
 
     def solve(
         self,

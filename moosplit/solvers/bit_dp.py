@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import moocore
 import numpy as np
 
-from ..problems.problem import CONSTRAINT_RTOL, SplitProblem
+from ..pareto import minimisation_form
+from ..problems.problem import CONSTRAINT_RTOL, SplitProblem, meets
 from ..problems.quantities import QUANTITIES
 
 
@@ -44,8 +45,7 @@ class Closed:
     """Full objective vectors of finished plans, with what it takes to rebuild them."""
 
     F: np.ndarray        # (P, k) objectives in minimisation form
-    step: np.ndarray     # (P,) index of the last step (-1: nothing on the edge)
-    label: np.ndarray    # (P,) label index in that step
+    label: np.ndarray    # (P,) label index in the closed step
     codec: np.ndarray    # (P,)
 
 
@@ -230,21 +230,18 @@ class BitDP:
             values["tx_bytes"] = tx_bits / 8.0
             feasible = np.ones(n_labels, bool)
             for name, bound in problem.constraints.items():
-                slack = CONSTRAINT_RTOL * abs(bound)
-                feasible &= (values[name] >= bound - slack if QUANTITIES[name].maximise
-                             else values[name] <= bound + slack)
-            F = np.column_stack([-values[q] if QUANTITIES[q].maximise else values[q]
-                                 for q in problem.objectives])[feasible]
+                feasible &= meets(name, values[name], bound)
+            F = minimisation_form(np.column_stack([values[q] for q in problem.objectives]),
+                                  problem.maximise)[feasible]
             out_F.append(F)
             out_label.append(np.flatnonzero(feasible))
             out_codec.append(np.full(len(F), c))
         if not out_F:
             k = problem.n_objectives
-            return Closed(np.zeros((0, k)), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))
+            return Closed(np.zeros((0, k)), np.zeros(0, int), np.zeros(0, int))
         F = np.concatenate(out_F)
         keep = moocore.is_nondominated(F, keep_weakly=False) if len(F) else np.zeros(0, bool)
-        return Closed(F[keep], np.zeros(int(keep.sum()), int),
-                      np.concatenate(out_label)[keep], np.concatenate(out_codec)[keep])
+        return Closed(F[keep], np.concatenate(out_label)[keep], np.concatenate(out_codec)[keep])
 
     def rebuild(self, steps: list[Step], last: int, label: int) -> dict[int, tuple[int, int]]:
         """(bw, ba) of every node along the label's history, walking parents back."""

@@ -54,8 +54,7 @@ class ScaledObjective:
     var: cp_model.IntVar
     scale: float
     const: float
-    rounding: float  # worst |model - natural| on one plan, natural units
-    exact: bool
+    rounding: float  # worst |model - natural| on one plan, natural units (0: exact)
 
 
 class CpSatSplitModel:
@@ -108,7 +107,7 @@ class CpSatSplitModel:
             cut = m.new_bool_var(f"cut{t}")
             holder = None if t == 0 else self.x[t]
             if profile.sinks[t]:
-                m.add(cut == holder)
+                m.add(cut == (0 if holder is None else holder))  # an unread input is not sent
             else:
                 if problem.mode == "prefix":
                     outside = self.x[max(consumers[t])].Not()  # prefix: last consumer decides
@@ -237,14 +236,19 @@ class CpSatSplitModel:
         expr, low, high, n_terms = self._int_expr(form, scale)
         var = self.model.new_int_var(low, high, f"U_{name}")
         self.model.add(var == expr)
-        rounding = 0.0 if exact else 0.5 * n_terms / scale
-        return ScaledObjective(name, var, scale, form.const, rounding, exact)
+        rounding = 0.0 if exact else 0.5 * self._active_terms(n_terms) / scale
+        return ScaledObjective(name, var, scale, form.const, rounding)
+
+    def _active_terms(self, n_terms: int) -> int:
+        """Most terms of a form true on one plan: per row one bit choice (the choices of a
+        node are exclusive), its x, one sent bit-width and one codec term."""
+        return min(n_terms, 4 * self.problem.profile.n_rows + 2)
 
     def _memory(self, weights: _Linear, sent: list[dict], act: list[dict]) -> ScaledObjective:
         """Weights plus W >= the working set of every edge node (SPEC section 4)."""
         profile, m = self.problem.profile, self.model
         n_rows, batch = profile.n_rows, profile.batch
-        last_consumer = [max(c) if c else -1 for c in profile.consumers]
+        last_consumer = profile.last_consumer
 
         def size(t: int, b: int) -> float:
             return float(profile.out_elems[t]) * b / 8.0 * batch
@@ -293,8 +297,9 @@ class CpSatSplitModel:
             m.add(peak >= expr + const).only_enforce_if(self.x[k])
         var = m.new_int_var(w_low, w_high + max(ws_high, 0), "U_memory_bytes")
         m.add(var == w_expr + peak)
-        rounding = 0.0 if exact else 0.5 * (w_terms + n_rows) / scale
-        return ScaledObjective("memory_bytes", var, scale, 0.0, rounding, exact)
+        # weights: one choice per node; the peak: one bit-width per live tensor
+        rounding = 0.0 if exact else 0.5 * (self._active_terms(w_terms) + n_rows + 1) / scale
+        return ScaledObjective("memory_bytes", var, scale, 0.0, rounding)
 
     def _slowest_stage(self, edge_ms: _Linear, tx_seconds: _Linear,
                        cloud_ms: _Linear) -> ScaledObjective:
@@ -305,7 +310,7 @@ class CpSatSplitModel:
             stage.add_form(form, factor)
             stages.append(stage)
         total = max(sum(abs(c) for c in s.terms.values()) + abs(s.const) for s in stages)
-        scale = _FLOAT_TOTAL / max(total, 1e-300)
+        scale = _FLOAT_TOTAL / total if total > 0 else 1.0
         high, n_terms = 0, 0
         exprs = []
         for stage in stages:
@@ -316,39 +321,51 @@ class CpSatSplitModel:
         var = self.model.new_int_var(0, max(high, 0), "U_throughput_T")
         for expr, const in exprs:
             self.model.add(var >= expr + const)
-        return ScaledObjective("throughput_fps", var, scale, 0.0, 0.5 * (n_terms + 1) / scale,
-                               False)
+        return ScaledObjective("throughput_fps", var, scale, 0.0,
+                               0.5 * (self._active_terms(n_terms) + 1) / scale)
 
     def _apply_constraints(self) -> None:
         """The problem's constraints as bounds on the objective variables.
 
-        Exact quantities get the bound with the evaluator's slack; rounded ones get it
-        tightened by their rounding error, so that no plan the model admits breaks it.
+        Rounded quantities get the bound *relaxed* by their rounding error, so the model
+        admits every plan that meets it (its "infeasible" is a proof); the backend checks
+        each answer with the evaluator and excludes a plan that only the relaxation admits.
         """
         for name, bound in self.problem.constraints.items():
             limit = self.model_bound(name, bound)
             if limit is None:
-                self.model.add_bool_or([])  # impossible
-                continue
-            var = self.objectives[name].var
-            domain = self.model.proto.variables[var.index].domain
+                continue  # no plan can break it
+            domain = self.model.proto.variables[self.objectives[name].var.index].domain
             domain[1] = min(domain[1], limit)
             if domain[1] < domain[0]:
-                self.model.add_bool_or([])
+                self.model.add_bool_or([])  # nothing meets it
 
     def model_bound(self, name: str, bound: float) -> int | None:
-        """The largest model value of `name` that keeps its natural value within `bound`."""
+        """The largest model value of `name` a plan meeting `bound` can have (None: any)."""
         obj = self.objectives[name]
         if name == "throughput_fps":
             if bound <= 0:
-                return None if bound < 0 else self.model.proto.variables[obj.var.index].domain[1]
+                return None
             natural = self.problem.profile.batch / (bound * (1 - CONSTRAINT_RTOL))
         elif QUANTITIES[name].maximise:
-            natural = -bound * (1 - CONSTRAINT_RTOL)
+            natural = -(bound - CONSTRAINT_RTOL * abs(bound))
         else:
             natural = bound + CONSTRAINT_RTOL * abs(bound)
-        value = (natural - obj.const - obj.rounding) * obj.scale
-        return int(np.floor(value + 1e-9)) if np.isfinite(value) else None
+        value = (natural - obj.const + obj.rounding) * obj.scale
+        return int(np.floor(value + 1e-9))
+
+    def exclude_plan(self, plans: Plans) -> None:
+        """Forbid one plan (a no-good over its edge set, bit choices and codec)."""
+        edge, bits_w, bits_a = plans.edge[0], plans.bits_w[0], plans.bits_a[0]
+        chosen = []
+        for i in range(1, len(edge)):
+            if not edge[i]:
+                chosen.append(self.x[i].Not())
+                continue
+            pair = (int(bits_w[i]), int(bits_a[i]))
+            chosen.append(self.y[i][self.choices[i].index(pair)])
+        chosen.append(self.z[int(plans.codec[0])])
+        self.model.add_bool_or([lit.Not() for lit in chosen])
 
     # ------------------------------------------------------------ solutions
     def plan_from(self, solver: cp_model.CpSolver) -> Plans:

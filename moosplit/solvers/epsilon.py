@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import UnsupportedProblemError
-from ..front import EXACT, HEURISTIC, Front, Guarantee, SolveStats, Status
+from ..front import Front, SolveStats
 from ..plans import Plans
 from ..problems.problem import SplitProblem
 from ..resolution import Resolution
@@ -15,7 +15,7 @@ from .base import SolveContext, Solver
 from .bit_dp import BitDP, Closed, LabelLimit, Step
 from .enumeration import TooMany, edge_sets
 from .registry import register
-from .sweep import Candidate, sweep
+from .sweep import Candidate, payoff_table, sweep, sweep_front
 
 
 class _ClosedOracle:
@@ -75,18 +75,22 @@ class Epsilon(Solver):
 
     def __init__(self, *, resolution: float | Sequence[float] | Resolution | None = None,
                  max_edge_sets: int = 20_000, max_labels: int = 1_000_000) -> None:
+        if max_edge_sets < 1 or max_labels < 1:
+            raise ValueError(f"max_edge_sets and max_labels must be >= 1, got "
+                             f"{max_edge_sets} and {max_labels}")
         self.resolution = None if resolution is None else Resolution.coerce(resolution)
         self.max_edge_sets = max_edge_sets
         self.max_labels = max_labels
 
     def __repr__(self) -> str:
-        return f"Epsilon(resolution={self.resolution}, max_edge_sets={self.max_edge_sets})"
+        return (f"Epsilon(resolution={self.resolution}, max_edge_sets={self.max_edge_sets}, "
+                f"max_labels={self.max_labels})")
 
     # ------------------------------------------------------------ DP passes
     def _prefix(self, problem: SplitProblem, dp: BitDP, context: SolveContext):
         profile = problem.profile
         low, high = problem.split_bounds
-        last_consumer = [max(c) if c else -1 for c in profile.consumers]
+        last_consumer = profile.last_consumer
         sinks = profile.sinks
         rows = np.arange(profile.n_rows)
         steps: list[Step] = []
@@ -179,28 +183,17 @@ class Epsilon(Solver):
             (0, 4), int)
         oracle = _ClosedOracle(dp, blocks, F, refs)
         k = problem.n_objectives
-        steps_eps = np.zeros(k)
+        steps = np.zeros(k)  # 0: the next float down, i.e. exact
         slack = np.zeros(k)
-        if self.resolution is not None and len(F):
-            wanted = self.resolution.additive(F.min(axis=0), F.max(axis=0))
-            steps_eps[1:] = wanted[1:]
-            slack[1:] = wanted[1:]
-        result = sweep(oracle, k, steps_eps)
-        plans = Plans.concat([c.plans for c in result.candidates], profile.n_rows)
-        labels = sum(len(s.codes) for block_steps, _ in blocks[:1] for s in block_steps) \
-            if problem.mode == "prefix" else sum(len(s.codes) for b, _ in blocks for s in b)
+        if self.resolution is not None:
+            table = payoff_table(oracle, k)  # LMOS's ideal and nadir points
+            if table is not None:
+                wanted = self.resolution.additive(table.min(axis=0), table.max(axis=0))
+                steps[1:] = slack[1:] = wanted[1:]
+        result = sweep(oracle, k, steps)
+        result.complete = result.complete and complete
+        labels = sum(len(step.codes) for steps_, _ in
+                     (blocks[:1] if problem.mode == "prefix" else blocks) for step in steps_)
         stats = SolveStats(context.elapsed, len(F), {"labels": labels,
                                                      "oracle_calls": result.oracle_calls})
-        if not complete:
-            return Front.from_plans(problem, plans, solver=self.name,
-                                    status=Status.FEASIBLE if len(plans) else Status.UNKNOWN,
-                                    guarantee=HEURISTIC, stats=stats,
-                                    message="time limit reached; the front is not proven")
-        if not len(plans):
-            return Front.from_plans(problem, plans, solver=self.name, status=Status.INFEASIBLE,
-                                    guarantee=EXACT, stats=stats,
-                                    message="no plan satisfies the constraints")
-        guarantee = EXACT if not slack.any() else Guarantee("certified",
-                                                            tuple(map(float, slack)))
-        return Front.from_plans(problem, plans, solver=self.name, status=Status.OPTIMAL,
-                                guarantee=guarantee, stats=stats)
+        return sweep_front(problem, self.name, result, slack, stats)

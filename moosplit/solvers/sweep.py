@@ -20,13 +20,15 @@ f1 (see docs/solvers.md for the argument).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from ..front import EXACT, HEURISTIC, Front, Guarantee, SolveStats, Status
 from ..plans import Plans
+from ..problems.problem import SplitProblem
 
 
 class OracleTimeout(Exception):
@@ -75,7 +77,7 @@ def payoff_table(oracle: LexOracle, k: int) -> np.ndarray | None:
 
 
 def sweep(oracle: LexOracle, k: int, steps: Sequence[float],
-          on_point=None) -> SweepResult:
+          on_point: Callable[[Candidate], None] | None = None) -> SweepResult:
     """Run the epsilon-constraint sweep; `steps[j]` is the decrement of eps_j (j >= 1).
 
     With the oracle's smallest unit as the steps the result is the complete front (as
@@ -118,3 +120,26 @@ def sweep(oracle: LexOracle, k: int, steps: Sequence[float],
     except OracleTimeout:
         return SweepResult(found, False, calls)
     return SweepResult(found, True, calls)
+
+
+def sweep_front(problem: SplitProblem, solver: str, result: SweepResult, slack: np.ndarray,
+                stats: SolveStats) -> Front:
+    """The Front of a sweep: status and guarantee from how it ended and its slack.
+
+    `slack` is the certified additive slack per objective in the objectives' own units
+    (all zero: exact).
+    """
+    plans = Plans.concat([c.plans for c in result.candidates], problem.profile.n_rows)
+    if not result.complete:
+        return Front.from_plans(problem, plans, solver=solver,
+                                status=Status.FEASIBLE if len(plans) else Status.UNKNOWN,
+                                guarantee=HEURISTIC, stats=stats,
+                                message="time limit reached; the front is not proven")
+    if not len(plans):
+        return Front.from_plans(problem, plans, solver=solver, status=Status.INFEASIBLE,
+                                guarantee=EXACT, stats=stats,
+                                message="no plan satisfies the constraints")
+    guarantee = (EXACT if not np.any(slack)
+                 else Guarantee("certified", tuple(float(v) for v in slack)))
+    return Front.from_plans(problem, plans, solver=solver, status=Status.OPTIMAL,
+                            guarantee=guarantee, stats=stats)

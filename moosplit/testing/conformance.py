@@ -21,6 +21,7 @@ from ..pareto import minimisation_form, nondominated
 from ..problems.codecs import CodecTable
 from ..problems.problem import SplitProblem
 from ..problems.random import random_problem
+from ..solvers.enumeration import bit_assignments, choices_per_set, edge_sets
 from ..solvers.registry import solve
 
 OBJECTIVE_SETS = (
@@ -57,11 +58,28 @@ def _random_codecs(problem: SplitProblem, rng: np.random.Generator) -> CodecTabl
     return CodecTable.from_frame(frame, profile, source="random codecs")
 
 
+def _bound_at_an_attained_value(problem: SplitProblem,
+                                 rng: np.random.Generator) -> SplitProblem:
+    """Bound one quantity exactly at the value a random plan attains (a plan on the bound
+    must stay feasible: backends that round or relax bounds get this wrong)."""
+    sets = edge_sets(problem)
+    edge = sets[int(rng.integers(len(sets)))]
+    count = choices_per_set(problem, edge[None, :])[0]
+    index = int(rng.integers(count))
+    plan = bit_assignments(problem, edge, index, index + 1)
+    values = evaluate(problem.replace(constraints={}), plan).values
+    names = [q for q in ("latency_ms", "error", "memory_bytes", "edge_macs", "tx_bytes")
+             if np.isfinite(values[q][0])]
+    name = names[int(rng.integers(len(names)))]
+    return problem.replace(constraints={**problem.constraints, name: float(values[name][0])})
+
+
 def conformance_instances(count: int, *, seed: int = 0,
                           max_nodes: int = 6) -> list[ConformanceInstance]:
     """`count` small random problems covering chains and DAGs, both modes, 2 and 3
-    objectives, with and without memory/error bounds, bit-dependent latency, batch > 1,
-    codecs and split bounds. Deterministic in `seed`.
+    objectives, with and without memory/error bounds, bounds exactly at a value some plan
+    attains, bit-dependent latency, batch > 1, codecs and split bounds. Deterministic in
+    `seed`.
     """
     out = []
     for i in range(count):
@@ -80,6 +98,9 @@ def conformance_instances(count: int, *, seed: int = 0,
         if rng.random() < 0.2:
             problem = problem.replace(codecs=_random_codecs(problem, rng))
             extras.append("codecs")
+        if rng.random() < 0.25:
+            problem = _bound_at_an_attained_value(problem, rng)
+            extras.append(f"attained {'+'.join(problem.constraints)}")
         if rng.random() < 0.2:
             low = int(rng.integers(0, 2))
             problem = problem.replace(min_split=low, max_split=int(rng.integers(low, n_nodes + 1)))

@@ -160,6 +160,24 @@ class Front:
         columns = ["split", "edge_nodes", *QUANTITIES, "bits_w", "bits_a", "codec"]
         return pd.DataFrame(rows, columns=columns)
 
+    def select(self, by: str | None = None, **limits: float) -> Front:
+        """The best point within limits (see :func:`moosplit.selection.select`)."""
+        from .selection import select
+
+        return select(self, by, **limits)
+
+    def knee(self) -> Front:
+        """The knee point (see :func:`moosplit.selection.knee`)."""
+        from .selection import knee
+
+        return knee(self)
+
+    def extremes(self) -> Front:
+        """The best point per objective (see :func:`moosplit.selection.extremes`)."""
+        from .selection import extremes
+
+        return extremes(self)
+
     def summary(self) -> str:
         """One line: solver, status, guarantee, size, time."""
         return (f"{self.solver}: {self.status.value}, {len(self)} point(s), "

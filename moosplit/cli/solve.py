@@ -10,6 +10,7 @@ from ..errors import ProblemError
 from ..front_csv import write_front
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
+from ..selection import limit_names
 from ..solvers.registry import DEFAULT_SOLVER, available_solvers, get_solver
 from .options import add_problem_options, build_problem
 from .output import ProgressPrinter, front_table
@@ -30,6 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--resolution", type=float, default=None,
                        help="exact backends: certified approximation within R times each "
                             "objective's range")
+    parser.add_argument("--pick", default=None, metavar="WHAT",
+                        help="print or write only chosen plans: 'knee', 'extremes', or limits "
+                             "such as 'max_error=0.05,max_latency_ms=30' (the best by the "
+                             "first objective within them)")
     parser.add_argument("--out", default=None,
                         help="write the front as CSV to this path ('-' for stdout)")
     parser.add_argument("--quiet", action="store_true", help="no progress or summary lines")
@@ -54,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.resolution > 0:
             raise ProblemError(f"--resolution must be > 0, got {args.resolution}")
         options["resolution"] = args.resolution
+    if args.pick is not None:
+        pick(None, args.pick)  # a bad --pick fails before solving
     if args.time_limit is not None and not args.time_limit > 0:
         raise ProblemError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     solver = get_solver(args.solver, **options)
@@ -73,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
                                for name, bound in problem.constraints.items())
             print("no feasible plan: the front is empty"
                   + (f" (limits: {limits}; relax one)" if limits else ""), file=sys.stderr)
+    if args.pick is not None:
+        front = pick(front, args.pick)
+        if not args.quiet:
+            print(f"picked {len(front)} plan(s) ({args.pick})", file=sys.stderr)
     if args.out is not None:
         write_front(front, args.out)
         if args.out != "-" and not args.quiet:
@@ -89,3 +100,22 @@ def notes(problem: SplitProblem) -> list[str]:
         out.append("every edge node runs at 16 bits (the profile has no error columns, or "
                    "--bits 16), so error is 0 for every plan")
     return out
+
+
+def pick(front, what: str):
+    """Apply --pick to a front (None: only check the text)."""
+    if what in ("knee", "extremes"):
+        return None if front is None else getattr(front, what)()
+    limits = {}
+    for item in what.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in limit_names():
+            raise ProblemError(f"--pick: expected 'knee', 'extremes' or limits like "
+                               f"max_error=0.05 (names: {', '.join(limit_names())}), got "
+                               f"{item!r}")
+        try:
+            limits[key] = float(value)
+        except ValueError:
+            raise ProblemError(f"--pick: {key} needs a number, got {value!r}") from None
+    return None if front is None else front.select(**limits)

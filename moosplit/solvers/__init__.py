@@ -1,6 +1,6 @@
 """Backends: one module each, one registry."""
 
-from . import baselines, cpsat, dads, epsilon, exhaustive  # noqa: F401  (registers them)
+from . import baselines, cpsat, dads, epsilon, exhaustive, nsga2  # noqa: F401  (registers them)
 from .base import Progress, SolveContext, Solver
 from .registry import DEFAULT_SOLVER, available_solvers, get_solver, register, solve
 

@@ -1,6 +1,14 @@
 """Backends: one module each, one registry."""
 
-from . import baselines, cpsat, dads, epsilon, exhaustive, nsga2  # noqa: F401  (registers them)
+from . import (  # noqa: F401  (registers them)
+    baselines,
+    cpsat,
+    dads,
+    epsilon,
+    exhaustive,
+    lagrangian,
+    nsga2,
+)
 from .base import Progress, SolveContext, Solver
 from .registry import DEFAULT_SOLVER, available_solvers, get_solver, register, solve
 

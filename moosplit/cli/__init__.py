@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ProblemError, ProfileError, SolverError, UnsupportedProblemError
-from . import info, solve
+from . import compare, info, solve
 
-COMMANDS = (solve, info)
+COMMANDS = (solve, compare, info)
 
 
 class UsageError(Exception):

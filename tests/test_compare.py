@@ -1,0 +1,49 @@
+"""Comparing backends: the library function and `moosplit compare`."""
+
+import numpy as np
+import pandas as pd
+
+import moosplit
+from moosplit.cli import main
+from moosplit.comparison import compare
+
+
+def test_exact_backends_score_one_and_heuristics_no_more():
+    problem = moosplit.random_problem(6, kind="dag", seed=4,
+                                      objectives=("latency_ms", "error"))
+    result = compare(problem, ["exhaustive", "cpsat", "lagrangian", "uniform", "dads"])
+    table = result.table.set_index("solver")
+    assert result.reference_kind == "exact"
+    assert table.loc["exhaustive", "hv_ratio"] == 1.0
+    assert table.loc["exhaustive", "igd_plus"] == 0.0
+    assert abs(table.loc["cpsat", "hv_ratio"] - 1.0) < 1e-6
+    for name in ("lagrangian", "uniform"):
+        assert table.loc[name, "hv_ratio"] <= 1.0 + 1e-9
+        assert table.loc[name, "igd_plus"] >= 0.0
+    # dads is cut-mode only: refused and listed, not dropped
+    assert table.loc["dads", "status"] == "refused"
+    assert "mode 'prefix'" in result.refused["dads"]
+
+
+def test_a_worse_front_scores_lower():
+    problem = moosplit.random_problem(6, kind="chain", seed=2,
+                                      objectives=("latency_ms", "memory_bytes"))
+    table = compare(problem, ["exhaustive", "cloud_only"]).table.set_index("solver")
+    assert table.loc["cloud_only", "hv_ratio"] < 1.0
+    assert table.loc["cloud_only", "igd_plus"] > 0.0
+
+
+def test_cli_compare_writes_table_and_plot(tmp_path, capsys):
+    path = tmp_path / "p.csv"
+    moosplit.write_profile(moosplit.random_profile(6, kind="dag", bits=(4, 8), seed=1), path)
+    out, plot = tmp_path / "t.csv", tmp_path / "f.png"
+    rc = main(["compare", str(path), "--bandwidth-mbps", "1", "--solvers",
+               "exhaustive,lagrangian,cloud_only", "--out", str(out), "--plot", str(plot),
+               "--quiet"])
+    assert rc == 0
+    table = pd.read_csv(out)
+    assert table["solver"].tolist() == ["exhaustive", "lagrangian", "cloud_only"]
+    assert np.isclose(table.loc[0, "hv_ratio"], 1.0)
+    assert plot.stat().st_size > 1000 and plot.read_bytes()[:4] == b"\x89PNG"
+    rc = main(["compare", str(path), "--bandwidth-mbps", "1", "--solvers", "nope"])
+    assert rc == 2 and "unknown nope" in capsys.readouterr().err

@@ -86,12 +86,12 @@ def main() -> None:
         ratio, _ = _scores(front.F, reference, problem.maximise)
         rows.append((name, "", len(front), ratio, front.stats.time_s))
         print(rows[-1], flush=True)
-    for n_gen in (10, 25, 50, 100, 200):
+    for n_gen in (5, 10, 25, 50, 100, 200):
         front = moosplit.solve(problem, "nsga2", seed=0, n_gen=n_gen)
         ratio, _ = _scores(front.F, reference, problem.maximise)
         rows.append(("nsga2", f"{n_gen} generations", len(front), ratio, front.stats.time_s))
         print(rows[-1], flush=True)
-    for n_gen in (10, 25, 50, 100):
+    for n_gen in (5, 10, 25, 50, 100):
         F, elapsed = plain_front(problem, n_gen)
         ratio, _ = _scores(F, reference, problem.maximise)
         rows.append(("MixedVariableGA (plain pymoo)", f"{n_gen} generations", len(F), ratio,

@@ -98,6 +98,8 @@ def compare(problem: SplitProblem, solvers: Sequence[str], *, seed: int = 0,
 
 def plot_comparison(result: Comparison, path: str) -> None:
     """Draw the fronts on the first two objectives (needs the `plot` extra)."""
+    if result.problem.n_objectives < 2:
+        raise ValueError("plotting fronts needs at least two objectives")
     try:
         import matplotlib
 

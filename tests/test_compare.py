@@ -47,3 +47,14 @@ def test_cli_compare_writes_table_and_plot(tmp_path, capsys):
     assert plot.stat().st_size > 1000 and plot.read_bytes()[:4] == b"\x89PNG"
     rc = main(["compare", str(path), "--bandwidth-mbps", "1", "--solvers", "nope"])
     assert rc == 2 and "unknown nope" in capsys.readouterr().err
+
+
+def test_plot_with_one_objective_is_refused_before_solving(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).parents[1])
+    rc = main(["compare", "docs/examples/tiny.csv", "--bandwidth-mbps", "10", "--objectives",
+               "latency_ms", "--solvers", "exhaustive", "--plot", str(tmp_path / "x.png")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "at least two" in err and "exhaustive" not in err.split("error:")[0]

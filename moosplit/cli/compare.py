@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
                            f"{', '.join(available_solvers())}")
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg"):
         raise ProblemError(f"--plot: write a .png or .svg file, got {args.plot}")
+    if args.plot and len(args.objectives) < 2:
+        raise ProblemError("--plot draws fronts on two objectives; give at least two "
+                           "--objectives")
     if args.time_limit is not None and not args.time_limit > 0:
         raise ProblemError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     problem = build_problem(args)

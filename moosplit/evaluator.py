@@ -41,6 +41,14 @@ class Evaluation:
             return np.zeros((len(self), 0))
         return np.column_stack([self.values[name] for name in names])
 
+    @staticmethod
+    def concat(parts: list[Evaluation]) -> Evaluation:
+        """The evaluations of several batches, in order (at least one part)."""
+        if len(parts) == 1:
+            return parts[0]
+        values = {name: np.concatenate([p.values[name] for p in parts]) for name in QUANTITIES}
+        return Evaluation(MappingProxyType(values), np.concatenate([p.feasible for p in parts]))
+
     def take(self, index: np.ndarray) -> Evaluation:
         """The evaluation of a subset of the plans."""
         return Evaluation({k: v[index] for k, v in self.values.items()}, self.feasible[index])
@@ -93,10 +101,7 @@ def evaluate(problem: SplitProblem, plans: Plans) -> Evaluation:
     chunk = max(1, _CHUNK_ELEMENTS // max(1, n_rows + problem.profile.edges[0].size))
     parts = [_evaluate_chunk(problem, plans.take(slice(lo, lo + chunk)))
              for lo in range(0, n_plans, chunk)] or [_evaluate_chunk(problem, plans)]
-    if len(parts) == 1:
-        return parts[0]
-    values = {name: np.concatenate([p.values[name] for p in parts]) for name in QUANTITIES}
-    return Evaluation(MappingProxyType(values), np.concatenate([p.feasible for p in parts]))
+    return Evaluation.concat(parts)
 
 
 def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:

@@ -215,3 +215,12 @@ def check_plans(problem: SplitProblem, plans: Plans) -> None:
                                                   if name == "bits_w" else ""))
     fail((plans.codec < 0) | (plans.codec >= len(problem.codec_table)),
          "codec index out of range")
+
+
+def prefix_plans(problem: SplitProblem, splits: np.ndarray, bits: int) -> Plans:
+    """Plans with nodes 1..n on the edge for each n in `splits`, every edge node at `bits`."""
+    profile = problem.profile
+    rows = np.arange(profile.n_rows)[None, :]
+    edge = (rows >= 1) & (rows <= np.asarray(splits)[:, None])
+    bits_w = np.where(edge & profile.has_weights[None, :], bits, 0)
+    return Plans(edge, bits_w, np.where(edge, bits, 0), np.zeros(len(splits)))

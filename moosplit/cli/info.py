@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from ..evaluator import evaluate
-from ..plans import Plans
+from ..plans import prefix_plans
 from ..problems.problem import Network, SplitProblem
 from ..profiles.bundled import load_profile
 from ..profiles.profile import Profile
@@ -28,11 +28,7 @@ def prefix_tx_bytes(profile: Profile) -> np.ndarray:
     """Bytes sent at each prefix split n = 0..N, with activations at the reference 16 bits."""
     problem = SplitProblem(profile, Network(bandwidth_mbps=1.0), objectives=("tx_bytes",),
                            bits=(REFERENCE_BITS,))
-    rows = np.arange(profile.n_rows)
-    edge = (rows[None, :] >= 1) & (rows[None, :] <= rows[:, None])
-    bits_a = np.where(edge, REFERENCE_BITS, 0)
-    bits_w = np.where(edge & profile.has_weights[None, :], REFERENCE_BITS, 0)
-    plans = Plans(edge, bits_w, bits_a, np.zeros(profile.n_rows))
+    plans = prefix_plans(problem, np.arange(profile.n_rows), REFERENCE_BITS)
     return evaluate(problem, plans)["tx_bytes"]
 
 

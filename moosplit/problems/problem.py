@@ -23,12 +23,18 @@ CONSTRAINT_RTOL = 1e-9
 another order (0.1 + 0.2 vs 0.3) must not flip feasibility between backends."""
 
 
+def limit(name: str, bound: float) -> float:
+    """The worst value of quantity `name` that meets `bound`, slack included: an upper
+    limit for a minimised quantity, a lower one for a maximised quantity."""
+    slack = CONSTRAINT_RTOL * abs(bound)
+    return bound - slack if QUANTITIES[name].maximise else bound + slack
+
+
 def meets(name: str, values: np.ndarray, bound: float) -> np.ndarray:
     """Whether each value of quantity `name` meets its constraint `bound` (with the slack)."""
-    slack = CONSTRAINT_RTOL * abs(bound)
     if QUANTITIES[name].maximise:
-        return values >= bound - slack
-    return values <= bound + slack
+        return values >= limit(name, bound)
+    return values <= limit(name, bound)
 
 
 @dataclass(frozen=True)

@@ -17,20 +17,11 @@ import numpy as np
 from ..errors import UnsupportedProblemError
 from ..evaluator import evaluate
 from ..front import HEURISTIC, Front, SolveStats, Status
-from ..plans import Plans
+from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
 from ..profiles.schema import REFERENCE_BITS
 from .base import SolveContext, Solver
 from .registry import register
-
-
-def prefix_plans(problem: SplitProblem, splits: np.ndarray, bits: int) -> Plans:
-    """Plans with nodes 1..n on the edge for each n in `splits`, every edge node at `bits`."""
-    profile = problem.profile
-    rows = np.arange(profile.n_rows)[None, :]
-    edge = (rows >= 1) & (rows <= np.asarray(splits)[:, None])
-    bits_w = np.where(edge & profile.has_weights[None, :], bits, 0)
-    return Plans(edge, bits_w, np.where(edge, bits, 0), np.zeros(len(splits)))
 
 
 class Baseline(Solver):

@@ -24,7 +24,7 @@ import moocore
 import numpy as np
 
 from ..pareto import minimisation_form
-from ..problems.problem import CONSTRAINT_RTOL, SplitProblem, meets
+from ..problems.problem import SplitProblem, limit, meets
 from ..problems.quantities import QUANTITIES
 
 
@@ -110,10 +110,15 @@ class BitDP:
         out = {}
         for name, bound in self.problem.constraints.items():
             if not QUANTITIES[name].maximise:
-                out[name] = bound + CONSTRAINT_RTOL * abs(bound)
+                out[name] = limit(name, bound)
         return out
 
     # --------------------------------------------------------------- stepping
+    def _root(self) -> Step:
+        """The one empty label before any node (nothing on the edge yet)."""
+        return Step(0, (), np.zeros(1, np.int64), np.zeros((1, len(self.dims))),
+                    np.full(1, -1), np.full(1, -1))
+
     def _digit(self, codes: np.ndarray, position: int) -> np.ndarray:
         return (codes // self.base**position) % self.base
 
@@ -153,8 +158,7 @@ class BitDP:
         frontier: tensors needed after `node` (a subset of the previous frontier and node).
         """
         if previous is None:
-            previous = Step(0, (), np.zeros(1, np.int64), np.zeros((1, len(self.dims))),
-                            np.full(1, -1), np.full(1, -1))
+            previous = self._root()
         choices, costs = self.choices[node], self.costs[node]
         n_labels, n_choices = len(previous.codes), len(choices)
         if n_labels * n_choices > self.max_labels:
@@ -188,8 +192,7 @@ class BitDP:
         problem, profile = self.problem, self.problem.profile
         network, codecs = problem.network, problem.codec_table
         if step is None:
-            step = Step(0, (), np.zeros(1, np.int64), np.zeros((1, len(self.dims))),
-                        np.full(1, -1), np.full(1, -1))
+            step = self._root()
         n_labels = len(step.codes)
         batch = profile.batch
         cloud_ms = profile.cloud_ms[~edge].sum()

@@ -22,7 +22,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ..plans import Plans
-from ..problems.problem import CONSTRAINT_RTOL, SplitProblem
+from ..problems.problem import SplitProblem, limit
 from ..problems.quantities import QUANTITIES
 
 _FLOAT_TOTAL = 2.0**30  # larger totals made CP-SAT prove wrong optima (its LP is in doubles)
@@ -346,11 +346,11 @@ class CpSatSplitModel:
         if name == "throughput_fps":
             if bound <= 0:
                 return None
-            natural = self.problem.profile.batch / (bound * (1 - CONSTRAINT_RTOL))
+            natural = self.problem.profile.batch / limit(name, bound)
         elif QUANTITIES[name].maximise:
-            natural = -(bound - CONSTRAINT_RTOL * abs(bound))
+            natural = -limit(name, bound)
         else:
-            natural = bound + CONSTRAINT_RTOL * abs(bound)
+            natural = limit(name, bound)
         value = (natural - obj.const + obj.rounding) * obj.scale
         return int(np.floor(value + 1e-9))
 

@@ -93,10 +93,12 @@ class Epsilon(Solver):
         last_consumer = profile.last_consumer
         sinks = profile.sinks
         rows = np.arange(profile.n_rows)
-        steps: list[Step] = []
+        steps: list[Step] = []  # one list, shared by every split's block
+        blocks: list[tuple[list[Step], np.ndarray]] = []
         closed: list[tuple[int, Closed]] = []
         if low == 0:
             closed.append((-1, dp.close(None, rows < 0, (), True)))
+            blocks.append((steps, rows < 0))
         previous = None
         complete = True
         for k in range(1, high + 1):
@@ -111,9 +113,9 @@ class Epsilon(Solver):
                 edge = (rows >= 1) & (rows <= k)
                 closed.append((k - 1, dp.close(previous, edge, frontier,
                                                last_consumer[0] > k)))
+                blocks.append((steps, edge))
             context.report(k, high, "nodes")
-        blocks = [(steps, None)]
-        return blocks, closed, complete
+        return blocks, closed, complete, sum(len(step.codes) for step in steps)
 
     def _cut(self, problem: SplitProblem, dp: BitDP, context: SolveContext):
         profile = problem.profile
@@ -126,6 +128,7 @@ class Epsilon(Solver):
                 "large DAGs, or raise max_edge_sets") from None
         blocks, closed = [], []
         complete = True
+        labels = 0
         for index, edge in enumerate(sets):
             if context.expired():
                 complete = False
@@ -148,8 +151,9 @@ class Epsilon(Solver):
             sent = tuple(int(t) for t in nodes if cut[t])
             closed.append((len(steps) - 1, dp.close(previous, edge, sent, cut[0])))
             blocks.append((steps, edge))
+            labels += sum(len(step.codes) for step in steps)
             context.report(index + 1, len(sets), "edge sets")
-        return blocks, closed, complete
+        return blocks, closed, complete, labels
 
     # ---------------------------------------------------------------- solve
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
@@ -166,15 +170,8 @@ class Epsilon(Solver):
                 "--resolution), fewer bit-widths, or raise max_labels") from None
 
     def _sweep(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> Front:
-        profile = problem.profile
-        if problem.mode == "prefix":
-            blocks, closed, complete = self._prefix(problem, dp, context)
-            rows = np.arange(profile.n_rows)
-            # one block per split, sharing the one list of steps
-            steps = blocks[0][0]
-            blocks = [(steps, (rows >= 1) & (rows <= last + 1)) for last, _ in closed]
-        else:
-            blocks, closed, complete = self._cut(problem, dp, context)
+        passes = self._prefix if problem.mode == "prefix" else self._cut
+        blocks, closed, complete, labels = passes(problem, dp, context)
         F = np.concatenate([c.F for _, c in closed]) if closed else np.zeros(
             (0, problem.n_objectives))
         refs = np.concatenate([np.column_stack([np.full(len(c.F), b), np.full(len(c.F), last),
@@ -192,8 +189,6 @@ class Epsilon(Solver):
                 steps[1:] = slack[1:] = wanted[1:]
         result = sweep(oracle, k, steps)
         result.complete = result.complete and complete
-        labels = sum(len(step.codes) for steps_, _ in
-                     (blocks[:1] if problem.mode == "prefix" else blocks) for step in steps_)
         stats = SolveStats(context.elapsed, len(F), {"labels": labels,
                                                      "oracle_calls": result.oracle_calls})
         return sweep_front(problem, self.name, result, slack, stats)

@@ -96,10 +96,7 @@ class Exhaustive(Solver):
                                           problem.profile.n_rows)
                 values = evaluation.take(feasible)
                 if archive_eval is not None:
-                    values = Evaluation(
-                        {k: np.concatenate([archive_eval.values[k], v])
-                         for k, v in values.values.items()},
-                        np.concatenate([archive_eval.feasible, values.feasible]))
+                    values = Evaluation.concat([archive_eval, values])
                 F = minimisation_form(values.objectives(problem.objectives), maximise)
                 keep = np.flatnonzero(moocore.is_nondominated(F, keep_weakly=False))
                 archive, archive_eval = candidates.take(keep), values.take(keep)

@@ -6,10 +6,9 @@ import numpy as np
 
 from ..evaluator import evaluate
 from ..front import HEURISTIC, Front, SolveStats, Status
-from ..plans import Plans
+from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem, meets
 from .base import SolveContext, Solver
-from .baselines import prefix_plans
 from .registry import register
 
 

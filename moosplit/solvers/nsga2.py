@@ -16,8 +16,8 @@ from pymoo.termination import get_termination
 from ..evaluator import Evaluation, evaluate
 from ..front import HEURISTIC, Front, SolveStats, Status
 from ..pareto import minimisation_form, nondominated
-from ..plans import Plans
-from ..problems.problem import CONSTRAINT_RTOL, SplitProblem
+from ..plans import Plans, prefix_plans
+from ..problems.problem import SplitProblem, limit, meets
 from ..problems.quantities import QUANTITIES
 from ..profiles.schema import REFERENCE_BITS
 from .base import SolveContext, Solver
@@ -121,10 +121,9 @@ class _SplitProblemForPymoo(Problem):
         columns = []
         for name in self.constraint_names:
             bound = problem.constraints[name]
-            slack = CONSTRAINT_RTOL * abs(bound)
             values = evaluation[name]
-            excess = (bound - slack - values) if QUANTITIES[name].maximise else (
-                values - bound - slack)
+            worst = limit(name, bound)
+            excess = (worst - values) if QUANTITIES[name].maximise else (values - worst)
             columns.append(excess / max(abs(bound), 1e-12))
         low, high = problem.split_bounds
         n_edge = plans.n_edge
@@ -163,21 +162,21 @@ class _MemoryRepair(Repair):
         X = np.asarray(np.round(X), int)
         bound = split_problem.constraints["memory_bytes"]
         memory = evaluate(split_problem, self.encoding.decode(X))["memory_bytes"]
-        over = np.flatnonzero(memory > bound * (1 + CONSTRAINT_RTOL))
+        over = np.flatnonzero(~meets("memory_bytes", memory, bound))
         if not over.size:
             return X
         head, n = self.encoding.head, self.encoding.n
         X[np.ix_(over, np.arange(head, head + 2 * n))] = 0
         if split_problem.mode == "prefix":
             memory = evaluate(split_problem, self.encoding.decode(X[over]))["memory_bytes"]
-            still = over[memory > bound * (1 + CONSTRAINT_RTOL)]
+            still = over[~meets("memory_bytes", memory, bound)]
             if still.size:
                 low, high = split_problem.split_bounds
                 splits = np.arange(low, high + 1)
                 lowest = X[still[:1]].repeat(len(splits), axis=0)
                 lowest[:, 0] = splits
-                fits = evaluate(split_problem, self.encoding.decode(lowest))["memory_bytes"] \
-                    <= bound * (1 + CONSTRAINT_RTOL)
+                fits = meets("memory_bytes", evaluate(
+                    split_problem, self.encoding.decode(lowest))["memory_bytes"], bound)
                 if fits.any():
                     best = splits[np.flatnonzero(fits)[-1]]
                     X[still, 0] = np.minimum(X[still, 0], best)
@@ -188,7 +187,7 @@ def seed_plans(problem: SplitProblem) -> Plans:
     """The baselines' plans, to seed the population: cloud-only, edge-only at every
     bit-width of the bit set (edge_only and uniform), and Neurosurgeon's and QDMP's splits
     (prefix mode, when 16 bits are in the bit set)."""
-    from .baselines import QDMP, Neurosurgeon, prefix_plans
+    from .baselines import QDMP, Neurosurgeon
 
     profile = problem.profile
     low, high = problem.split_bounds
@@ -201,8 +200,6 @@ def seed_plans(problem: SplitProblem) -> Plans:
 
 def split_samples(problem: SplitProblem, count: int, rng: np.random.Generator) -> Plans:
     """`count` random splits at the widest bit-width (more seeds with diverse splits)."""
-    from .baselines import prefix_plans
-
     low, high = problem.split_bounds
     splits = rng.integers(low, high + 1, count)
     return prefix_plans(problem, splits, max(problem.bit_set))

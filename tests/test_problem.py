@@ -254,3 +254,15 @@ def test_non_finite_constraint_bounds_are_refused():
     with pytest.raises(moosplit.ProblemError, match="leave the constraint out"):
         moosplit.SplitProblem(profile, moosplit.Network(1.0),
                               constraints={"latency_ms": float("inf")})
+
+
+def test_problems_and_profiles_pickle_to_equal_objects():
+    import pickle
+
+    problem = moosplit.random_problem(6, seed=4, bounded=True)
+    copy = pickle.loads(pickle.dumps(problem))
+    assert dict(copy.constraints) == dict(problem.constraints)
+    assert copy.profile.names == problem.profile.names
+    assert dict(copy.profile.metadata) == dict(problem.profile.metadata)
+    np.testing.assert_array_equal(moosplit.solve(copy, "exhaustive").F,
+                                  moosplit.solve(problem, "exhaustive").F)

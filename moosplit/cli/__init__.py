@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ProblemError, ProfileError, SolverError, UnsupportedProblemError
-from . import compare, info, solve
+from . import codecs, compare, dynamic, info, plot, profile, profiles, solve, sweep
 
-COMMANDS = (solve, compare, info)
+COMMANDS = (solve, compare, sweep, dynamic, plot, info, profile, profiles, codecs)
 
 
 class UsageError(Exception):

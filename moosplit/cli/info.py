@@ -6,12 +6,11 @@ import argparse
 
 import numpy as np
 
-from ..evaluator import evaluate
-from ..plans import prefix_plans
-from ..problems.problem import Network, SplitProblem
+from ..dynamic import natural_bottlenecks, prefix_tx_bytes
 from ..profiles.bundled import load_profile
-from ..profiles.profile import Profile
 from ..profiles.schema import REFERENCE_BITS
+
+__all__ = ["add_parser", "natural_bottlenecks", "prefix_tx_bytes", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,25 +21,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             "transmitted tensors are smaller than the raw input).")
     parser.add_argument("profile", metavar="PROFILE", help="profile CSV path or bundled name")
     parser.set_defaults(run=run)
-
-
-def prefix_tx_bytes(profile: Profile) -> np.ndarray:
-    """Bytes sent at each prefix split n = 0..N, with activations at the reference 16 bits."""
-    problem = SplitProblem(profile, Network(bandwidth_mbps=1.0), objectives=("tx_bytes",),
-                           bits=(REFERENCE_BITS,))
-    plans = prefix_plans(problem, np.arange(profile.n_rows), REFERENCE_BITS)
-    return evaluate(problem, plans)["tx_bytes"]
-
-
-def natural_bottlenecks(profile: Profile) -> list[tuple[int, str, float]]:
-    """(split, last edge node, bytes) of splits 1..N-1 sending less than the raw input.
-
-    Edge-only (split N) is left out: it sends the model's outputs, which says nothing about
-    where to split.
-    """
-    tx = prefix_tx_bytes(profile)
-    return [(n, profile.names[n], float(tx[n])) for n in range(1, profile.n_nodes)
-            if tx[n] < tx[0]]
 
 
 def run(args: argparse.Namespace) -> int:

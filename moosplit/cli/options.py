@@ -72,22 +72,26 @@ def add_problem_options(parser: argparse.ArgumentParser) -> None:
                        help="codec table CSV (codec,node,ratio,err,encode_ms)")
 
 
+def constraints_from_args(args: argparse.Namespace) -> dict[str, float]:
+    """The constraints the bound options give (those absent from `args` are skipped)."""
+    constraints: dict[str, float] = {}
+    for option, quantity, scale in (("memory_mib", "memory_bytes", MIB),
+                                    ("memory_bytes", "memory_bytes", 1),
+                                    ("max_error", "error", 1),
+                                    ("max_latency_ms", "latency_ms", 1)):
+        value = getattr(args, option, None)
+        if value is None:
+            continue
+        if not value >= 0:
+            raise ProblemError(f"--{option.replace('_', '-')} must be >= 0, got {value}")
+        constraints[quantity] = value * scale
+    return constraints
+
+
 def build_problem(args: argparse.Namespace) -> SplitProblem:
     """The SplitProblem the parsed options describe."""
     profile = load_profile(args.profile)
-    for option in ("memory_mib", "memory_bytes", "max_error", "max_latency_ms"):
-        value = getattr(args, option)
-        if value is not None and not value >= 0:
-            raise ProblemError(f"--{option.replace('_', '-')} must be >= 0, got {value}")
-    constraints: dict[str, float] = {}
-    if args.memory_mib is not None:
-        constraints["memory_bytes"] = args.memory_mib * MIB
-    if args.memory_bytes is not None:
-        constraints["memory_bytes"] = args.memory_bytes
-    if args.max_error is not None:
-        constraints["error"] = args.max_error
-    if args.max_latency_ms is not None:
-        constraints["latency_ms"] = args.max_latency_ms
+    constraints = constraints_from_args(args)
     if args.codecs and not Path(args.codecs).is_file():
         raise ProblemError(f"--codecs {args.codecs}: no such file")
     try:

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .._pickling import reduce_through_init
 from ..errors import ProblemError
 from ..profiles.profile import Profile
 from .codecs import CodecTable
@@ -212,6 +213,10 @@ class SplitProblem:
         if self.codecs is None:
             return CodecTable.none(self.profile)
         return self.codecs
+
+    def __reduce__(self) -> tuple:
+        """Pickle through the constructor (its read-only mappings do not pickle as such)."""
+        return reduce_through_init(self)
 
     def replace(self, **changes: object) -> SplitProblem:
         """A copy with some fields changed, validated again.

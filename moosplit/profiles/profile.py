@@ -10,6 +10,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from .._pickling import reduce_through_init
 from .schema import (
     REFERENCE_BITS,
     activation_error_column,
@@ -71,6 +72,10 @@ class Profile:
                      for (w, a), v in self.edge_ms_bits.items()}
             object.__setattr__(self, "edge_ms_bits", MappingProxyType(dict(sorted(table.items()))))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
+    def __reduce__(self) -> tuple:
+        """Pickle through the constructor (its read-only mappings do not pickle as such)."""
+        return reduce_through_init(self)
 
     # ----------------------------------------------------------------- sizes
     @property

@@ -1,0 +1,54 @@
+"""`moosplit codecs`: measure feature codecs on a model's real activations (SPEC section 5)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ProfileError
+from .options import comma_list
+from .profile import load_runner, parse_shape
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the `codecs` command."""
+    parser = sub.add_parser(
+        "codecs", help="measure codec ratios, errors and encode times on real activations",
+        description="Run calibration inputs through MODEL (as for 'moosplit profile') and "
+        "measure, for every node's output, lossless codecs (8-bit codes compressed by zlib "
+        "or lzma) and lossy ones (coarser quantisation, then the first coder): ratio "
+        "against 8-bit tensors, added error (MSE per element), encode time. Writes the "
+        "codec table that --codecs of the solving commands reads.")
+    parser.add_argument("model", metavar="MODEL", help="MODEL.onnx, an architecture name, or "
+                        "module:factory (node names match 'moosplit profile' of the same MODEL)")
+    parser.add_argument("--out", required=True, help="codec CSV to write ('-' for stdout)")
+    parser.add_argument("--input-shape", default=None, metavar="CxHxW",
+                        help="input shape per sample where the model leaves it open")
+    parser.add_argument("--batch", type=int, default=1, help="samples per inference (default 1)")
+    parser.add_argument("--coders", type=comma_list(str), default=("zlib",),
+                        help="lossless coders: zlib, lzma (default zlib)")
+    parser.add_argument("--lossy-bits", type=comma_list(int), default=(4, 2),
+                        help="bit-widths of the lossy codecs q{b}+coder (default 4,2)")
+    parser.add_argument("--calibration", default=None, metavar="FOLDER",
+                        help="folder of images (default: photographs shipped with matplotlib)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute `moosplit codecs`."""
+    from ..profiles.calibration import calibration_batch
+    from ..profiles.codec_measure import measure_codecs
+
+    if args.batch < 1:
+        raise ProfileError(f"--batch must be >= 1, got {args.batch}")
+    runner, _ = load_runner(args.model, batch=args.batch, shape=parse_shape(args.input_shape),
+                            seed=args.seed)
+    inputs, _ = calibration_batch(runner.graph.input_shape[1:], args.batch,
+                                  folder=args.calibration, seed=args.seed)
+    try:
+        table = measure_codecs(runner, inputs, coders=args.coders, lossy_bits=args.lossy_bits)
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from exc
+    table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
+    return 0

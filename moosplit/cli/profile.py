@@ -1,0 +1,162 @@
+"""`moosplit profile`: turn a model (ONNX file, built-in architecture, torch factory) into a
+profile CSV."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+from ..errors import ProfileError
+from ..profiles.builder import HOST, Measurement, build_profile
+from ..profiles.csv_io import write_profile
+from ..solvers.base import Progress
+from .options import comma_list
+from .output import ProgressPrinter
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the `profile` command."""
+    parser = sub.add_parser(
+        "profile", help="profile a model into a layer table (CSV)",
+        description="Read a model's graph, measure or model per-node latency on the edge and "
+        "cloud devices, estimate quantisation errors on calibration inputs, and write the "
+        "profile CSV. MODEL is an ONNX file (extra 'profile'), the name of a built-in "
+        "architecture such as resnet50 (extra 'torch'), or 'package.module:factory' naming "
+        "a function that returns a torch.nn.Module.")
+    parser.add_argument("model", metavar="MODEL", help="MODEL.onnx, an architecture name, or "
+                        "module:factory")
+    parser.add_argument("--out", required=True, help="profile CSV to write ('-' for stdout)")
+    parser.add_argument("--input-shape", default=None, metavar="CxHxW",
+                        help="input shape per sample, e.g. 3x224x224 (needed where the model "
+                             "leaves dimensions open; built-in architectures know theirs)")
+    parser.add_argument("--batch", type=int, default=1, help="samples per inference (default 1)")
+    parser.add_argument("--edge", default=HOST, metavar="DEVICE",
+                        help="edge device: 'host' (measure here) or a device preset "
+                             "(see docs/profiles.md); default host")
+    parser.add_argument("--cloud", default=HOST, metavar="DEVICE",
+                        help="cloud device: 'host' or a device preset; default host")
+    parser.add_argument("--bits", type=comma_list(int), default=(2, 4, 6, 8),
+                        help="bit-widths to give error columns for (16, the reference, is "
+                             "implied); default 2,4,6,8")
+    parser.add_argument("--errors", default="mse", choices=("mse", "output", "none"),
+                        help="quantisation error: per-node MSE (mse), error of the model "
+                             "output when only that node is quantised (output), or no "
+                             "error columns (none); default mse")
+    parser.add_argument("--calibration", default=None, metavar="FOLDER",
+                        help="folder of images for calibration (default: real photographs "
+                             "shipped with matplotlib)")
+    parser.add_argument("--samples", type=int, default=16,
+                        help="calibration samples (default 16)")
+    parser.add_argument("--runs", type=int, default=10,
+                        help="timed runs per node; the median is kept (default 10)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for random weights of built-in architectures and for "
+                             "calibration crops (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(run=run)
+
+
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    """'3x224x224' -> (3, 224, 224)."""
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(p) for p in text.lower().split("x"))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise ProfileError(f"--input-shape must read like 3x224x224, got {text!r}")
+    return shape
+
+
+def load_runner(model: str, *, batch: int, shape: tuple[int, ...] | None, seed: int):
+    """Load MODEL as a ModelRunner, and say where its weights come from."""
+    if model.lower().endswith(".onnx"):
+        from ..profiles.onnx_model import load_onnx
+
+        if not Path(model).is_file():
+            raise ProfileError(f"{model}: no such ONNX file")
+        return load_onnx(model, batch=batch, input_shape=shape), f"as stored in {model}"
+    from ..profiles.architectures import ARCHITECTURES, build_architecture
+
+    if model in ARCHITECTURES:
+        from ..profiles.torch_model import trace_module
+
+        info = ARCHITECTURES[model]
+        module = build_architecture(model, seed=seed)
+        per_sample = shape or tuple(info.input_shape)
+        origin = (f"random (torchvision's initialisation, seed {seed}): latencies and sizes "
+                  "are honest, quantisation errors are not those of trained weights")
+        return trace_module(module, (batch, *per_sample), name=model), origin
+    if ":" in model:
+        from ..profiles.torch_model import trace_module
+
+        if shape is None:
+            raise ProfileError(f"{model}: a torch factory needs --input-shape")
+        module_name, _, attr = model.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ProfileError(f"{model}: cannot import {attr} from {module_name}: {exc}") from exc
+        module = factory() if callable(factory) else factory
+        return trace_module(module, (batch, *shape), name=attr), f"from {model}"
+    raise ProfileError(f"{model}: not an .onnx file, a built-in architecture "
+                       f"({', '.join(sorted(ARCHITECTURES))}), nor module:factory")
+
+
+class _StagePrinter:
+    """Adapts (done, total) callbacks of one profiling stage to the CLI's progress lines."""
+
+    def __init__(self, printer: ProgressPrinter | None) -> None:
+        self.printer = printer
+        self.start = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.printer is not None:
+            self.printer(Progress("profile", done, total, "runs",
+                                  time.monotonic() - self.start))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute `moosplit profile`."""
+    if args.batch < 1:
+        raise ProfileError(f"--batch must be >= 1, got {args.batch}")
+    if args.samples < 1:
+        raise ProfileError(f"--samples must be >= 1, got {args.samples}")
+    bits = args.bits
+    if any(not 2 <= b <= 16 for b in bits):
+        raise ProfileError(f"--bits must lie in 2..16, got {','.join(map(str, bits))}")
+    shape = parse_shape(args.input_shape)
+    runner, weights = load_runner(args.model, batch=args.batch, shape=shape, seed=args.seed)
+    calibration, origin = None, ""
+    if args.errors != "none":
+        from ..profiles.calibration import calibration_batch
+
+        calibration, origin = calibration_batch(runner.graph.input_shape[1:], args.samples,
+                                                folder=args.calibration, seed=args.seed)
+    printer = None if args.quiet else ProgressPrinter(after_s=0.5)
+    try:
+        profile = build_profile(
+            runner, edge=args.edge, cloud=args.cloud, bits=bits,
+            errors=None if args.errors == "none" else args.errors,
+            calibration=calibration, calibration_origin=origin,
+            measurement=Measurement(warmup=args.warmup, runs=args.runs),
+            metadata={"weights": weights}, progress=_StagePrinter(printer))
+    finally:
+        if printer is not None:
+            printer.close()
+    if args.out == "-":
+        from ..profiles.csv_io import format_metadata
+
+        sys.stdout.write(format_metadata(profile.metadata))
+        profile.to_frame().to_csv(sys.stdout, index=False)
+    else:
+        write_profile(profile, args.out)
+        if not args.quiet:
+            print(f"wrote {args.out}: {profile.n_nodes} nodes, bit-widths "
+                  f"{','.join(map(str, profile.bit_widths))}", file=sys.stderr)
+    return 0

@@ -1,0 +1,195 @@
+"""`moosplit sweep`: one problem solved over a grid of settings, one chosen plan per row."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ProblemError
+from ..plots import figure_format, plot_sweep
+from ..problems.quantities import QUANTITIES
+from ..solvers.registry import available_solvers
+from ..sweeps import SETTINGS, SweepTable, check_vary, parse_pick, sweep
+from .options import add_problem_options, build_problem
+from .output import ProgressPrinter
+
+PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the `sweep` command."""
+    parser = sub.add_parser(
+        "sweep", help="solve a problem over a grid of settings (bandwidth, memory, ...)",
+        description="Solve every combination of the --vary values (the problem options "
+        "give the rest) and print one row per combination: status, front size, "
+        "hypervolume against a reference point common to the sweep, and the chosen plan.")
+    add_problem_options(parser)
+    _optional(parser, "bandwidth_mbps")  # may come from --vary bandwidth_mbps=...
+    parser.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
+                        help="a setting and its values (repeatable; the cartesian product "
+                             f"is solved); names: {', '.join(SETTINGS)}")
+    parser.add_argument("--solver", default="cpsat", choices=list(available_solvers()),
+                        help="backend (default cpsat)")
+    parser.add_argument("--pick", default="knee", metavar="WHAT",
+                        help="plan reported per row: 'knee' (default), 'first' (best on the "
+                             "first objective), or limits such as 'max_error=0.05' (best by "
+                             "the first objective within them; add 'by=latency_ms' to choose "
+                             "by another quantity)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for every solve (0)")
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds per solve")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes (default: the CPU count; 1 runs in this process)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="run on a Dask cluster's scheduler, e.g. tcp://host:8786 "
+                             "(needs: pip install distributed)")
+    parser.add_argument("--out", default=None,
+                        help="write the table as CSV to this path ('-' for stdout)")
+    parser.add_argument("--plot", default=None, metavar="FILE",
+                        help="draw --plot-y against the first varied setting, one line per "
+                             "value of the others (.png or .svg)")
+    parser.add_argument("--plot-y", default="n_edge", choices=PLOT_Y,
+                        help="what --plot draws (default n_edge, the edge layers)")
+    parser.add_argument("--quiet", action="store_true", help="no progress or summary lines")
+    parser.set_defaults(run=run)
+
+
+def _optional(parser: argparse.ArgumentParser, dest: str) -> None:
+    """Make a shared problem option optional for this command."""
+    for action in parser._actions:
+        if action.dest == dest:
+            action.required = False
+
+
+def parse_vary(items: list[str]) -> dict[str, tuple[float, ...]]:
+    """['bandwidth_mbps=0.5,1', 'memory_mib=1,4'] -> {name: values}, checked."""
+    vary: dict[str, tuple[float, ...]] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not text.strip():
+            raise ProblemError(f"--vary: expected NAME=V1,V2,... (names: {', '.join(SETTINGS)})"
+                               f", got {item!r}")
+        if name in vary:
+            raise ProblemError(f"--vary: {name} is given twice; list all its values once")
+        try:
+            vary[name] = tuple(float(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise ProblemError(f"--vary {name}: expected comma-separated numbers, got "
+                               f"{text!r}") from None
+    try:
+        return check_vary(vary)
+    except ProblemError as exc:
+        raise ProblemError(f"--vary: {exc}") from None
+
+
+def _check_args(args: argparse.Namespace, vary: dict) -> None:
+    if args.out not in (None, "-"):
+        folder = Path(args.out).resolve().parent
+        if not folder.is_dir():
+            raise ProblemError(f"--out {args.out}: folder {folder} does not exist")
+    if args.plot is not None:
+        try:
+            figure_format(args.plot)
+        except ValueError:
+            raise ProblemError(f"--plot: write a .png or .svg file, got {args.plot}") from None
+        if not vary:
+            raise ProblemError("--plot needs at least one --vary setting")
+    if args.workers is not None and args.workers < 1:
+        raise ProblemError(f"--workers must be >= 1, got {args.workers}")
+    if args.dask is not None and args.workers is not None:
+        raise ProblemError("--workers and --dask exclude each other (the cluster has its "
+                           "own workers)")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise ProblemError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
+    if args.bandwidth_mbps is None:
+        if "bandwidth_mbps" not in vary:
+            raise ProblemError("--bandwidth-mbps is required (or --vary bandwidth_mbps=...)")
+        args.bandwidth_mbps = max(vary["bandwidth_mbps"])  # replaced in every combination
+
+
+@contextmanager
+def dask_executor(address: str) -> Iterator[object]:
+    """A concurrent.futures executor on the Dask cluster at `address`."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ProblemError("--dask needs the Dask scheduler client: pip install distributed"
+                           ) from None
+    try:
+        client = Client(address)
+    except (OSError, TimeoutError) as exc:
+        raise ProblemError(f"--dask {address}: cannot connect: {exc}") from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+
+
+def _terminal_table(table: SweepTable) -> str:
+    frame = table.frame
+    chosen = frame["split"].notna()
+    # a quantity empty although plans were chosen cannot be computed (energy_mj): hide it
+    keep = [c for c in frame.columns
+            if c not in ("edge_nodes", "bits_w", "bits_a", "codec", "time_s")
+            and not (c in QUANTITIES and chosen.any() and frame[c].isna().all())]
+    shown = frame[keep].copy()
+    for column in ("split", "n_edge"):
+        shown[column] = ["-" if pd.isna(v) else str(v) for v in shown[column]]
+    shown.insert(keep.index("n_edge") + 1, "last_edge_node",
+                 [str(n).split()[-1] if isinstance(n, str) and n else "-"
+                  for n in frame["edge_nodes"]])
+    return shown.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.6g}")
+
+
+def _summary(table: SweepTable) -> str:
+    counts = table.frame["status"].value_counts()
+    parts = ", ".join(f"{n} {status}" for status, n in counts.items())
+    reference = ", ".join(f"{name} {v:.6g}" for name, v in
+                          zip(table.objectives, table.reference, strict=True)
+                          if not math.isnan(v))
+    return (f"sweep: {len(table)} combination(s) with {table.solver} ({parts}); plan picked: "
+            f"{table.pick.describe()}; hypervolume reference: "
+            + (reference or "none (no front has a point)"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute `moosplit sweep`."""
+    vary = parse_vary(args.vary)
+    _check_args(args, vary)
+    try:
+        pick = parse_pick(args.pick)
+    except ProblemError as exc:
+        raise ProblemError(f"--{exc}") from None
+    problem = build_problem(args)
+    progress = None if args.quiet else ProgressPrinter(after_s=0.0, every_s=0.0)
+    options = dict(solver=args.solver, pick=pick, seed=args.seed, time_limit=args.time_limit,
+                   progress=progress)
+    try:
+        if args.dask is not None:
+            with dask_executor(args.dask) as executor:
+                table = sweep(problem, vary, executor=executor, **options)
+        else:
+            table = sweep(problem, vary, max_workers=args.workers, **options)
+    finally:
+        if progress is not None:
+            progress.close()
+    if not args.quiet:
+        print(_summary(table), file=sys.stderr)
+    if args.out is not None:
+        table.to_csv(sys.stdout if args.out == "-" else args.out)
+        if args.out != "-" and not args.quiet:
+            print(f"wrote {len(table)} row(s) to {args.out}", file=sys.stderr)
+    else:
+        print(_terminal_table(table))
+    if args.plot is not None:
+        plot_sweep(table, args.plot, y=args.plot_y)
+        if not args.quiet:
+            print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+

@@ -1,0 +1,200 @@
+"""Turn a loaded model into a profile: structure, latencies (measured or modelled), errors."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .graph import LayerGraph, ModelRunner, ProgressCallback
+from .profile import Profile
+from .schema import (
+    REFERENCE_BITS,
+    activation_error_column,
+    bit_latency_column,
+    weight_error_column,
+)
+
+HOST = "host"
+"""Device name meaning 'measure on this machine' rather than a device model."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """How host latencies are measured: untimed warm-up runs, then the median of `runs`."""
+
+    warmup: int = 3
+    runs: int = 10
+
+    def __post_init__(self) -> None:
+        if self.warmup < 0 or self.runs < 1:
+            raise ValueError(f"Measurement needs warmup >= 0 and runs >= 1, got "
+                             f"warmup={self.warmup}, runs={self.runs}")
+
+
+def host_description() -> str:
+    """The CPU model of this machine, for the metadata of measured latencies."""
+    name = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name or platform.processor() or platform.machine()} ({platform.system()})"
+
+
+class _Latencies:
+    """Edge and cloud latency columns of one graph, measuring the host at most once."""
+
+    def __init__(self, runner: ModelRunner, batch: np.ndarray, measurement: Measurement,
+                 progress: ProgressCallback | None) -> None:
+        self.runner = runner
+        self.batch = batch
+        self.measurement = measurement
+        self.progress = progress
+        self._host: np.ndarray | None = None
+
+    def host(self) -> np.ndarray:
+        if self._host is None:
+            self._host = self.runner.time_nodes(
+                self.batch, warmup=self.measurement.warmup, runs=self.measurement.runs,
+                progress=self.progress)
+        return self._host
+
+    def column(self, device: object) -> tuple[np.ndarray, str]:
+        """Reference-precision latency per row, and how it was obtained."""
+        if device == HOST:
+            m = self.measurement
+            return self.host(), (
+                f"measured on this host, {host_description()}: {self.runner_kind()} one "
+                f"thread, median of {m.runs} runs after {m.warmup} warm-up runs, "
+                f"batch {self.runner.graph.batch}")
+        ms = np.asarray(device.latency_ms(self.runner.graph, REFERENCE_BITS, REFERENCE_BITS))
+        return ms, f"modelled: {device.describe()}"
+
+    def runner_kind(self) -> str:
+        module = type(self.runner).__module__
+        return "onnxruntime (graph optimisations off)," if "onnx" in module else "PyTorch,"
+
+
+def _resolve_device(device: object) -> object:
+    if isinstance(device, str) and device != HOST:
+        from .devices import get_device
+
+        return get_device(device)
+    return device
+
+
+def build_profile(
+    runner: ModelRunner,
+    *,
+    edge: object = HOST,
+    cloud: object = HOST,
+    bits: Sequence[int] = (2, 4, 6, 8),
+    errors: str | None = "mse",
+    calibration: np.ndarray | None = None,
+    calibration_origin: str = "",
+    timing_batch: np.ndarray | None = None,
+    measurement: Measurement = Measurement(),
+    input_bits: int = 8,
+    metadata: Mapping[str, str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> Profile:
+    """Build a validated profile from a loaded model.
+
+    `edge` and `cloud` are ``"host"`` (measure on this machine with
+    :meth:`ModelRunner.time_nodes`), a device preset name, or a device model from
+    :mod:`moosplit.profiles.devices`. A device model whose latency depends on bit-widths
+    (a roofline) adds the ``edge_ms_w{bw}a{ba}`` columns, and one with a power figure adds
+    ``edge_mj``. `errors` is ``"mse"`` or ``"output"`` (see
+    :func:`moosplit.profiles.quant_error.estimate_errors`, run on `calibration`) or None
+    for a reference-precision profile without error columns. `metadata` is added to what
+    the builder records (model, batch, devices, how each column was obtained).
+    """
+    graph = runner.graph
+    edge, cloud = _resolve_device(edge), _resolve_device(cloud)
+    bits = tuple(sorted({int(b) for b in bits} - {REFERENCE_BITS}))
+    if timing_batch is None:
+        timing_batch = np.random.default_rng(0).standard_normal(graph.input_shape).astype(
+            np.float32)
+    latencies = _Latencies(runner, timing_batch, measurement, progress)
+    edge_ms, edge_how = latencies.column(edge)
+    cloud_ms, cloud_how = latencies.column(cloud)
+    columns: dict[str, object] = _structure_columns(graph)
+    columns["edge_ms"] = edge_ms
+    columns["cloud_ms"] = cloud_ms
+    info: dict[str, str] = {
+        "model": graph.model,
+        "batch": str(graph.batch),
+        "input_shape": "x".join(str(d) for d in graph.input_shape[1:]),
+        "edge_device": HOST if edge == HOST else edge.name,
+        "cloud_device": HOST if cloud == HOST else cloud.name,
+        "edge_ms": edge_how,
+        "cloud_ms": cloud_how,
+        "structure": f"read from the model graph by moosplit ({type(runner).__name__}): "
+                     "out_elems per sample from shape inference, weight_elems from its "
+                     "float parameters, macs from one formula per operator",
+    }
+    with_errors = errors is not None and bool(bits)
+    if edge != HOST:
+        if with_errors:  # a bit-width exists in a profile only with its error columns
+            columns.update(_bit_latency_columns(edge, graph, bits, edge_ms))
+        energy = edge.energy_mj(graph, REFERENCE_BITS, REFERENCE_BITS)
+        if energy is not None:
+            columns["edge_mj"] = np.asarray(energy, float)
+            info["edge_mj"] = f"modelled: compute power x latency of {edge.name}"
+    if with_errors:
+        if calibration is None:
+            raise ValueError("errors need calibration inputs (see "
+                             "moosplit.profiles.calibration.calibration_batch)")
+        from .quant_error import estimate_errors
+
+        # runs in batches of the profile's own batch: fixed-batch graphs need it, and the
+        # output mode quantises a batch as one tensor, as deployment would
+        usable = len(calibration) - len(calibration) % graph.batch
+        if usable == 0:
+            raise ValueError(f"calibration has {len(calibration)} samples, fewer than the "
+                             f"batch of {graph.batch}")
+        table = estimate_errors(runner, calibration[:usable], bits, mode=errors,
+                                batch_size=graph.batch, progress=progress)
+        for b in bits:
+            columns[weight_error_column(b)] = table.weight[b]
+            columns[activation_error_column(b)] = table.activation[b]
+        info["errors"] = table.method
+        info["calibration"] = calibration_origin or f"{len(calibration)} samples"
+    else:
+        info["errors"] = "none: reference precision only (no werr/aerr columns)"
+    if graph.notes:
+        info["notes"] = "; ".join(graph.notes)
+    info.update(metadata or {})
+    frame = pd.DataFrame(columns)
+    frame["out_bits"] = [input_bits] + [""] * (graph.n_rows - 1)
+    return Profile.from_frame(frame, info, source=graph.model)
+
+
+def _structure_columns(graph: LayerGraph) -> dict[str, object]:
+    return {
+        "name": list(graph.names),
+        "op": list(graph.ops),
+        "inputs": [" ".join(preds) for preds in graph.inputs],
+        "out_elems": graph.out_elems,
+        "weight_elems": graph.weight_elems,
+        "macs": graph.macs,
+    }
+
+
+def _bit_latency_columns(device: object, graph: LayerGraph, bits: Sequence[int],
+                         edge_ms: np.ndarray) -> dict[str, np.ndarray]:
+    """`edge_ms_w{bw}a{ba}` columns, or none when the device ignores bit-widths."""
+    from .devices import bit_latency_columns
+
+    table = bit_latency_columns(device, graph, (*bits, REFERENCE_BITS))
+    if all(np.allclose(v, edge_ms, rtol=0, atol=0) for v in table.values()):
+        return {}
+    return {bit_latency_column(bw, ba): np.asarray(v, float) for (bw, ba), v in table.items()}

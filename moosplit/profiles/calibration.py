@@ -1,0 +1,207 @@
+"""Calibration inputs for quantisation error estimates: real images, no download.
+
+Without a folder of the user's own images, the calibration set is made of random crops of
+the real photographs that ship inside installed packages. Of matplotlib's sample data
+(``mpl-data/sample_data``) only ``grace_hopper.jpg`` is a photograph (Grace Hopper's
+official US Navy portrait, 512x600 RGB); ``Minduka_Present_Blue_Pack.png`` is clip art,
+``logo2.png`` the matplotlib logo, and ``s1045.ima.gz`` a raw 16-bit MRI slice (a real
+scan but not a photograph, and not a file Pillow reads), so none of those is used. One
+photograph gives limited variety: for error columns that reflect a deployment, pass a
+folder of images from the model's own domain.
+
+Images are scaled to [0, 1] and normalised per channel with the ImageNet mean and standard
+deviation (the convention of torchvision's pretrained classifiers); for one channel (grayscale,
+converted with Pillow's ITU-R 601 luma), the means of the three ImageNet values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+"""Per-channel (RGB) mean of ImageNet pixels in [0, 1]."""
+
+IMAGENET_STD = (0.229, 0.224, 0.225)
+"""Per-channel (RGB) standard deviation of ImageNet pixels in [0, 1]."""
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+"""Files of a user's folder that are read as images (case-insensitive)."""
+
+SAMPLE_PHOTOS = ("grace_hopper.jpg",)
+"""The files of matplotlib's sample data that are real photographs."""
+
+MIN_AREA = 0.25
+"""Smallest fraction of an image's area that a random crop covers."""
+
+
+def _pillow() -> ModuleType:
+    """The PIL.Image module."""
+    try:
+        from PIL import Image
+    except ImportError as exc:  # pragma: no cover - Pillow comes with matplotlib
+        raise ImportError("calibration images need Pillow: pip install pillow") from exc
+    return Image
+
+
+def sample_images() -> list[Path]:
+    """The real photographs shipped with installed packages (matplotlib's sample data).
+
+    Example:
+        >>> [p.name for p in sample_images()]
+        ['grace_hopper.jpg']
+    """
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ImportError("the bundled calibration photographs come with matplotlib: "
+                          "pip install matplotlib (or pip install 'moosplit[dev]'), or give "
+                          "a folder of images") from exc
+    folder = Path(matplotlib.get_data_path()) / "sample_data"
+    paths = [folder / name for name in SAMPLE_PHOTOS if (folder / name).is_file()]
+    if not paths:
+        raise FileNotFoundError(f"no sample photographs ({', '.join(SAMPLE_PHOTOS)}) in "
+                                f"{folder}; give a folder of images instead")
+    return paths
+
+
+def _image_paths(paths_or_folder: str | Path | Sequence[str | Path]) -> list[Path]:
+    if isinstance(paths_or_folder, str | Path):
+        folder = Path(paths_or_folder)
+        if not folder.is_dir():
+            raise ValueError(f"calibration folder {str(folder)!r} does not exist or is not a "
+                             "folder")
+        paths = sorted(p for p in folder.iterdir()
+                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in calibration folder "
+                             f"{str(folder)!r}")
+        return paths
+    paths = [Path(p) for p in paths_or_folder]
+    if not paths:
+        raise ValueError("no calibration images given (empty list of paths)")
+    return paths
+
+
+def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
+    shape = tuple(int(d) for d in shape)
+    if len(shape) != 3 or shape[0] not in (1, 3) or min(shape) < 1:
+        raise ValueError(f"shape must be (C, H, W) with C = 1 or 3 and H, W >= 1 (one "
+                         f"sample, no batch axis: e.g. graph.input_shape[1:]), got {shape}")
+    return shape  # type: ignore[return-value]
+
+
+def _channel_stats(values: float | Sequence[float] | None, default: Sequence[float],
+                   channels: int, what: str) -> np.ndarray:
+    """`values` (or the default) as a (C, 1, 1) float32 array."""
+    if values is None:
+        stats = np.asarray(default, np.float64)
+        if channels == 1:
+            stats = np.array([stats.mean()])
+    else:
+        stats = np.asarray(values, np.float64).ravel()
+        if stats.size == 1:
+            stats = np.repeat(stats, channels)
+        if stats.size != channels:
+            raise ValueError(f"{what} must be one value or {channels} (one per channel), "
+                             f"got {values!r}")
+    if not np.all(np.isfinite(stats)) or (what == "std" and np.any(stats <= 0)):
+        raise ValueError(f"{what} must be finite{' and > 0' if what == 'std' else ''}, "
+                         f"got {values!r}")
+    return stats.astype(np.float32).reshape(channels, 1, 1)
+
+
+def load_images(
+    paths_or_folder: str | Path | Sequence[str | Path],
+    shape: Sequence[int],
+    count: int,
+    *,
+    seed: int = 0,
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+) -> np.ndarray:
+    """`count` calibration samples, shape ``(count, C, H, W)`` float32, from real images.
+
+    `paths_or_folder` is a list of image files or a folder (all its .jpg/.jpeg/.png/.bmp
+    files, sorted by name). Sample k is a crop of image ``k mod len(images)``: a random
+    box (seeded by `seed`) covering 25-100 % of the image's area with the aspect ratio of
+    ``H x W`` (as far as the image allows), resized to ``H x W`` with Pillow (bilinear),
+    flipped left-right with probability 1/2, converted to RGB (C = 3) or luma (C = 1),
+    scaled to [0, 1] and normalised as ``(x - mean) / std`` per channel. `mean`/`std`
+    default to ImageNet's (the mean of its three values for C = 1).
+
+    Example:
+        >>> x = load_images(sample_images(), (3, 32, 32), 4, seed=1)
+        >>> x.shape, x.dtype
+        ((4, 3, 32, 32), dtype('float32'))
+    """
+    channels, height, width = _check_shape(shape)
+    if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1:
+        raise ValueError(f"count must be an integer >= 1, got {count!r}")
+    mean_array = _channel_stats(mean, IMAGENET_MEAN, channels, "mean")
+    std_array = _channel_stats(std, IMAGENET_STD, channels, "std")
+    Image = _pillow()
+    paths = _image_paths(paths_or_folder)
+    images = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                images.append(image.convert("RGB" if channels == 3 else "L"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read calibration image {str(path)!r}: {exc}") from exc
+    rng = np.random.default_rng(seed)
+    target_ratio = width / height
+    out = np.empty((count, channels, height, width), np.float32)
+    for k in range(count):
+        image = images[k % len(images)]
+        iw, ih = image.size
+        area = iw * ih * rng.uniform(MIN_AREA, 1.0)
+        box_w = min(float(iw), np.sqrt(area * target_ratio))
+        box_h = min(float(ih), box_w / target_ratio)
+        box_w = min(float(iw), box_h * target_ratio)
+        left = rng.uniform(0.0, iw - box_w)
+        top = rng.uniform(0.0, ih - box_h)
+        crop = image.resize((width, height), Image.Resampling.BILINEAR,
+                            box=(left, top, left + box_w, top + box_h))
+        pixels = np.asarray(crop, np.float32).reshape(height, width, channels)
+        if rng.random() < 0.5:
+            pixels = pixels[:, ::-1]
+        out[k] = pixels.transpose(2, 0, 1) / 255.0
+    return (out - mean_array) / std_array
+
+
+def calibration_batch(
+    shape: Sequence[int],
+    count: int,
+    *,
+    folder: str | Path | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, str]:
+    """`count` calibration samples of shape `shape` (C, H, W) and a one-line origin.
+
+    From the images in `folder`, or from the bundled real photographs of
+    :func:`sample_images` when `folder` is None; see :func:`load_images`. The description
+    goes into the profile metadata (``calibration``).
+
+    Example:
+        >>> x, origin = calibration_batch((1, 16, 16), 2)
+        >>> x.shape, origin.split(":")[0]
+        ((2, 1, 16, 16), '2 random crops (seed 0) of 1 image(s)')
+    """
+    if folder is None:
+        paths = sample_images()
+        source = (f"the photograph(s) shipped with matplotlib "
+                  f"({', '.join(p.name for p in paths)})")
+    else:
+        paths = _image_paths(folder)
+        source = f"folder {str(folder)!r}"
+    batch = load_images(paths, shape, count, seed=seed)
+    c, h, w = _check_shape(shape)
+    stats = "ImageNet mean/std" if c == 3 else "mean/std of ImageNet's channel values"
+    origin = (f"{count} random crops (seed {seed}) of {len(paths)} image(s): {source}, "
+              f"resized to {c}x{h}x{w} ({'RGB' if c == 3 else 'grayscale'}), scaled to [0, 1], "
+              f"normalised with {stats}")
+    return batch, origin

@@ -1,0 +1,100 @@
+"""Measure feature codecs (SPEC section 5) on a model's real activations.
+
+Every codec is measured per row on the row's output for calibration inputs:
+
+- lossless codecs (``zlib``, ``lzma``): the tensor as 8-bit codes (the quantiser of
+  :func:`moosplit.profiles.quantise.quantise`), compressed by the standard-library coder.
+  They add no error beyond the activation quantisation the plan already counts.
+- lossy codecs (``q4+zlib``, ...): the tensor quantised to fewer bits, then compressed; the
+  error is that quantisation's mean squared error per element, the unit of the ``mse``
+  error mode of :mod:`moosplit.profiles.quant_error`.
+
+``ratio`` is measured against the tensor at 8 bits per element: 8-bit bytes over
+compressed bytes. The evaluator divides a plan's transmitted bits by it, which is exact
+for activations at 8 bits and proportional otherwise. ``encode_ms`` is the median wall time
+of quantising and compressing the whole batch on this host.
+"""
+
+from __future__ import annotations
+
+import lzma
+import time
+import zlib
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .graph import ModelRunner, ProgressCallback
+from .quantise import quantisation_mse, quantise
+
+CODERS: dict[str, Callable[[bytes], bytes]] = {
+    "zlib": lambda data: zlib.compress(data, 6),
+    "lzma": lambda data: lzma.compress(data, preset=1),
+}
+"""Lossless coders from the standard library, by name."""
+
+MEASURED_BITS = 8
+"""Bits per element of the tensors lossless ratios are measured on and against."""
+
+
+def codes(x: np.ndarray, bits: int) -> bytes:
+    """The integer codes of :func:`quantise` at `bits` (<= 8), one byte each."""
+    x = np.asarray(x, dtype=np.float32)
+    top = float(np.max(np.abs(x))) if x.size else 0.0
+    if top == 0.0:
+        return np.zeros(x.size, np.uint8).tobytes()
+    unsigned = bool(np.min(x) >= 0)
+    levels = 2**bits - 1 if unsigned else 2 ** (bits - 1) - 1
+    q = np.round(quantise(x, bits) / (top / levels))
+    offset = 0 if unsigned else levels
+    return (q + offset).astype(np.uint8).tobytes()
+
+
+def _median_ms(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.median(times))
+
+
+def measure_codecs(
+    runner: ModelRunner,
+    calibration: np.ndarray,
+    *,
+    coders: Sequence[str] = ("zlib",),
+    lossy_bits: Sequence[int] = (4, 2),
+    repeats: int = 3,
+    progress: ProgressCallback | None = None,
+) -> pd.DataFrame:
+    """A codec table (columns codec, node, ratio, err, encode_ms) for every row of `runner`.
+
+    `calibration` is one batch of inputs of the runner's input shape (its first dimension
+    is the batch the profile's latencies are for). Codecs: each name in `coders` as a
+    lossless codec, and ``q{b}+{coder}`` for each b in `lossy_bits` with the first coder.
+    """
+    unknown = [c for c in coders if c not in CODERS]
+    if unknown or not coders:
+        raise ValueError(f"coders must be among {', '.join(CODERS)}, got {list(coders)}")
+    if any(not 2 <= b < MEASURED_BITS for b in lossy_bits):
+        raise ValueError(f"lossy_bits must lie in 2..{MEASURED_BITS - 1}, got {list(lossy_bits)}")
+    outputs = runner.run(np.asarray(calibration, dtype=np.float32))
+    names = runner.graph.names
+    rows: list[tuple[str, str, float, float, float]] = []
+    for done, name in enumerate(names, start=1):
+        x = outputs[name]
+        plain_bytes = max(x.size * MEASURED_BITS // 8, 1)
+        variants = [(coder, coder, MEASURED_BITS) for coder in coders]
+        variants += [(f"q{b}+{coders[0]}", coders[0], b) for b in lossy_bits]
+        for codec, coder, bits in variants:
+            def encode(x=x, coder=coder, bits=bits) -> bytes:
+                return CODERS[coder](codes(x, bits))
+
+            size = max(len(encode()), 1)
+            err = 0.0 if bits == MEASURED_BITS else quantisation_mse(x, bits)
+            rows.append((codec, name, plain_bytes / size, err, _median_ms(encode, repeats)))
+        if progress is not None:
+            progress(done, len(names))
+    return pd.DataFrame(rows, columns=["codec", "node", "ratio", "err", "encode_ms"])

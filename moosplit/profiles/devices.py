@@ -1,0 +1,438 @@
+"""Device models: latency and energy of a profile's rows on devices it was not measured on.
+
+Two latency models share one interface, :class:`DeviceModel`:
+
+- :class:`CpuDevice`, LMOS-style: a device is its cores x clock (x MACs per cycle); a
+  node's latency is its MACs over that rate. Bit-widths do not change it.
+- :class:`RooflineDevice`: a node takes the longer of its compute time (MACs over the peak
+  MAC rate) and its memory time (bytes moved over the DRAM bandwidth). Lower bit-widths
+  move fewer bytes; they do not speed up the MACs.
+
+Either may carry a compute power, so that edge energy per node is power x latency (the
+profile's ``edge_mj`` column). A :class:`Transmitter` is the network side: a data rate and
+a transmit power (the problem's ``tx_power_mw``). Every preset records its `source`.
+The equations, and where every preset number comes from, are in ``docs/devices.md``.
+
+Example:
+    >>> import numpy as np
+    >>> from moosplit.profiles.graph import LayerGraph
+    >>> g = LayerGraph(model="toy", names=("input", "fc"), ops=("input", "linear"),
+    ...                inputs=((), ("input",)), out_elems=np.array([3000, 2000]),
+    ...                weight_elems=np.array([0, 6_000_000]), macs=np.array([0, 6_000_000]),
+    ...                input_shape=(1, 3000))
+    >>> get_device("raspberry-pi-4").latency_ms(g).round(6).tolist()  # 6e6 MAC / (4 x 1.5 GHz)
+    [0.0, 1.0]
+    >>> sorted(bit_latency_columns(get_device("autosplit-eyeriss"), g, (8,)))
+    [(8, 8), (8, 16), (16, 8)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .graph import LayerGraph
+from .schema import MAX_BITS, REFERENCE_BITS
+
+__all__ = [
+    "DEVICE_PRESETS",
+    "TRANSMITTER_PRESETS",
+    "CpuDevice",
+    "DeviceModel",
+    "RooflineDevice",
+    "Transmitter",
+    "bit_latency_columns",
+    "get_device",
+    "get_transmitter",
+]
+
+
+@runtime_checkable
+class DeviceModel(Protocol):
+    """What a profile builder needs from a device model.
+
+    ``latency_ms`` gives one latency per row of `graph` for the whole batch (row 0, the
+    input, is 0) with every node at weight bits `bits_w` and activation bits `bits_a`;
+    ``energy_mj`` gives the matching energy, or None when the device has no power figure.
+    """
+
+    name: str
+    source: str
+
+    def latency_ms(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
+                   bits_a: int = REFERENCE_BITS) -> np.ndarray: ...
+
+    def energy_mj(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
+                  bits_a: int = REFERENCE_BITS) -> np.ndarray | None: ...
+
+
+# --------------------------------------------------------------------------- validation
+
+def _fail(owner: str, field: str, must: str, got: object) -> ValueError:
+    return ValueError(f"{owner}: {field} must be {must}, got {got!r}")
+
+
+def _check_name(owner: str, name: object) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise _fail(owner, "name", "a non-empty string", name)
+
+
+def _check_source(owner: str, source: object) -> None:
+    if not isinstance(source, str) or "\n" in source:
+        raise _fail(owner, "source", "a one-line string", source)
+
+
+def _is_number(value: object) -> bool:
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)) and math.isfinite(float(value)))
+
+
+def _check_positive(owner: str, field: str, value: object) -> None:
+    if not _is_number(value) or float(value) <= 0:  # type: ignore[arg-type]
+        raise _fail(owner, field, "a finite number > 0", value)
+
+
+def _check_non_negative(owner: str, field: str, value: object) -> None:
+    if not _is_number(value) or float(value) < 0:  # type: ignore[arg-type]
+        raise _fail(owner, field, "a finite number >= 0", value)
+
+
+def _check_power(owner: str, value: object) -> None:
+    if value is not None:
+        _check_non_negative(owner, "power_w", value)
+
+
+def _check_count(owner: str, field: str, value: object) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) \
+            or value < 1:
+        raise _fail(owner, field, "a whole number >= 1", value)
+
+
+def _check_bits(bits_w: object, bits_a: object) -> None:
+    for field, value in (("bits_w", bits_w), ("bits_a", bits_a)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) \
+                or not 1 <= value <= MAX_BITS:
+            raise ValueError(f"{field} must be a whole number in 1..{MAX_BITS}, got {value!r}")
+
+
+def _energy(power_w: float | None, latency_ms: np.ndarray) -> np.ndarray | None:
+    # W x ms = mJ
+    return None if power_w is None else float(power_w) * latency_ms
+
+
+# --------------------------------------------------------------------------- CPU (LMOS)
+
+@dataclass(frozen=True, kw_only=True)
+class CpuDevice:
+    """A CPU described, as in LMOS, by its cores and clock frequency.
+
+    Latency of node i for the whole batch (seconds)::
+
+        t_i = macs_i * batch / (cores * clock_hz * macs_per_cycle)
+
+    ``macs_per_cycle`` is per core (1 unless set: an assumption, see ``docs/devices.md``).
+    Bit-widths do not change the latency. ``power_w`` (optional) is the compute power, so
+    ``energy_mj = power_w * latency_ms``.
+    """
+
+    name: str
+    cores: int
+    clock_hz: float
+    macs_per_cycle: float = 1.0
+    power_w: float | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"CpuDevice {self.name!r}"
+        _check_name("CpuDevice", self.name)
+        _check_count(owner, "cores", self.cores)
+        _check_positive(owner, "clock_hz", self.clock_hz)
+        _check_positive(owner, "macs_per_cycle", self.macs_per_cycle)
+        _check_power(owner, self.power_w)
+        _check_source(owner, self.source)
+
+    @property
+    def macs_per_s(self) -> float:
+        """Sustained MAC rate of the whole device: cores x clock x MACs per cycle."""
+        return self.cores * float(self.clock_hz) * float(self.macs_per_cycle)
+
+    def latency_ms(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
+                   bits_a: int = REFERENCE_BITS) -> np.ndarray:
+        """Per-row latency (ms) of the whole batch; the bit-widths are checked, not used."""
+        _check_bits(bits_w, bits_a)
+        ms = graph.macs.astype(float) * graph.batch / self.macs_per_s * 1e3
+        ms[0] = 0.0
+        return ms
+
+    def energy_mj(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
+                  bits_a: int = REFERENCE_BITS) -> np.ndarray | None:
+        """Per-row energy (mJ) = power_w x latency_ms, or None without a power figure."""
+        return _energy(self.power_w, self.latency_ms(graph, bits_w, bits_a))
+
+    def describe(self) -> str:
+        """One line for a profile's metadata: parameters and source."""
+        power = "" if self.power_w is None else f", {self.power_w:g} W"
+        return (f"{self.name}: CPU model (LMOS-style), {self.cores} cores x "
+                f"{self.clock_hz / 1e9:g} GHz x {self.macs_per_cycle:g} MAC/cycle{power}; "
+                f"source: {self.source or 'user-defined'}")
+
+
+# --------------------------------------------------------------------------- roofline
+
+@dataclass(frozen=True, kw_only=True)
+class RooflineDevice:
+    """An accelerator as a roofline with an on-chip buffer.
+
+    For node i at weight bits bw and activation bits ba, with B = batch::
+
+        W   = weight_elems_i * bw / 8                      (weights: once per batch)
+        A   = (sum of out_elems over i's distinct inputs + out_elems_i) * ba / 8 * B
+        moved = W           if W + A <= buffer_bytes       (activations stay on chip)
+              = W + A       otherwise                      (everything crosses DRAM once)
+        t_i = max(macs_i * B * passes / peak_macs_per_s,  moved / dram_bytes_per_s)
+
+    where ``passes = ceil(ba / mac_bits)`` when ``mac_bits`` is set (operands wider than the
+    MAC array take several passes; narrower ones are not faster) and 1 otherwise. Row 0
+    (the input) is 0. Lower bit-widths never increase t_i, and a node without weights does
+    not depend on bw.
+    """
+
+    name: str
+    peak_macs_per_s: float
+    dram_bytes_per_s: float
+    buffer_bytes: float = 0.0
+    mac_bits: int | None = None
+    power_w: float | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"RooflineDevice {self.name!r}"
+        _check_name("RooflineDevice", self.name)
+        _check_positive(owner, "peak_macs_per_s", self.peak_macs_per_s)
+        _check_positive(owner, "dram_bytes_per_s", self.dram_bytes_per_s)
+        _check_non_negative(owner, "buffer_bytes", self.buffer_bytes)
+        if self.mac_bits is not None:
+            _check_count(owner, "mac_bits", self.mac_bits)
+        _check_power(owner, self.power_w)
+        _check_source(owner, self.source)
+
+    def bytes_moved(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
+                    bits_a: int = REFERENCE_BITS) -> np.ndarray:
+        """Per-row DRAM traffic (bytes) for the whole batch under the buffer rule."""
+        _check_bits(bits_w, bits_a)
+        weights = graph.weight_elems.astype(float) * bits_w / 8
+        activations = _activation_elems(graph) * float(bits_a) / 8 * graph.batch
+        fits = weights + activations <= float(self.buffer_bytes)
+        moved = np.where(fits, weights, weights + activations)
+        moved[0] = 0.0
+        return moved
+
+    def latency_ms(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
+                   bits_a: int = REFERENCE_BITS) -> np.ndarray:
+        """Per-row latency (ms) of the whole batch: max(compute time, memory time)."""
+        moved = self.bytes_moved(graph, bits_w, bits_a)
+        passes = 1 if self.mac_bits is None else math.ceil(bits_a / self.mac_bits)
+        compute_s = graph.macs.astype(float) * graph.batch * passes / self.peak_macs_per_s
+        ms = np.maximum(compute_s, moved / self.dram_bytes_per_s) * 1e3
+        ms[0] = 0.0
+        return ms
+
+    def energy_mj(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
+                  bits_a: int = REFERENCE_BITS) -> np.ndarray | None:
+        """Per-row energy (mJ) = power_w x latency_ms, or None without a power figure."""
+        return _energy(self.power_w, self.latency_ms(graph, bits_w, bits_a))
+
+    def describe(self) -> str:
+        """One line for a profile's metadata: parameters and source."""
+        power = "" if self.power_w is None else f", {self.power_w:g} W"
+        mac_bits = "" if self.mac_bits is None else f", {self.mac_bits}-bit MACs"
+        return (f"{self.name}: roofline model, {self.peak_macs_per_s / 1e9:g} GMAC/s, "
+                f"{self.dram_bytes_per_s / 1e9:g} GB/s DRAM, {self.buffer_bytes:g} B buffer"
+                f"{mac_bits}{power}; source: {self.source or 'user-defined'}")
+
+
+def _activation_elems(graph: LayerGraph) -> np.ndarray:
+    """Per row: elements read from distinct producers plus elements written (per sample)."""
+    index = {name: i for i, name in enumerate(graph.names)}
+    elems = graph.out_elems.astype(float).copy()
+    for row, preds in enumerate(graph.inputs):
+        for pred in dict.fromkeys(preds):
+            if pred not in index:
+                raise ValueError(f"graph {graph.model!r}: row {row} ({graph.names[row]!r}) "
+                                 f"reads unknown input {pred!r}")
+            elems[row] += graph.out_elems[index[pred]]
+    return elems
+
+
+# --------------------------------------------------------------------------- transmitter
+
+@dataclass(frozen=True, kw_only=True)
+class Transmitter:
+    """A radio mode: uplink data rate (Mbit/s) and transmit power (mW).
+
+    ``power_mw`` is the problem's ``tx_power_mw`` (edge energy of sending = power x
+    transmit time); ``bandwidth_mbps`` is the network's ``bandwidth_mbps``.
+    """
+
+    name: str
+    bandwidth_mbps: float
+    power_mw: float
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"Transmitter {self.name!r}"
+        _check_name("Transmitter", self.name)
+        _check_positive(owner, "bandwidth_mbps", self.bandwidth_mbps)
+        _check_non_negative(owner, "power_mw", self.power_mw)
+        _check_source(owner, self.source)
+
+    @property
+    def nj_per_bit(self) -> float:
+        """Transmit energy per bit (nJ): power / data rate."""
+        return float(self.power_mw) / float(self.bandwidth_mbps)
+
+
+# --------------------------------------------------------------------------- columns
+
+def bit_latency_columns(device: DeviceModel, graph: LayerGraph,
+                        bits: Iterable[int]) -> dict[tuple[int, int], np.ndarray]:
+    """Latency per row at every (bw, ba) pair of `bits` and 16, except (16, 16).
+
+    These are a profile's ``edge_ms_w{bw}a{ba}`` columns (SPEC section 2); the reference
+    pair (16, 16) is ``edge_ms`` itself, ``device.latency_ms(graph)``. The reference
+    precision 16 is always included, as a profile's bit-widths always include it.
+
+    Example:
+        >>> import numpy as np
+        >>> g = LayerGraph(model="toy", names=("input", "relu"), ops=("input", "relu"),
+        ...                inputs=((), ("input",)), out_elems=np.array([4, 4]),
+        ...                weight_elems=np.array([0, 0]), macs=np.array([0, 0]),
+        ...                input_shape=(1, 4))
+        >>> dev = RooflineDevice(name="toy", peak_macs_per_s=1e9, dram_bytes_per_s=1e3)
+        >>> {k: v.tolist() for k, v in bit_latency_columns(dev, g, [8]).items()}
+        {(8, 8): [0.0, 8.0], (8, 16): [0.0, 16.0], (16, 8): [0.0, 8.0]}
+    """
+    given: set[int] = set()
+    for b in bits:
+        _check_bits(b, b)
+        given.add(int(b))
+    widths = sorted(given | {REFERENCE_BITS})
+    return {(bw, ba): np.asarray(device.latency_ms(graph, bw, ba), dtype=float)
+            for bw in widths for ba in widths if (bw, ba) != (REFERENCE_BITS, REFERENCE_BITS)}
+
+
+# --------------------------------------------------------------------------- presets
+
+# Auto-Split simulator settings, from the Auto-Split code (see docs/devices.md):
+# tools/hw_simulator/schedule/params/hardware_config_{edge,cloud}.yaml and the clock
+# periods in tools/bit_search/model_latency_2_gen.py.
+_AUTOSPLIT_CODE = ("Auto-Split code (Banitalebi-Dehkordi et al., KDD 2021), copy at "
+                   "github.com/whisperLiang/Auto-Split")
+_EYERISS_CLOCK_HZ = 202.3809524e6
+_TPU_CLOCK_HZ = 1464.84375e6
+
+DEVICE_PRESETS: dict[str, DeviceModel] = {
+    d.name: d
+    for d in (
+        RooflineDevice(
+            name="autosplit-eyeriss",
+            peak_macs_per_s=(4 - 3 + 1) * 12 * 7 * _EYERISS_CLOCK_HZ,  # 168 MAC/cycle
+            dram_bytes_per_s=_EYERISS_CLOCK_HZ / 0.202381,  # 0.202381 DMA cycles per byte
+            buffer_bytes=108 * 1024,
+            mac_bits=8,
+            power_w=0.278,
+            source=(f"{_AUTOSPLIT_CODE}: hardware_config_edge.yaml (cxx=12, wxx=4, fx=7, "
+                    "dma_cycles=0.202381), EDGE_TIME_PERIOD 202.381 MHz, MAC_HW_BIT=8; "
+                    "stand-ins: 108 KB global buffer (Sze et al., Proc. IEEE 2017, Eyeriss "
+                    "section), 278 mW (Chen et al., JSSC 2017 abstract, AlexNet conv)"),
+        ),
+        RooflineDevice(
+            name="autosplit-tpu",
+            peak_macs_per_s=(6 - 3 + 1) * 128 * 128 * _TPU_CLOCK_HZ,  # 65,536 MAC/cycle
+            dram_bytes_per_s=_TPU_CLOCK_HZ / 0.112680288,  # 0.112680288 DMA cycles per byte
+            buffer_bytes=24 * 2**20,
+            mac_bits=8,
+            source=(f"{_AUTOSPLIT_CODE}: hardware_config_cloud.yaml (cxx=128, wxx=6, "
+                    "fx=128, dma_cycles=0.112680288), CLOUD_TIME_PERIOD 1464.844 MHz, "
+                    "MAC_HW_BIT=8; stand-in: 24 MiB Unified Buffer (Jouppi et al., ISCA "
+                    "2017); no power figure"),
+        ),
+        CpuDevice(
+            name="raspberry-pi-4",
+            cores=4,
+            clock_hz=1.5e9,
+            power_w=5.0,
+            source=("stand-in for LMOS's Raspberry Pi 4 (LMOS numbers not readable here): "
+                    "Raspberry Pi 4 Model B spec, BCM2711 quad-core Cortex-A72 @ 1.5 GHz; "
+                    "5.0 W = at-wall stress-ng matrix draw, geerlingguy/sbc-reviews "
+                    "issue 4 (board at 1.8 GHz); 1 MAC/cycle/core assumed"),
+        ),
+        CpuDevice(
+            name="raspberry-pi-4-600mhz",
+            cores=4,
+            clock_hz=0.6e9,
+            source=("stand-in: Raspberry Pi 4 at its minimum clock, lscpu 'CPU min MHz: "
+                    "600' (gist ghalfacree/62ee45de73a0e3fb613d7fa775aa88f1); 1 "
+                    "MAC/cycle/core assumed; no power figure"),
+        ),
+        CpuDevice(
+            name="xeon-e5-2680v4",
+            cores=14,
+            clock_hz=2.4e9,
+            source=("stand-in for LMOS's server (LMOS numbers not readable here): one "
+                    "Intel Xeon E5-2680 v4, 14 cores @ 2.40 GHz base (server listing "
+                    "pastebin.com/tnwJDCTr: 2x E5-2680v4 = 28c, 2.4 GHz); 1 MAC/cycle/core "
+                    "assumed; no power figure"),
+        ),
+    )
+}
+"""Device models by name; ``docs/devices.md`` lists each number's origin."""
+
+_KO2018 = ("Ko et al., 'Edge-host partitioning of deep neural networks with feature space "
+           "encoding...', AVSS 2018 (arXiv:1802.03835): transmitter mode {} Mbps at {} mW "
+           "(as given in the project brief; section not verified, full text not readable "
+           "here)")
+
+TRANSMITTER_PRESETS: dict[str, Transmitter] = {
+    t.name: t
+    for t in (
+        Transmitter(name="ko2018-1mbps", bandwidth_mbps=1.0, power_mw=62.7,
+                    source=_KO2018.format(1, 62.7)),
+        Transmitter(name="ko2018-2mbps", bandwidth_mbps=2.0, power_mw=99.0,
+                    source=_KO2018.format(2, 99)),
+        Transmitter(name="ko2018-22mbps", bandwidth_mbps=22.0, power_mw=660.0,
+                    source=_KO2018.format(22, 660)),
+    )
+}
+"""Transmitter modes by name: (bandwidth_mbps, power_mw, source)."""
+
+
+def get_device(name: str) -> DeviceModel:
+    """The device preset called `name`.
+
+    Example:
+        >>> get_device("autosplit-tpu").mac_bits
+        8
+        >>> get_device("nope")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown device preset 'nope'; presets: autosplit-eyeriss, ...
+    """
+    try:
+        return DEVICE_PRESETS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown device preset {name!r}; presets: "
+                         f"{', '.join(DEVICE_PRESETS)}") from None
+
+
+def get_transmitter(name: str) -> Transmitter:
+    """The transmitter preset called `name` (ValueError listing the presets otherwise)."""
+    try:
+        return TRANSMITTER_PRESETS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown transmitter preset {name!r}; presets: "
+                         f"{', '.join(TRANSMITTER_PRESETS)}") from None

@@ -1,0 +1,103 @@
+"""A model's graph reduced to profile rows, and the interface the profiler front ends share.
+
+A front end (ONNX in :mod:`moosplit.profiles.onnx_model`, PyTorch in
+:mod:`moosplit.profiles.torch_model`) reads a model into a :class:`LayerGraph` (the
+structural columns of SPEC section 2) and implements :class:`ModelRunner`, which is all that
+latency measurement (:meth:`ModelRunner.time_nodes`) and quantisation error
+(:mod:`moosplit.profiles.quant_error`) need from a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class LayerGraph:
+    """The structure of a profile read off a model, before any costs are attached.
+
+    Row 0 is the model input (op ``input``); the other rows are the model's nodes in a
+    topological order, named so that names are unique and contain no whitespace.
+    ``out_elems`` are per sample; ``input_shape`` is the full input shape, batch first.
+    ``notes`` hold warnings raised while reading (an operator without a MAC formula, ...),
+    which profilers also emit as Python warnings and record in the profile's metadata.
+    """
+
+    model: str
+    names: tuple[str, ...]
+    ops: tuple[str, ...]
+    inputs: tuple[tuple[str, ...], ...]
+    out_elems: np.ndarray
+    weight_elems: np.ndarray
+    macs: np.ndarray
+    input_shape: tuple[int, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for name in ("out_elems", "weight_elems", "macs"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.int64))
+        n = len(self.names)
+        lengths = {len(self.ops), len(self.inputs), len(self.out_elems),
+                   len(self.weight_elems), len(self.macs)}
+        if lengths != {n}:
+            raise ValueError(f"LayerGraph columns differ in length: {sorted(lengths | {n})}")
+
+    @property
+    def batch(self) -> int:
+        """Samples per inference: the first dimension of the input."""
+        return int(self.input_shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        """Rows, the input row included."""
+        return len(self.names)
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` during long measurements."""
+
+
+class ModelRunner(Protocol):
+    """A loaded model that profiling can run, time and quantise.
+
+    Fake quantisation follows :func:`moosplit.profiles.quantise.quantise`: weights per
+    output channel (axis 0), activations per tensor; bit-widths of 16 or more leave a
+    tensor unchanged (16 bits is the reference precision).
+    """
+
+    graph: LayerGraph
+
+    def weights(self, name: str) -> list[np.ndarray]:
+        """The weight tensors of row `name` that quantisation applies to (may be empty)."""
+        ...
+
+    def run(
+        self,
+        batch: np.ndarray,
+        *,
+        weight_bits: Mapping[str, int] | None = None,
+        activation_bits: Mapping[str, int] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Run one batch; return every row's output tensor by row name (input included).
+
+        Rows named in `weight_bits` use fake-quantised weights; rows named in
+        `activation_bits` pass a fake-quantised output on to their consumers (and return
+        it). Other rows run in float32.
+        """
+        ...
+
+    def time_nodes(
+        self,
+        batch: np.ndarray,
+        *,
+        warmup: int = 3,
+        runs: int = 10,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """Per-row latency (ms) of one inference on `batch` on this host: the median over
+        `runs` timed runs after `warmup` untimed ones, one thread. Row 0 (input) is 0."""
+        ...

@@ -30,7 +30,7 @@ from moosplit.profiles.schema import (
     weight_error_column,
 )
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "devices.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "profiles.md"
 BITS = (2, 4, 6, 8, 16)
 
 

@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{exc.filename}: {exc.strerror}")
         print(f"moosplit: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
+    except ImportError as exc:  # an optional extra (profile, torch, plot) is missing
+        print(f"moosplit: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     except SolverError as exc:
         print(f"moosplit: solver failed: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1

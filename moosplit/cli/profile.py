@@ -73,6 +73,18 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     return shape
 
 
+def check_device(option: str, name: str) -> None:
+    """Refuse an unknown device preset before any slow work, naming the option."""
+    if name == HOST:
+        return
+    from ..profiles.devices import get_device
+
+    try:
+        get_device(name)
+    except ValueError as exc:
+        raise ProfileError(f"--{option}: {exc} (or 'host' to measure here)") from None
+
+
 def load_runner(model: str, *, batch: int, shape: tuple[int, ...] | None, seed: int):
     """Load MODEL as a ModelRunner, and say where its weights come from."""
     if model.lower().endswith(".onnx"):
@@ -128,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
     if args.samples < 1:
         raise ProfileError(f"--samples must be >= 1, got {args.samples}")
     bits = args.bits
+    for option in ("edge", "cloud"):
+        check_device(option, getattr(args, option))
     if any(not 2 <= b <= 16 for b in bits):
         raise ProfileError(f"--bits must lie in 2..16, got {','.join(map(str, bits))}")
     shape = parse_shape(args.input_shape)

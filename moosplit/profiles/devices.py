@@ -11,7 +11,7 @@ Two latency models share one interface, :class:`DeviceModel`:
 Either may carry a compute power, so that edge energy per node is power x latency (the
 profile's ``edge_mj`` column). A :class:`Transmitter` is the network side: a data rate and
 a transmit power (the problem's ``tx_power_mw``). Every preset records its `source`.
-The equations, and where every preset number comes from, are in ``docs/devices.md``.
+The equations, and where every preset number comes from, are in ``docs/profiles.md``.
 
 Example:
     >>> import numpy as np
@@ -134,7 +134,7 @@ class CpuDevice:
 
         t_i = macs_i * batch / (cores * clock_hz * macs_per_cycle)
 
-    ``macs_per_cycle`` is per core (1 unless set: an assumption, see ``docs/devices.md``).
+    ``macs_per_cycle`` is per core (1 unless set: an assumption, see ``docs/profiles.md``).
     Bit-widths do not change the latency. ``power_w`` (optional) is the compute power, so
     ``energy_mj = power_w * latency_ms``.
     """
@@ -327,7 +327,7 @@ def bit_latency_columns(device: DeviceModel, graph: LayerGraph,
 
 # --------------------------------------------------------------------------- presets
 
-# Auto-Split simulator settings, from the Auto-Split code (see docs/devices.md):
+# Auto-Split simulator settings, from the Auto-Split code (see docs/profiles.md):
 # tools/hw_simulator/schedule/params/hardware_config_{edge,cloud}.yaml and the clock
 # periods in tools/bit_search/model_latency_2_gen.py.
 _AUTOSPLIT_CODE = ("Auto-Split code (Banitalebi-Dehkordi et al., KDD 2021), copy at "
@@ -390,7 +390,7 @@ DEVICE_PRESETS: dict[str, DeviceModel] = {
         ),
     )
 }
-"""Device models by name; ``docs/devices.md`` lists each number's origin."""
+"""Device models by name; ``docs/profiles.md`` lists each number's origin."""
 
 _KO2018 = ("Ko et al., 'Edge-host partitioning of deep neural networks with feature space "
            "encoding...', AVSS 2018 (arXiv:1802.03835): transmitter mode {} Mbps at {} mW "

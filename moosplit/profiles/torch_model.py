@@ -1,0 +1,914 @@
+"""PyTorch front end of the profiler: an fx-traceable module as a :class:`LayerGraph`.
+
+:func:`trace_module` traces a module with ``torch.fx.symbolic_trace`` (in eval mode) and
+runs ``ShapeProp`` once on a seeded random input; the :class:`TorchModel` it returns
+implements :class:`moosplit.profiles.graph.ModelRunner` with ``torch.fx.Interpreter``
+subclasses. torch is imported lazily: this module imports without it.
+
+How fx nodes become rows (SPEC section 2):
+
+- Row 0 is the single ``placeholder`` (op ``input``, named after the ``forward`` argument).
+  Every ``call_module``, ``call_function`` and ``call_method`` node is a row, in graph
+  (execution) order; ``get_attr`` nodes are not rows and ``output`` is not a row.
+- Names: the qualified module name for ``call_module`` (``layer4.0.conv3``), else the fx
+  node name; whitespace becomes ``_`` and a repeated name gets a ``_<k>`` suffix (a module
+  called twice gives ``relu`` and ``relu_1``).
+- ``inputs``: the rows among the node's arguments (searched through tuples, lists and
+  kwargs), in order, without repeats. Arguments that are not tensors but come from rows
+  (``n = x.size(0)`` feeding ``x.view(n, -1)``) count too: they are real dependencies, and
+  their rows have ``out_elems`` 0, so sending them costs nothing. A node reading no row at
+  all (``torch.zeros(3)``) is given the input row, so that only row 0 has no inputs.
+- Outputs holding several tensors (``torch.split``, a module returning a tuple) are one row
+  whose ``out_elems`` is the sum over its tensors; each ``getitem`` on it is a zero-MAC row
+  of its own with that tensor's size. Outputs holding no tensor (``size``, shape arithmetic)
+  have ``out_elems`` 0 and ``macs`` 0. ``run`` returns such rows as an empty array and a
+  row of several tensors as their concatenation, flattened.
+- ``out_elems`` and ``macs`` are per sample: the batch total divided by the batch size,
+  rounded up.
+- ``weight_elems``: the float parameters and buffers of a called module (BatchNorm's
+  running statistics included, its integer ``num_batches_tracked`` not), or the float
+  tensors of ``get_attr`` nodes the row reads. A tensor is counted once, at the first row
+  that uses it: a module called twice, or a tied weight, is owned (and quantised, see
+  :meth:`TorchModel.weights`) by that first row only; later uses run at float.
+- ``macs`` (bias additions not counted): convolutions ``out x in_channels/groups x
+  kernel``, transposed convolutions ``in x out_channels/groups x kernel``, linear ``out x
+  in_features``, matmul/mm/bmm/addmm ``out x inner dim``, scaled-dot-product attention
+  ``(QK^T, softmax, xV)``, pools ``out x kernel`` (adaptive pools: one per input element),
+  reductions (``mean``, ``sum``, ``max``...) one per input element, BatchNorm and
+  elementwise operators (``add``, ``mul``, activations...) one per output element, softmax
+  three (exp, sum, divide) and LayerNorm/GroupNorm/InstanceNorm four (mean, variance,
+  normalise, scale-and-shift) per output element. Shape and data-movement operators
+  (``view``, ``reshape``, ``flatten``, ``cat``, ``getitem``, ``size``, ``permute``,
+  ``transpose``, ``contiguous``, ``split``, padding, ``dropout`` in eval mode, ``Identity``,
+  ``Embedding`` lookups, ...) cost zero. Any other operator is counted as one MAC per output
+  element, and says so in :attr:`LayerGraph.notes` and with a ``UserWarning``.
+
+Running (:meth:`TorchModel.run`) keeps every row's output, so an in-place operator
+(``ReLU(inplace=True)``, ``x.add_(y)``, ``F.relu(x, inplace=True)``) must not overwrite an
+output already recorded. One that is the only reader of its argument, whose storage no
+other output shares (the usual case), runs out of place: same values, nothing copied.
+Otherwise the outputs it modifies (found while tracing, from tensor version counters, which
+views share) are recorded as copies. :meth:`TorchModel.time_nodes` runs the graph as
+written, in place. Activation quantisation quantises each float tensor of a row's output
+on its own scale and leaves integer tensors alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import math
+import operator
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ProfileError
+from .graph import LayerGraph, ProgressCallback
+from .quantise import quantise
+from .schema import REFERENCE_BITS
+
+_INSTALL_HINT = "pip install 'moosplit[torch]'"
+_QUANTISED_CACHE_SIZE = 8
+
+
+def _torch() -> Any:
+    """The torch module, or an ImportError saying how to install it."""
+    try:
+        import torch
+        import torch.fx
+        import torch.fx.passes.shape_prop  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"the PyTorch front end needs torch: {_INSTALL_HINT}") from exc
+    return torch
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def trace_module(
+    module: Any, input_shape: Sequence[int], *, name: str | None = None
+) -> TorchModel:
+    """Trace `module` (a ``torch.nn.Module`` taking one float tensor) into a profiler model.
+
+    `input_shape` is the full input shape, batch first. The module is traced and run in eval
+    mode; its own train/eval flags are left as they were. It must be traceable by
+    ``torch.fx.symbolic_trace`` (no control flow on tensor values); otherwise export it to
+    ONNX and profile that.
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+        >>> model = trace_module(net, (1, 3, 32, 32), name="tiny")
+        >>> model.graph.names, model.graph.ops
+        (('input', '0', '1'), ('input', 'conv', 'relu'))
+        >>> model.graph.out_elems.tolist(), model.graph.macs.tolist()
+        ([3072, 7200, 7200], [0, 194400, 7200])
+    """
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"trace_module needs a torch.nn.Module, got {type(module).__name__}")
+    shape = _check_shape(input_shape)
+    gm = _symbolic_trace(torch, module)
+    dtype = _float_dtype(torch, module)
+    example = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    modules = list(gm.modules())
+    with _inference(torch, modules):
+        mutated, out_of_place = _propagate(torch, gm, example)
+    reading = _read_graph(torch, gm, shape, mutated, out_of_place)
+    graph = LayerGraph(
+        model=name or type(module).__name__, names=reading.names, ops=reading.ops,
+        inputs=reading.inputs, out_elems=reading.out_elems, weight_elems=reading.weight_elems,
+        macs=reading.macs, input_shape=shape, notes=reading.notes)
+    for note in reading.notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return TorchModel(gm, graph, reading.rows, dtype)
+
+
+class TorchModel:
+    """A traced PyTorch module that profiling can run, time and fake-quantise.
+
+    Made by :func:`trace_module`; implements :class:`moosplit.profiles.graph.ModelRunner`.
+    It shares its parameters with the traced module (nothing is copied); ``run`` swaps a
+    quantised weight in only while its node runs. Not safe to call from several threads.
+    """
+
+    def __init__(self, gm: Any, graph: LayerGraph, rows: tuple[_Row, ...], dtype: Any) -> None:
+        self.graph = graph
+        self._torch = _torch()
+        self._gm = gm
+        self._rows = rows
+        self._by_name = {row.name: row for row in rows}
+        self._dtype = dtype
+        self._modules = list(gm.modules())
+        self._cache: dict[tuple[str, int, int, int], tuple[Any, Any]] = {}
+        quant_cls, _ = _interpreters()
+        self._runner = quant_cls(gm, rows)
+
+    def weights(self, name: str) -> list[np.ndarray]:
+        """The weight of row `name` that quantisation applies to, as float32, or ``[]``.
+
+        A row has one when it owns a ``weight`` of two or more dimensions: a Conv, Linear
+        (or Embedding) module's ``weight`` parameter, or the ``get_attr`` weight of an
+        ``F.conv*d`` / ``F.linear`` call. Axis 0 is always the output channel: a
+        transposed convolution's weight, stored as ``(in, out/groups, *kernel)``, is
+        returned as ``(out, in/groups, *kernel)``, the layout of an ordinary convolution.
+        """
+        slot = self._row(name).slot
+        if slot is None:
+            return []
+        w = slot.tensor(self._gm).detach().cpu().numpy()
+        return [np.array(_out_major(w, slot.groups), dtype=np.float32)]
+
+    def run(
+        self,
+        batch: np.ndarray,
+        *,
+        weight_bits: Mapping[str, int] | None = None,
+        activation_bits: Mapping[str, int] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Run one batch; return every row's output by row name (the input row included).
+
+        Rows in `weight_bits` run with their weight (see :meth:`weights`) fake-quantised per
+        output channel; it is swapped into the module only while that node runs (rows
+        without a weight ignore the entry). Rows in `activation_bits` pass their output,
+        fake-quantised per tensor, on to their consumers and return it. Quantisation is
+        :func:`moosplit.profiles.quantise.quantise`.
+        """
+        wbits = self._node_bits(weight_bits, "weight_bits")
+        abits = self._node_bits(activation_bits, "activation_bits")
+        qweights = {row.node: self._quantised_weight(row, bits) for row, bits in wbits
+                    if row.slot is not None and bits < REFERENCE_BITS}
+        qacts = {row.node: bits for row, bits in abits if bits < REFERENCE_BITS}
+        x = self._batch_tensor(batch)
+        with _inference(self._torch, self._modules):
+            return self._runner.outputs_of(x, qweights, qacts)
+
+    def time_nodes(
+        self,
+        batch: np.ndarray,
+        *,
+        warmup: int = 3,
+        runs: int = 10,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """Per-row latency (ms) on this host, one thread: median of `runs` timed runs.
+
+        Each node's own execution is timed with ``time.perf_counter_ns`` (argument
+        gathering excluded) after `warmup` untimed runs; row 0 (the input) is 0.
+        ``progress(done, warmup + runs)`` is called after every run.
+        """
+        if warmup < 0 or runs < 1:
+            raise ValueError(f"time_nodes needs warmup >= 0 and runs >= 1, got "
+                             f"warmup={warmup}, runs={runs}")
+        torch = self._torch
+        x = self._batch_tensor(batch)
+        _, timing_cls = _interpreters()
+        timer = timing_cls(self._gm, self._rows)
+        samples = np.zeros((runs, self.graph.n_rows), dtype=np.int64)
+        total = warmup + runs
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with _inference(torch, self._modules):
+                for done in range(1, total + 1):
+                    elapsed = timer.time_run(x.clone())
+                    if done > warmup:
+                        samples[done - warmup - 1] = elapsed
+                    if progress is not None:
+                        progress(done, total)
+        finally:
+            torch.set_num_threads(threads)
+        ms = np.median(samples, axis=0) / 1e6
+        ms[0] = 0.0
+        return ms
+
+    # ----------------------------------------------------------------------- helpers
+
+    def _row(self, name: str) -> _Row:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise ValueError(f"unknown row {name!r}: not a row of {self.graph.model}") from None
+
+    def _node_bits(self, bits: Mapping[str, int] | None, what: str) -> list[tuple[_Row, int]]:
+        if not bits:
+            return []
+        unknown = [n for n in bits if n not in self._by_name]
+        if unknown:
+            raise ValueError(f"{what}: unknown row name(s) {', '.join(map(repr, unknown))} "
+                             f"(not rows of {self.graph.model})")
+        out = []
+        for name, b in bits.items():
+            if int(b) < 2:
+                raise ValueError(f"{what}[{name!r}] must be at least 2 bits, got {b}")
+            out.append((self._by_name[name], int(b)))
+        return out
+
+    def _batch_tensor(self, batch: np.ndarray) -> Any:
+        arr = np.asarray(batch)
+        expected = self.graph.input_shape[1:]
+        if arr.ndim != len(self.graph.input_shape) or arr.shape[1:] != expected:
+            raise ValueError(f"batch must have shape (n, {', '.join(map(str, expected))}) for "
+                             f"{self.graph.model}, got {arr.shape}")
+        return self._torch.tensor(arr, dtype=self._dtype)  # a copy: in-place ops stay ours
+
+    def _quantised_weight(self, row: _Row, bits: int) -> Any:
+        """The fake-quantised weight of `row`, in the tensor's own layout (cached)."""
+        slot = row.slot
+        assert slot is not None
+        weight = slot.tensor(self._gm)
+        key = (row.name, bits, id(weight), weight._version)  # a reloaded weight is new
+        cached = self._cache.get(key)
+        if cached is None:
+            w = weight.detach()
+            q = _from_out_major(quantise(_out_major(w.cpu().numpy(), slot.groups), bits, axis=0),
+                                slot.groups)
+            if len(self._cache) >= _QUANTISED_CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            # the entry holds `weight` too, so that its id cannot be reused while cached
+            cached = (weight, self._torch.from_numpy(q).to(dtype=w.dtype, device=w.device))
+            self._cache[key] = cached
+        return cached[1]
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class _WeightSlot:
+    """Where a row's quantisable weight lives: a module's ``weight`` or a get_attr node."""
+
+    groups: int  # 0: axis 0 is the output channel; g > 0: ConvTranspose layout, g groups
+    module: Any = None
+    attr_node: Any = None
+
+    def tensor(self, gm: Any) -> Any:
+        """The weight as it is now (read at each use: the module may have been reloaded)."""
+        if self.module is not None:
+            return self.module._parameters["weight"]
+        return _fetch_attr(gm, self.attr_node.target)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One profile row: its fx node, name, and how ``run`` treats it."""
+
+    node: Any
+    name: str
+    copy: bool  # the output is later modified in place: record a copy
+    slot: _WeightSlot | None
+    out_of_place: str | None = None  # an in-place node that run() may run out of place
+
+
+@dataclass(frozen=True)
+class _Reading:
+    rows: tuple[_Row, ...]
+    names: tuple[str, ...]
+    ops: tuple[str, ...]
+    inputs: tuple[tuple[str, ...], ...]
+    out_elems: list[int]
+    weight_elems: list[int]
+    macs: list[int]
+    notes: tuple[str, ...]
+
+
+def _check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_shape must be a sequence of positive integers, got "
+                         f"{input_shape!r}") from None
+    if not shape or min(shape) < 1:
+        raise ValueError(f"input_shape must be a non-empty sequence of positive integers "
+                         f"(batch first), got {input_shape!r}")
+    return shape
+
+
+def _float_dtype(torch: Any, module: Any) -> Any:
+    """The dtype of the module's first float parameter (float32 if it has none)."""
+    for p in module.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
+def _symbolic_trace(torch: Any, module: Any) -> Any:
+    with _inference(torch, list(module.modules())):
+        try:
+            return torch.fx.symbolic_trace(module)
+        except Exception as exc:
+            raise ProfileError(
+                f"cannot trace {type(module).__name__} with torch.fx.symbolic_trace "
+                f"({type(exc).__name__}: {exc}). The PyTorch profiler needs an fx-traceable "
+                "model (no Python control flow on tensor values, one tensor input); "
+                "otherwise export it with torch.onnx.export and run "
+                "`moosplit profile MODEL.onnx`") from exc
+
+
+def _propagate(torch: Any, gm: Any, example: Any) -> tuple[set[Any], dict[Any, str]]:
+    """Run ShapeProp (shapes into ``node.meta``) as ``run`` will run the graph.
+
+    Returns the nodes whose output is modified in place later (directly or through a
+    view: ``run`` records a copy of it) and the in-place nodes that can run out of place
+    (see :func:`_out_of_place_form`)."""
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != 1:
+        raise ProfileError(
+            f"the PyTorch profiler needs a model with exactly one tensor input, got "
+            f"{len(placeholders)} ({', '.join(str(n.target) for n in placeholders) or 'none'})"
+            ": wrap it in a module whose forward takes one tensor")
+    prop_cls = _shape_prop_class()
+    prop = prop_cls(gm)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints its tracebacks
+            prop.propagate(example)
+    except Exception as exc:
+        cause = exc.__cause__ or exc
+        raise ProfileError(
+            f"running the traced model on an input of shape {tuple(example.shape)} failed: "
+            f"{type(cause).__name__}: {cause}") from exc
+    return {m for changed in prop.mutators.values() for m in changed}, prop.forms
+
+
+def _read_graph(torch: Any, gm: Any, shape: tuple[int, ...], mutated: set[Any],
+                out_of_place: Mapping[Any, str]) -> _Reading:
+    """Rows, names, structure and costs of a traced, shape-propagated graph."""
+    nodes = [n for n in gm.graph.nodes
+             if n.op in ("placeholder", "call_module", "call_function", "call_method")]
+    names = _unique_names([_preferred_name(n) for n in nodes])
+    row_of = dict(zip(nodes, names, strict=True))
+    batch = shape[0]
+    seen: set[int] = set()
+    calls: dict[str, list[str]] = {}
+    unknown: dict[str, list[str]] = {}
+    rows, ops, inputs, outs, weights, macs = [], [], [], [], [], []
+    for node, name in zip(nodes, names, strict=True):
+        module = gm.get_submodule(node.target) if node.op == "call_module" else None
+        if module is not None:
+            calls.setdefault(node.target, []).append(name)
+        owned = _claim_tensors(torch, gm, node, module, seen)
+        slot = _weight_slot(torch, gm, node, module, owned)
+        op, total_macs = ("input", 0) if node.op == "placeholder" else _classify(node, module)
+        out_total = _numel(node.meta.get("tensor_meta"))
+        if total_macs is None:
+            total_macs = out_total
+            if out_total:
+                unknown.setdefault(op, []).append(name)
+        rows.append(_Row(node, name, node in mutated, slot, out_of_place.get(node)))
+        ops.append(op)
+        inputs.append(_row_inputs(node, row_of, names[0]))
+        outs.append(-(-out_total // batch))
+        weights.append(sum(t.numel() for t in owned))
+        macs.append(-(-int(total_macs) // batch))
+    notes = [f"no MAC formula for operator {op!r} (rows {', '.join(rows_)}): counted one MAC "
+             "per output element" for op, rows_ in unknown.items()]
+    notes += [f"module {target!r} is called {len(rows_)} times (rows {', '.join(rows_)}): its "
+              f"parameters are counted and quantised at its first call only"
+              for target, rows_ in calls.items()
+              if len(rows_) > 1 and weights[names.index(rows_[0])] > 0]
+    return _Reading(tuple(rows), tuple(names), tuple(ops), tuple(inputs), outs, weights, macs,
+                    tuple(notes))
+
+
+def _preferred_name(node: Any) -> str:
+    if node.op in ("call_module", "placeholder"):
+        name = str(node.target).lstrip("*")
+    else:
+        name = node.name
+    return re.sub(r"\s+", "_", name) or node.name
+
+
+def _unique_names(preferred: list[str]) -> list[str]:
+    """`preferred`, with repeats renamed ``<name>_<k>`` (never clashing with another name)."""
+    taken: set[str] = set()
+    wanted = set(preferred)
+    out = []
+    for name in preferred:
+        unique, k = name, 0
+        while unique in taken or (unique != name and unique in wanted):
+            k += 1
+            unique = f"{name}_{k}"
+        taken.add(unique)
+        out.append(unique)
+    return out
+
+
+def _row_inputs(node: Any, row_of: Mapping[Any, str], input_row: str) -> tuple[str, ...]:
+    if node.op == "placeholder":
+        return ()
+    preds = dict.fromkeys(row_of[a] for a in node.all_input_nodes if a in row_of)
+    return tuple(preds) or (input_row,)
+
+
+_IN_PLACE_OPERATORS = {"iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "truediv",
+                       "ifloordiv": "floordiv", "ipow": "pow", "iand": "and_", "ior": "or_"}
+
+
+def _out_of_place_form(torch: Any, gm: Any, node: Any) -> str | None:
+    """How in-place `node` can run out of place, if it may, else None.
+
+    An in-place operator modifies its first argument only. When nothing else reads that
+    argument (and, checked while running, no other output shares its storage), running it
+    out of place changes no value and spares copying the argument's recorded output. Forms:
+    ``module`` (a module whose ``inplace`` is True), ``kwarg`` (``inplace=True``),
+    ``method`` (``x.relu_()``), ``operator`` (``x += y`` on a tensor).
+    """
+    if node.op not in ("call_module", "call_function", "call_method") or not node.args:
+        return None
+    first = node.args[0]
+    if getattr(first, "op", "get_attr") == "get_attr" or len(first.users) != 1:
+        return None
+    if node.op == "call_module":
+        module = gm.get_submodule(node.target)
+        return "module" if getattr(module, "inplace", None) is True else None
+    if node.kwargs.get("inplace") is True:
+        return "kwarg"
+    if node.op == "call_method":
+        name = str(node.target)
+        in_place = name.endswith("_") and not name.endswith("__")
+        return "method" if in_place and hasattr(torch.Tensor, name[:-1]) else None
+    if getattr(node.target, "__name__", "") in _IN_PLACE_OPERATORS:
+        return "operator"
+    return None
+
+
+def _run_out_of_place(interpreter: Any, n: Any, form: str) -> Any:
+    """Run in-place node `n` out of place (a form of :func:`_out_of_place_form`)."""
+    args, kwargs = interpreter.fetch_args_kwargs_from_env(n)
+    if form == "module":
+        module = interpreter.fetch_attr(n.target)
+        module.inplace = False
+        try:
+            return module(*args, **kwargs)
+        finally:
+            module.inplace = True
+    if form == "kwarg":
+        return getattr(interpreter, n.op)(n.target, args, {**kwargs, "inplace": False})
+    if form == "method":
+        return getattr(args[0], n.target[:-1])(*args[1:], **kwargs)
+    return getattr(operator, _IN_PLACE_OPERATORS[n.target.__name__])(*args, **kwargs)
+
+
+def _fetch_attr(gm: Any, target: str) -> Any:
+    value = gm
+    for part in target.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _claim_tensors(torch: Any, gm: Any, node: Any, module: Any, seen: set[int]) -> list[Any]:
+    """The float tensors that `node` owns, not counted at an earlier row (marks them seen)."""
+    candidates: list[Any] = []
+    if module is not None:
+        candidates += [*module.parameters(), *module.buffers()]
+    for arg in node.all_input_nodes:
+        if arg.op == "get_attr":
+            candidates.append(_fetch_attr(gm, arg.target))
+    owned = []
+    for t in candidates:
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and id(t) not in seen:
+            seen.add(id(t))
+            owned.append(t)
+    return owned
+
+
+_FUNCTIONAL_WEIGHTED = re.compile(r"conv[123]d|linear")
+
+
+def _weight_slot(torch: Any, gm: Any, node: Any, module: Any,
+                 owned: list[Any]) -> _WeightSlot | None:
+    """The row's quantisable weight, if it owns one of two or more dimensions."""
+    owned_ids = {id(t) for t in owned}
+    if module is not None:
+        w = module._parameters.get("weight")
+        if w is None or w.ndim < 2 or id(w) not in owned_ids:
+            return None
+        groups = int(module.groups) if getattr(module, "transposed", False) else 0
+        return _WeightSlot(groups, module=module)
+    if node.op == "call_function" and _FUNCTIONAL_WEIGHTED.fullmatch(_kind(node, None)):
+        arg = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
+        if getattr(arg, "op", None) == "get_attr":
+            w = _fetch_attr(gm, arg.target)
+            if isinstance(w, torch.Tensor) and w.ndim >= 2 and id(w) in owned_ids:
+                return _WeightSlot(0, attr_node=arg)
+    return None
+
+
+# --------------------------------------------------------------------------- operators
+
+_ALIASES = {"iadd": "add", "isub": "sub", "imul": "mul", "truediv": "div", "itruediv": "div",
+            "floordiv": "div", "cat": "concat", "concatenate": "concat", "mm": "matmul",
+            "bmm": "matmul", "addmm": "matmul", "baddbmm": "matmul"}
+_ELEMENTWISE = frozenset(
+    "add sub rsub mul div neg abs exp log sqrt rsqrt pow square reciprocal clamp clip "
+    "clampmin clampmax maximum minimum where maskedfill relu relu6 leakyrelu prelu rrelu "
+    "gelu silu sigmoid tanh hardswish hardsigmoid hardtanh elu selu celu mish softplus "
+    "softsign logsigmoid tanhshrink threshold erf sin cos floor ceil round sign eq ne lt gt "
+    "le ge bn".split())
+_ZERO_MACS = frozenset(
+    "view reshape flatten unflatten concat stack getitem getattr size dim numel permute "
+    "transpose t contiguous dropout identity squeeze unsqueeze expand expandas split chunk "
+    "unbind narrow select repeat tile to type float half double detach clone pad embedding "
+    "pixelshuffle pixelunshuffle channelshuffle flip roll movedim viewas reshapeas zeros "
+    "ones zeroslike oneslike full fulllike arange".split())
+_REDUCTIONS = frozenset("mean sum amax amin max min prod argmax argmin".split())
+_NORMS = re.compile(r"layernorm|groupnorm|instancenorm([123]d)?|rmsnorm")
+_SOFTMAX = frozenset({"softmax", "logsoftmax", "softmin"})
+_PAD = re.compile(r"(zero|constant|reflection|replication|circular)pad[123]d")
+_DROPOUT = re.compile(r"(feature)?(alpha)?dropout([123]d)?")
+_BATCHNORM = re.compile(r"(lazy)?(sync)?batchnorm([123]d)?")
+_CONV = re.compile(r"(lazy)?conv([123])d")
+_CONV_T = re.compile(r"(lazy)?convtranspose([123])d")
+_POOL = re.compile(r"(max|avg|lp)pool([123])d")
+_ADAPTIVE_POOL = re.compile(r"adaptive(max|avg)pool[123]d")
+
+
+def _kind(node: Any, module: Any) -> str:
+    """A canonical lowercase operator name: class, function or method name, no ``_``."""
+    if module is not None:
+        raw = type(module).__name__
+    elif node.op == "call_function":
+        raw = getattr(node.target, "__name__", str(node.target))
+    else:
+        raw = str(node.target)
+    return raw.strip("_").lower().replace("_", "")
+
+
+def _classify(node: Any, module: Any) -> tuple[str, int | None]:
+    """The row's op and its MACs for the whole batch (None: no formula known)."""
+    kind = _kind(node, module)
+    out = _numel(node.meta.get("tensor_meta"))
+    shapes = _tensor_arg_shapes(node)
+    if _CONV.fullmatch(kind):
+        return _conv(node, module, out, shapes)
+    if _CONV_T.fullmatch(kind):
+        per_input = (module.out_channels // module.groups * _prod(module.kernel_size)
+                     if module is not None else _weight_per_output(shapes))
+        return "convtranspose", _prod(shapes[0]) * per_input if shapes else None
+    if _BATCHNORM.fullmatch(kind):
+        return "bn", out
+    if m := _POOL.fullmatch(kind):
+        kernel = _pool_kernel(node, module, kind)
+        return "pool", None if kernel is None else out * _kernel_elems(kernel, int(m[2]))
+    if _ADAPTIVE_POOL.fullmatch(kind):
+        return "pool", _prod(shapes[0]) if shapes else None
+    if _DROPOUT.fullmatch(kind) or _PAD.fullmatch(kind):
+        return kind if _PAD.fullmatch(kind) else "dropout", 0
+    op = _ALIASES.get(kind, kind)
+    if op == "linear":
+        inner = module.in_features if module is not None else _last_dim(shapes, 1)
+        return op, None if inner is None else out * inner
+    if op == "matmul":
+        return op, None if len(shapes) < 2 else out * shapes[-2][-1]
+    if op == "scaleddotproductattention" and len(shapes) >= 3:
+        q, k, v = shapes[:3]
+        return "attention", _prod(q[:-1]) * k[-2] * (q[-1] + v[-1] + 3)
+    if op in _ZERO_MACS:
+        return op, 0
+    if op in _ELEMENTWISE:
+        return op, out
+    if op in _REDUCTIONS:
+        return op, _prod(shapes[0]) if shapes else out
+    if op in _SOFTMAX:
+        return op, 3 * out
+    if _NORMS.fullmatch(op):
+        return op, 4 * out
+    return op, None
+
+
+def _conv(node: Any, module: Any, out: int, shapes: list[tuple[int, ...]]
+          ) -> tuple[str, int | None]:
+    if module is not None:
+        depthwise = module.groups == module.in_channels > 1
+        per_output = module.in_channels // module.groups * _prod(module.kernel_size)
+        return ("dwconv" if depthwise else "conv"), out * per_output
+    if len(shapes) < 2:
+        return "conv", None
+    weight, channels = shapes[1], shapes[0][1] if len(shapes[0]) > 1 else 1
+    depthwise = weight[1] == 1 and channels > 1
+    return ("dwconv" if depthwise else "conv"), out * _weight_per_output(shapes)
+
+
+def _weight_per_output(shapes: list[tuple[int, ...]]) -> int:
+    """Elements of the weight (second tensor argument) per output channel."""
+    return _prod(shapes[1][1:]) if len(shapes) > 1 else 0
+
+
+def _last_dim(shapes: list[tuple[int, ...]], index: int) -> int | None:
+    return shapes[index][-1] if len(shapes) > index and shapes[index] else None
+
+
+def _pool_kernel(node: Any, module: Any, kind: str) -> Any:
+    if module is not None:
+        return module.kernel_size
+    position = 2 if kind.startswith("lp") else 1
+    if "kernel_size" in node.kwargs:
+        return node.kwargs["kernel_size"]
+    return node.args[position] if len(node.args) > position else None
+
+
+def _kernel_elems(kernel: Any, dims: int) -> int:
+    if isinstance(kernel, int):
+        return kernel**dims
+    return _prod(kernel)
+
+
+def _prod(values: Any) -> int:
+    if isinstance(values, int):
+        return values
+    return math.prod(int(v) for v in values)
+
+
+def _tensor_metas(meta: Any) -> list[Any]:
+    """The TensorMetadata records inside a (possibly nested) ShapeProp meta."""
+    from torch.fx.passes.shape_prop import TensorMetadata
+
+    if isinstance(meta, TensorMetadata):
+        return [meta]
+    if isinstance(meta, (tuple, list)):
+        return [t for item in meta for t in _tensor_metas(item)]
+    if isinstance(meta, dict):
+        return [t for item in meta.values() for t in _tensor_metas(item)]
+    return []
+
+
+def _numel(meta: Any) -> int:
+    return sum(_prod(m.shape) for m in _tensor_metas(meta))
+
+
+def _tensor_arg_shapes(node: Any) -> list[tuple[int, ...]]:
+    """Shapes of the node's tensor-valued arguments, in order (args, then kwargs)."""
+    from torch.fx.node import map_arg
+
+    args: list[Any] = []
+    map_arg((node.args, node.kwargs), lambda a: args.append(a) or a)  # repeats kept
+    shapes = []
+    for arg in args:
+        metas = _tensor_metas(arg.meta.get("tensor_meta"))
+        if len(metas) == 1:
+            shapes.append(tuple(int(d) for d in metas[0].shape))
+    return shapes
+
+
+# --------------------------------------------------------------------------- execution
+
+
+@contextlib.contextmanager
+def _inference(torch: Any, modules: list[Any]) -> Iterator[None]:
+    """Eval mode and no autograd for the duration; the modules' own flags are restored."""
+    training = [m for m in modules if m.training]
+    for m in training:
+        m.training = False
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for m in training:
+            m.training = True
+
+
+def _out_major(w: np.ndarray, groups: int) -> np.ndarray:
+    """A weight with axis 0 the output channel (ConvTranspose ``(in, out/g, *k)`` reordered)."""
+    if not groups:
+        return w
+    cin, cout_g, *kernel = w.shape
+    w = w.reshape(groups, cin // groups, cout_g, *kernel).swapaxes(1, 2)
+    return w.reshape(groups * cout_g, cin // groups, *kernel)
+
+
+def _from_out_major(w: np.ndarray, groups: int) -> np.ndarray:
+    """Inverse of :func:`_out_major`."""
+    if not groups:
+        return w
+    cout, cin_g, *kernel = w.shape
+    w = w.reshape(groups, cout // groups, cin_g, *kernel).swapaxes(1, 2)
+    return np.ascontiguousarray(w.reshape(groups * cin_g, cout // groups, *kernel))
+
+
+def _map_tensors(torch: Any, value: Any, fn: Callable[[Any], Any]) -> Any:
+    if isinstance(value, torch.Tensor):
+        return fn(value)
+    if isinstance(value, (tuple, list)):
+        mapped = [_map_tensors(torch, v, fn) for v in value]
+        return value._make(mapped) if hasattr(value, "_make") else type(value)(mapped)
+    if isinstance(value, dict):
+        return {k: _map_tensors(torch, v, fn) for k, v in value.items()}
+    return value
+
+
+def _flat_tensors(torch: Any, value: Any) -> list[Any]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _flat_tensors(torch, v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _flat_tensors(torch, v)]
+    return []
+
+
+def _to_numpy(torch: Any, value: Any, copy: bool) -> np.ndarray:
+    """A row's output as numpy: a tensor as is, several tensors flattened and concatenated,
+    no tensor as an empty float32 array."""
+    if isinstance(value, torch.Tensor):
+        arr = value.detach().cpu().numpy()
+        return arr.copy() if copy else arr
+    tensors = _flat_tensors(torch, value)
+    if not tensors:
+        return np.empty(0, dtype=np.float32)
+    return np.concatenate([t.detach().cpu().numpy().reshape(-1) for t in tensors])
+
+
+@functools.cache
+def _out_of_place_interpreter() -> type:
+    """An fx.Interpreter that runs the nodes in its ``forms`` out of place."""
+    torch = _torch()
+
+    class _OutOfPlaceInterpreter(torch.fx.Interpreter):
+        forms: Mapping[Any, str] = {}
+
+        def run_node(self, n: Any) -> Any:
+            form = self.forms.get(n)
+            return super().run_node(n) if form is None else _run_out_of_place(self, n, form)
+
+    return _OutOfPlaceInterpreter
+
+
+@functools.cache
+def _shape_prop_class() -> type:
+    torch = _torch()
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    class _VersionedShapeProp(ShapeProp, _out_of_place_interpreter()):
+        """ShapeProp that chooses the in-place nodes to run out of place, runs them so, and
+        notes which nodes still modify earlier outputs in place.
+
+        It watches the version counters (shared by a tensor and its views) of every output,
+        holding them all as ``run`` does (weak references would lose a tensor whose storage
+        lives on in a detached alias).
+        """
+
+        def __init__(self, gm: Any) -> None:
+            super().__init__(gm)
+            self.forms: dict[Any, str] = {}
+            self.versions: dict[Any, list[tuple[Any, int]]] = {}  # node -> (tensor, version)
+            self.mutators: dict[Any, set[Any]] = {}
+
+        def run_node(self, n: Any) -> Any:
+            form = _out_of_place_form(torch, self.module, n)
+            if form is not None and self._storage_is_private(n.args[0]):
+                self.forms[n] = form
+            result = super().run_node(n)
+            changed = {m for m, seen in self.versions.items()
+                       if any(t._version != v for t, v in seen)}
+            for m in changed:
+                self.versions[m] = [(t, t._version) for t, _ in self.versions[m]]
+            if changed:
+                self.mutators[n] = changed
+            self.versions[n] = [(t, t._version) for t in _flat_tensors(torch, result)]
+            return result
+
+        def _storage_is_private(self, arg: Any) -> bool:
+            """Whether `arg`'s output is a tensor sharing storage with no other output."""
+            value = self.env.get(arg)
+            if not isinstance(value, torch.Tensor):
+                return False
+            ptr = value.untyped_storage().data_ptr()
+            return not any(m is not arg and t.untyped_storage().data_ptr() == ptr
+                           for m, seen in self.versions.items() for t, _ in seen)
+
+    return _VersionedShapeProp
+
+
+@functools.cache
+def _interpreters() -> tuple[type, type]:
+    """The fx.Interpreter subclasses behind ``run`` and ``time_nodes`` (made on first use,
+    so that this module imports without torch)."""
+    torch = _torch()
+
+    class _QuantisingInterpreter(_out_of_place_interpreter()):
+        """Runs the graph, swapping in quantised weights and quantising outputs per row."""
+
+        def __init__(self, gm: Any, rows: tuple[_Row, ...]) -> None:
+            super().__init__(gm)
+            self.rows = {row.node: row for row in rows}
+            self.forms = {row.node: row.out_of_place for row in rows if row.out_of_place}
+            self.weights: dict[Any, Any] = {}
+            self.activation_bits: dict[Any, int] = {}
+            self.outputs: dict[str, np.ndarray] = {}
+
+        def outputs_of(self, x: Any, weights: dict[Any, Any],
+                       activation_bits: dict[Any, int]) -> dict[str, np.ndarray]:
+            self.weights, self.activation_bits, self.outputs = weights, activation_bits, {}
+            try:
+                self.run(x)
+                return self.outputs
+            finally:
+                self.weights, self.activation_bits, self.outputs = {}, {}, {}
+                self.env = {}
+
+        def run_node(self, n: Any) -> Any:
+            row = self.rows.get(n)
+            if row is None:
+                return super().run_node(n)
+            q = self.weights.get(n)
+            out = super().run_node(n) if q is None else self._with_weight(n, row.slot, q)
+            bits = self.activation_bits.get(n)
+            if bits is not None:
+                out = _map_tensors(torch, out, functools.partial(_quantise_tensor, bits=bits))
+            self.outputs[row.name] = _to_numpy(torch, out, row.copy)
+            return out
+
+        def _with_weight(self, n: Any, slot: _WeightSlot, q: Any) -> Any:
+            if slot.module is not None:
+                params = slot.module._parameters
+                original = params["weight"]
+                params["weight"] = torch.nn.Parameter(q, requires_grad=False)
+                try:
+                    return super().run_node(n)
+                finally:
+                    params["weight"] = original
+            original = self.env[slot.attr_node]
+            self.env[slot.attr_node] = q
+            try:
+                return super().run_node(n)
+            finally:
+                self.env[slot.attr_node] = original
+
+    class _TimingInterpreter(torch.fx.Interpreter):
+        """Runs the graph, timing each row's own execution in nanoseconds."""
+
+        def __init__(self, gm: Any, rows: tuple[_Row, ...]) -> None:
+            super().__init__(gm)
+            self.index = {row.node: i for i, row in enumerate(rows)}
+            self.elapsed = np.zeros(len(rows), dtype=np.int64)
+
+        def time_run(self, x: Any) -> np.ndarray:
+            self.elapsed = np.zeros(len(self.index), dtype=np.int64)
+            self.run(x)
+            self.env = {}
+            return self.elapsed
+
+        def run_node(self, n: Any) -> Any:
+            i = self.index.get(n)
+            if i is None or n.op == "placeholder":
+                return super().run_node(n)
+            args, kwargs = self.fetch_args_kwargs_from_env(n)
+            start = time.perf_counter_ns()
+            out = getattr(self, n.op)(n.target, args, kwargs)
+            self.elapsed[i] = time.perf_counter_ns() - start
+            return out
+
+    def _quantise_tensor(t: Any, bits: int) -> Any:
+        if not t.is_floating_point():
+            return t
+        q = quantise(t.detach().cpu().numpy(), bits)
+        return torch.from_numpy(q).to(dtype=t.dtype, device=t.device)
+
+    return _QuantisingInterpreter, _TimingInterpreter

@@ -1,0 +1,68 @@
+"""The bundled real profiles: shapes the literature states, provenance in the metadata."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import moosplit
+
+CLASSIC = ("resnet50", "vgg16", "vgg19", "alexnet", "mobilenet_v2", "googlenet",
+           "squeezenet1_1", "densenet121")
+TRAINED = ("ppocr_cls", "ppocr_rec")
+
+
+def test_every_promised_profile_is_bundled():
+    assert set(CLASSIC + TRAINED) <= set(moosplit.bundled_profiles())
+
+
+@pytest.mark.parametrize("name", moosplit.bundled_profiles())
+def test_bundled_profile_states_where_its_numbers_come_from(name):
+    profile = moosplit.load_profile(name)
+    for key in ("model", "edge_ms", "cloud_ms", "errors"):
+        assert profile.metadata.get(key), f"{name}: metadata {key} missing"
+    if name in CLASSIC + TRAINED:
+        assert profile.metadata["weights"].startswith("random" if name in CLASSIC
+                                                      else "trained")
+        assert profile.bit_widths == (2, 4, 6, 8, 16)
+        assert profile.edge_ms_bits is not None and profile.edge_mj is not None
+        assert (profile.cloud_ms[1:] >= 0).all()
+        # quantisation errors shrink with more bits on every row that has them
+        for table in (profile.weight_error, profile.activation_error):
+            assert (table[2] >= table[8] - 1e-12).all()
+
+
+def test_resnet50_tensor_sizes():
+    profile = moosplit.load_profile("resnet50")
+    index = profile.index
+    assert profile.n_rows == 176
+    assert profile.out_elems[0] == 150_528
+    for block in range(3):
+        assert profile.out_elems[index[f"layer4.{block}.conv3"]] == 100_352
+    assert profile.out_elems[index["fc"]] == 1_000
+    assert profile.weight_elems.sum() == 25_557_032 + 2 * 26_560  # + BN running stats
+    assert profile.macs[index["fc"]] == 2048 * 1000
+
+
+def test_vgg16_pooling_sizes():
+    profile = moosplit.load_profile("vgg16")
+    pools = [int(n) for n, op in zip(profile.out_elems, profile.ops, strict=True)
+             if op in ("pool", "maxpool", "maxpool2d")]
+    assert pools[:5] == [802_816, 401_408, 200_704, 100_352, 25_088]
+
+
+def test_a_bundled_name_solves_from_the_command_line(capsys):
+    from moosplit.cli import main
+
+    assert main(["solve", "resnet50", "--objectives", "latency_ms,error",
+                 "--bandwidth-mbps", "10", "--bits", "8,16", "--solver", "lagrangian",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "latency_ms" in out
+
+
+def test_trained_profile_errors_are_output_sensitivities():
+    profile = moosplit.load_profile("ppocr_cls")
+    assert profile.metadata["errors"].startswith("output")
+    assert np.isfinite(profile.weight_error[2]).all()
+    assert profile.weight_error[2].max() > 0

@@ -80,11 +80,14 @@ def test_reference_only_profile_has_no_error_or_bit_columns():
     assert "reference precision only" in profile.metadata["errors"]
 
 
-def test_errors_need_calibration_and_batches_use_the_profile_batch():
+def test_errors_need_calibration_in_whole_batches():
     with pytest.raises(ValueError, match="calibration"):
         build_profile(small_runner(), measurement=FAST)
     runner = small_runner(batch=2)
-    calibration, _ = calibration_batch((3, 16, 16), 5)
+    with pytest.raises(ValueError, match="multiple of the profile's batch"):
+        build_profile(runner, bits=(4,), calibration=calibration_batch((3, 16, 16), 5)[0],
+                      measurement=FAST)
+    calibration, _ = calibration_batch((3, 16, 16), 4)
     profile = build_profile(runner, bits=(4,), calibration=calibration, measurement=FAST)
     assert profile.batch == 2
     assert "4 calibration samples" in profile.metadata["errors"]
@@ -107,8 +110,16 @@ def test_profile_command_on_a_built_in_architecture(tmp_path, capsys):
     (["profile", "alexnet", "--out", "x.csv", "--bits", "1,4"], "--bits"),
     (["profile", "alexnet", "--out", "x.csv", "--edge", "abacus"], "abacus"),
     (["profile", "json:nope", "--out", "x.csv", "--input-shape", "3x8x8"], "cannot import"),
+    (["profile", "torch.nn:Linear", "--out", "x.csv", "--input-shape", "8"], "no arguments"),
+    (["profile", "math:pi", "--out", "x.csv", "--input-shape", "8"], "not a torch.nn.Module"),
+    (["profile", "alexnet", "--out", "x.csv", "--runs", "0"], "--runs"),
+    (["profile", "alexnet", "--out", "x.csv", "--batch", "4", "--samples", "6"], "--samples"),
+    (["profile", "alexnet", "--out", "no/such/folder/x.csv"], "does not exist"),
+    (["profile", "alexnet", "--out", "x.csv", "--calibration", "no_such_folder", "--runs",
+      "1"], "no_such_folder"),
 ])
-def test_profile_command_bad_input(argv, message, capsys):
+def test_profile_command_bad_input(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import ProfileError
 from .options import comma_list
-from .profile import load_runner, parse_shape
+from .profile import as_cli_errors, check_out, load_runner, parse_shape
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,13 +42,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise ProfileError(f"--batch must be >= 1, got {args.batch}")
-    runner, _ = load_runner(args.model, batch=args.batch, shape=parse_shape(args.input_shape),
-                            seed=args.seed)
-    inputs, _ = calibration_batch(runner.graph.input_shape[1:], args.batch,
-                                  folder=args.calibration, seed=args.seed)
-    try:
+    check_out(args.out)
+    with as_cli_errors(quiet=False):
+        runner, _ = load_runner(args.model, batch=args.batch,
+                                shape=parse_shape(args.input_shape), seed=args.seed)
+        inputs, _ = calibration_batch(runner.graph.input_shape[1:], args.batch,
+                                      folder=args.calibration, seed=args.seed)
         table = measure_codecs(runner, inputs, coders=args.coders, lossy_bits=args.lossy_bits)
-    except ValueError as exc:
-        raise ProfileError(str(exc)) from exc
     table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
     return 0

@@ -4,9 +4,12 @@ profile CSV."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ProfileError
@@ -48,8 +51,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--calibration", default=None, metavar="FOLDER",
                         help="folder of images for calibration (default: real photographs "
                              "shipped with matplotlib)")
-    parser.add_argument("--samples", type=int, default=16,
-                        help="calibration samples (default 16)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="calibration samples, a multiple of --batch (default: the "
+                             "smallest multiple of the batch >= 16)")
     parser.add_argument("--runs", type=int, default=10,
                         help="timed runs per node; the median is kept (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
@@ -114,8 +118,17 @@ def load_runner(model: str, *, batch: int, shape: tuple[int, ...] | None, seed: 
             factory = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise ProfileError(f"{model}: cannot import {attr} from {module_name}: {exc}") from exc
-        module = factory() if callable(factory) else factory
-        return trace_module(module, (batch, *shape), name=attr), f"from {model}"
+        try:
+            module = factory() if callable(factory) else factory
+        except TypeError as exc:
+            raise ProfileError(f"{model}: calling {attr}() failed ({exc}); give a function "
+                               "that takes no arguments and returns a torch.nn.Module") from None
+        import torch
+
+        if not isinstance(module, torch.nn.Module):
+            raise ProfileError(f"{model}: {attr} gave a {type(module).__name__}, not a "
+                               "torch.nn.Module")
+        return trace_module(module, (batch, *shape), name=model), f"from {model}"
     raise ProfileError(f"{model}: not an .onnx file, a built-in architecture "
                        f"({', '.join(sorted(ARCHITECTURES))}), nor module:factory")
 
@@ -133,36 +146,71 @@ class _StagePrinter:
                                   time.monotonic() - self.start))
 
 
-def run(args: argparse.Namespace) -> int:
-    """Execute `moosplit profile`."""
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse bad numbers and an unwritable --out before any slow work."""
     if args.batch < 1:
         raise ProfileError(f"--batch must be >= 1, got {args.batch}")
-    if args.samples < 1:
-        raise ProfileError(f"--samples must be >= 1, got {args.samples}")
-    bits = args.bits
+    if args.samples is None:
+        args.samples = -(-16 // args.batch) * args.batch
+    if args.samples < 1 or args.samples % args.batch:
+        raise ProfileError(f"--samples must be a positive multiple of --batch ({args.batch}), "
+                           f"got {args.samples}")
+    if args.runs < 1 or args.warmup < 0:
+        raise ProfileError(f"--runs must be >= 1 and --warmup >= 0, got {args.runs} and "
+                           f"{args.warmup}")
+    if any(not 2 <= b <= 16 for b in args.bits):
+        raise ProfileError(f"--bits must lie in 2..16, got {','.join(map(str, args.bits))}")
     for option in ("edge", "cloud"):
         check_device(option, getattr(args, option))
-    if any(not 2 <= b <= 16 for b in bits):
-        raise ProfileError(f"--bits must lie in 2..16, got {','.join(map(str, bits))}")
-    shape = parse_shape(args.input_shape)
-    runner, weights = load_runner(args.model, batch=args.batch, shape=shape, seed=args.seed)
-    calibration, origin = None, ""
-    if args.errors != "none":
-        from ..profiles.calibration import calibration_batch
+    check_out(args.out)
 
-        calibration, origin = calibration_batch(runner.graph.input_shape[1:], args.samples,
-                                                folder=args.calibration, seed=args.seed)
+
+def check_out(out: str) -> None:
+    """--out must be '-' or a path in an existing folder."""
+    if out != "-" and not Path(out).resolve().parent.is_dir():
+        raise ProfileError(f"--out {out}: folder {Path(out).resolve().parent} does not exist")
+
+
+@contextlib.contextmanager
+def as_cli_errors(quiet: bool) -> Iterator[None]:
+    """Library ValueErrors become one-line bad-input errors; warnings print as one line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except ValueError as exc:
+            raise ProfileError(str(exc)) from None
+        finally:
+            if not quiet:
+                for warning in {str(w.message): w for w in caught}.values():
+                    text = " ".join(str(warning.message).split())
+                    print(f"moosplit: warning: {text}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute `moosplit profile`."""
+    check_options(args)
+    shape = parse_shape(args.input_shape)
     printer = None if args.quiet else ProgressPrinter(after_s=0.5)
-    try:
-        profile = build_profile(
-            runner, edge=args.edge, cloud=args.cloud, bits=bits,
-            errors=None if args.errors == "none" else args.errors,
-            calibration=calibration, calibration_origin=origin,
-            measurement=Measurement(warmup=args.warmup, runs=args.runs),
-            metadata={"weights": weights}, progress=_StagePrinter(printer))
-    finally:
-        if printer is not None:
-            printer.close()
+    with as_cli_errors(args.quiet):
+        runner, weights = load_runner(args.model, batch=args.batch, shape=shape,
+                                      seed=args.seed)
+        calibration, origin = None, ""
+        if args.errors != "none":
+            from ..profiles.calibration import calibration_batch
+
+            calibration, origin = calibration_batch(runner.graph.input_shape[1:], args.samples,
+                                                    folder=args.calibration, seed=args.seed)
+        try:
+            profile = build_profile(
+                runner, edge=args.edge, cloud=args.cloud, bits=args.bits,
+                errors=None if args.errors == "none" else args.errors,
+                calibration=calibration, calibration_origin=origin,
+                measurement=Measurement(warmup=args.warmup, runs=args.runs),
+                metadata={"weights": weights}, progress=_StagePrinter(printer))
+        finally:
+            if printer is not None:
+                printer.close()
     if args.out == "-":
         from ..profiles.csv_io import format_metadata
 

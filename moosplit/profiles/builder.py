@@ -148,7 +148,9 @@ def build_profile(
         energy = edge.energy_mj(graph, REFERENCE_BITS, REFERENCE_BITS)
         if energy is not None:
             columns["edge_mj"] = np.asarray(energy, float)
-            info["edge_mj"] = f"modelled: compute power x latency of {edge.name}"
+            info["edge_mj"] = (f"modelled: compute power x latency of {edge.name} at the "
+                               "reference 16 bits (the format has one energy column, so "
+                               "quantised plans are charged the 16-bit energy)")
     if with_errors:
         if calibration is None:
             raise ValueError("errors need calibration inputs (see "
@@ -157,11 +159,10 @@ def build_profile(
 
         # runs in batches of the profile's own batch: fixed-batch graphs need it, and the
         # output mode quantises a batch as one tensor, as deployment would
-        usable = len(calibration) - len(calibration) % graph.batch
-        if usable == 0:
-            raise ValueError(f"calibration has {len(calibration)} samples, fewer than the "
-                             f"batch of {graph.batch}")
-        table = estimate_errors(runner, calibration[:usable], bits, mode=errors,
+        if len(calibration) == 0 or len(calibration) % graph.batch:
+            raise ValueError(f"calibration has {len(calibration)} samples: give a positive "
+                             f"multiple of the profile's batch ({graph.batch})")
+        table = estimate_errors(runner, calibration, bits, mode=errors,
                                 batch_size=graph.batch, progress=progress)
         for b in bits:
             columns[weight_error_column(b)] = table.weight[b]

@@ -11,7 +11,11 @@ Generated profiles: `moosplit.random_profile(n, kind="dag", bits=(2, 4, 6, 8), s
 three of the largest activations at 8 bits. Problems: latency_ms + error certified at 0.1%
 (the issue's 2-objective targets) and, at 176 nodes (ResNet-50-sized), latency_ms +
 memory_bytes + error certified at 1%. Every bundled profile is solved for latency_ms +
-edge_macs, exactly. Each run has a time limit; a run that hits it is reported as such.
+edge_macs at 16 bits exactly (LMOS's split-only problem, 10 Mbit/s, rtt 20 ms) and, where it
+has error columns, for latency_ms + error over all its bit-widths certified at 0.1% with the
+same memory bound rule (the real ResNet-50 profile carries the issue's 5 s target; at 1%
+with memory_bytes as a third objective, its 60 s target). Each run has a time limit; a run
+that hits it is reported as such.
 """
 
 from __future__ import annotations
@@ -31,12 +35,20 @@ TARGETS = {  # (nodes, objectives, resolution) -> seconds, from the issue
 }
 
 
+def bounded(profile: moosplit.Profile, objectives: tuple[str, ...],
+            network: moosplit.Network) -> moosplit.SplitProblem:
+    """Memory bound: every weight at 6 bits plus three of the largest activations at 8."""
+    memory = profile.weight_elems.sum() * 6 / 8 + 3 * profile.out_elems.max()
+    return moosplit.SplitProblem(profile, network, objectives=objectives,
+                                 constraints={"memory_bytes": float(memory)})
+
+
+REAL_TARGETS = {("resnet50", 2): 5.0, ("resnet50", 3): 60.0}  # the issue's ResNet-50 targets
+
+
 def generated(n: int, objectives: tuple[str, ...]) -> moosplit.SplitProblem:
     profile = moosplit.random_profile(n, kind="dag", bits=(2, 4, 6, 8), seed=1)
-    memory = profile.weight_elems.sum() * 6 / 8 + 3 * profile.out_elems.max()
-    return moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=1.0, rtt_ms=5.0),
-                                 objectives=objectives,
-                                 constraints={"memory_bytes": float(memory)})
+    return bounded(profile, objectives, moosplit.Network(bandwidth_mbps=1.0, rtt_ms=5.0))
 
 
 def run(problem, solver: str, resolution, time_limit: float) -> dict:
@@ -84,14 +96,24 @@ def main() -> None:
             rows.append((f"random DAG, {n} nodes", "+".join(objectives), resolution, solver,
                          result, target))
             print(rows[-1], flush=True)
+    network = moosplit.Network(10.0, rtt_ms=20.0)
     for name in moosplit.bundled_profiles():
         profile = moosplit.load_profile(name)
-        problem = moosplit.SplitProblem(profile, moosplit.Network(10.0, rtt_ms=20.0),
-                                        objectives=("latency_ms", "edge_macs"))
-        for solver in ("epsilon", "cpsat"):
-            rows.append((name, "latency_ms+edge_macs", None, solver,
-                         run(problem, solver, None, args.time_limit), None))
-            print(rows[-1], flush=True)
+        cases = [(moosplit.SplitProblem(profile, network, objectives=("latency_ms", "edge_macs"),
+                                        bits=(16,)), None, None)]
+        if len(profile.bit_widths) > 1:
+            cases.append((bounded(profile, ("latency_ms", "error"), network), 0.001,
+                          REAL_TARGETS.get((name, 2))))
+            if (name, 3) in REAL_TARGETS:
+                cases.append((bounded(profile, ("latency_ms", "memory_bytes", "error"),
+                                      network), 0.01, REAL_TARGETS[(name, 3)]))
+        for problem, resolution, target in cases:
+            label = "+".join(problem.objectives)
+            bits = ",".join(map(str, problem.bit_set))
+            for solver in ("epsilon", "cpsat"):
+                rows.append((f"{name} (bits {bits})", label, resolution, solver,
+                             run(problem, solver, resolution, args.time_limit), target))
+                print(rows[-1], flush=True)
     lines = [
         "| problem | objectives | resolution | solver | status | points | time (s) | "
         "target (s) | guarantee / note |",

@@ -85,9 +85,12 @@ def _values(front: Front, name: str, label: str) -> np.ndarray:
     return values
 
 
-def _check_thresholds(thresholds: Mapping[str, float], x: str, y: str) -> list[tuple]:
+def _check_thresholds(thresholds: Mapping[str, float | Sequence[float]], x: str,
+                      y: str) -> list[tuple]:
     lines = []
-    for key, value in thresholds.items():
+    pairs = [(key, v) for key, values in thresholds.items()
+             for v in (values if isinstance(values, Sequence) else (values,))]
+    for key, value in pairs:
         if key not in limit_names():
             raise ValueError(f"unknown threshold {key!r}; valid: {', '.join(limit_names())}")
         quantity = key.split("_", 1)[1]
@@ -153,7 +156,7 @@ def plot_fronts(
     x: str,
     y: str,
     baselines: Mapping[str, Front] | None = None,
-    thresholds: Mapping[str, float] | None = None,
+    thresholds: Mapping[str, float | Sequence[float]] | None = None,
     path: str | os.PathLike,
     title: str | None = None,
 ) -> None:
@@ -163,9 +166,10 @@ def plot_fronts(
     quantities' senses, with every point marked (hollow: dominated in this projection of
     a front of more objectives). Baselines are large distinct markers. thresholds:
     limits by the names of :func:`moosplit.selection.select` (``max_error``,
-    ``max_latency_ms``, ``min_edge_macs``) drawn as labelled dashed lines on the axis of
-    their quantity. An axis spanning more than two decades is logarithmic (symlog when
-    it holds zeros). The format follows the extension; other extensions: ValueError.
+    ``max_latency_ms``, ``min_edge_macs``), each with one value or several, drawn as
+    labelled dashed lines on the axis of their quantity. An axis spanning more than two
+    decades is logarithmic (symlog when it holds zeros). The format follows the
+    extension; other extensions: ValueError.
 
     Example:
         >>> import moosplit, tempfile, os

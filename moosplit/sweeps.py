@@ -399,14 +399,20 @@ def sweep(
     vary = check_vary(vary)
     chosen = parse_pick(pick)
     combos = combinations(vary)
-    problems = []
-    for settings in combos:
+    for name, values in vary.items():  # a bad value is an error, not a row
+        for value in values:
+            try:
+                apply_settings(problem, {name: value})
+            except ProblemError as exc:
+                raise ProblemError(f"{name}={value:g}: {exc}") from None
+    tasks, invalid = [], {}
+    for i, settings in enumerate(combos):
         try:
-            problems.append(apply_settings(problem, settings))
-        except ProblemError as exc:
-            shown = ", ".join(f"{k}={v:g}" for k, v in settings.items())
-            raise ProblemError(f"{shown}: {exc}") from None
-    tasks = [_Task(p, solver, seed, time_limit, chosen) for p in problems]
+            tasks.append(_Task(apply_settings(problem, settings), solver, seed, time_limit,
+                               chosen))
+        except ProblemError as exc:  # values that conflict (min_split > max_split): a row
+            invalid[i] = Outcome(f"invalid: {' '.join(str(exc).split())}",
+                                 np.empty((0, problem.n_objectives)), 0.0, None)
     start, done = time.perf_counter(), 0
 
     def report() -> None:
@@ -415,6 +421,7 @@ def sweep(
         if progress is not None:
             progress(Progress("sweep", done, len(tasks), "solves", time.perf_counter() - start))
 
-    outcomes = _run(tasks, executor, max_workers, report)
+    solved = iter(_run(tasks, executor, max_workers, report))
+    outcomes = [invalid[i] if i in invalid else next(solved) for i in range(len(combos))]
     name = solver if isinstance(solver, str) else solver.name
     return _table(problem, combos, outcomes, tuple(vary), name, chosen)

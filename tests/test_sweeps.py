@@ -146,6 +146,16 @@ def test_infeasible_combination_keeps_its_row(problem):
     assert set(first_row[5:]) == {""}  # every plan cell empty
 
 
+def test_invalid_combination_keeps_its_row_and_is_not_solved(problem):
+    result = sweep(problem, {"min_split": [0, 3], "max_split": [2, 4]}, solver="exhaustive",
+                   max_workers=1)
+    statuses = list(result.frame["status"])
+    assert statuses[2].startswith("invalid: ") and "min_split" in statuses[2]
+    assert [s.startswith("invalid") for s in statuses] == [False, False, True, False]
+    direct = moosplit.solve(problem.replace(min_split=3, max_split=4), "exhaustive")
+    np.testing.assert_allclose(result.points[3], direct.F)
+
+
 @pytest.mark.parametrize("vary,message", [
     ({"bandwidth": [1]}, "valid names: bandwidth_mbps, rtt_ms"),
     ({"memory_mib": [1], "memory_bytes": [1]}, "not both"),

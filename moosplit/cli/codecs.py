@@ -27,12 +27,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", type=int, default=1, help="samples per inference (default 1)")
     parser.add_argument("--coders", type=comma_list(str), default=("zlib",),
                         help="lossless coders: zlib, lzma (default zlib)")
-    parser.add_argument("--lossy-bits", type=comma_list(int), default=(4, 2),
-                        help="bit-widths of the lossy codecs q{b}+coder (default 4,2)")
+    parser.add_argument("--lossy-bits", type=_lossy_bits, default=(4, 2),
+                        help="bit-widths of the lossy codecs q{b}+coder, or 'none' for "
+                             "lossless codecs only (default 4,2)")
     parser.add_argument("--calibration", default=None, metavar="FOLDER",
                         help="folder of images (default: photographs shipped with matplotlib)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     parser.set_defaults(run=run)
+
+
+def _lossy_bits(text: str) -> tuple[int, ...]:
+    """argparse type: '4,2' or 'none'."""
+    return () if text.strip().lower() == "none" else comma_list(int)(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -61,9 +61,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def parse_thresholds(items: list[str]) -> dict[str, float]:
-    """['max_error=0.01', 'max_latency_ms=30,min_edge_macs=1e6'] -> {limit: value}."""
-    out: dict[str, float] = {}
+def parse_thresholds(items: list[str]) -> dict[str, list[float]]:
+    """['max_error=0.01,max_error=0.05', 'max_latency_ms=30'] -> {limit: [values]}."""
+    out: dict[str, list[float]] = {}
     for item in (part for text in items for part in text.split(",") if part.strip()):
         key, sep, value = item.partition("=")
         key = key.strip()
@@ -71,13 +71,13 @@ def parse_thresholds(items: list[str]) -> dict[str, float]:
             raise ProblemError(f"--threshold: expected LIMIT=VALUE with LIMIT one of "
                                f"{', '.join(limit_names())}, got {item!r}")
         try:
-            out[key] = float(value)
+            out.setdefault(key, []).append(float(value))
         except ValueError:
             raise ProblemError(f"--threshold {key}: needs a number, got {value!r}") from None
     return out
 
 
-def _axes(args: argparse.Namespace, thresholds: dict[str, float]) -> tuple[str, str]:
+def _axes(args: argparse.Namespace, thresholds: dict[str, list[float]]) -> tuple[str, str]:
     x = args.x or args.objectives[0]
     others = [name for name in args.objectives if name != x]
     y = args.y or (others[0] if others else None)

@@ -348,3 +348,13 @@ def test_unknown_preset_names_list_the_presets() -> None:
     with pytest.raises(ValueError, match="unknown transmitter preset") as info:
         get_transmitter("wifi")
     assert all(name in str(info.value) for name in TRANSMITTER_PRESETS)
+
+
+def test_output_rows_cost_nothing_on_every_device():
+    graph = LayerGraph(model="t", names=("x", "a", "output:a", "b"),
+                       ops=("input", "relu", "output", "relu"),
+                       inputs=((), ("x",), ("a",), ("a",)), out_elems=[10**6] * 4,
+                       weight_elems=[0] * 4, macs=[0, 10**6, 0, 10**6], input_shape=(1, 10**6))
+    for device in DEVICE_PRESETS.values():
+        ms = device.latency_ms(graph, 8, 8)
+        assert ms[0] == 0 and ms[2] == 0 and ms[1] > 0

@@ -120,27 +120,27 @@ def test_run_matches_onnxruntime(residual, residual_path, x2):
     out = residual.run(x2)
     assert set(out) == set(residual.graph.names)
     (y, r1, c2) = _plain(residual_path, x2, ["r1", "c2"])
-    np.testing.assert_allclose(out["fc"], y, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(out["Relu_0"], r1, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(out["blk"], c2, rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(out["x"], x2)
-    assert out["gap"].shape == (2, 4, 1, 1)
+    np.testing.assert_allclose(out["fc"][0], y, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out["Relu_0"][0], r1, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out["blk"][0], c2, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(out["x"][0], x2)
+    assert out["gap"][0].shape == (2, 4, 1, 1)
 
 
 @pytest.mark.parametrize("row, bits", [("Relu_0", 4), ("blk", 3), ("conv_1", 2), ("x", 4)])
 def test_activation_fake_quant_equals_quantise(residual, x2, row, bits):
     plain = residual.run(x2)
     quantised = residual.run(x2, activation_bits={row: bits})
-    np.testing.assert_allclose(quantised[row], quantise(plain[row], bits), rtol=0, atol=1e-6)
-    assert not np.allclose(quantised["fc"], plain["fc"]), f"seed {SEED}: output unchanged"
+    np.testing.assert_allclose(quantised[row][0], quantise(plain[row][0], bits), rtol=0, atol=1e-6)
+    assert not np.allclose(quantised["fc"][0], plain["fc"][0]), f"seed {SEED}: output unchanged"
     upstream = residual.graph.names[:residual.graph.names.index(row)]
     for name in upstream:
-        np.testing.assert_array_equal(quantised[name], plain[name])
+        np.testing.assert_array_equal(quantised[name][0], plain[name][0])
 
 
 def test_relu_output_uses_unsigned_levels(residual, x2):
-    plain = residual.run(x2)["Relu_0"]
-    q = residual.run(x2, activation_bits={"Relu_0": 2})["Relu_0"]
+    plain = residual.run(x2)["Relu_0"][0]
+    q = residual.run(x2, activation_bits={"Relu_0": 2})["Relu_0"][0]
     assert len(np.unique(q)) <= 4 and q.min() >= 0  # 2 bits unsigned: 0..3 steps
     assert np.isclose(q.max(), plain.max())
 
@@ -149,27 +149,28 @@ def test_sixteen_bits_change_nothing(residual, x2):
     plain = residual.run(x2)
     same = residual.run(x2, activation_bits={"blk": 16}, weight_bits={"fc": 16})
     for name in plain:
-        np.testing.assert_array_equal(same[name], plain[name])
+        np.testing.assert_array_equal(same[name][0], plain[name][0])
 
 
 def test_weight_quantisation_is_per_output_channel(residual, residual_path, x2):
     plain = residual.run(x2)
     q = residual.run(x2, weight_bits={"fc": 3})
-    assert not np.allclose(q["fc"], plain["fc"])
-    np.testing.assert_array_equal(q["flat"], plain["flat"])
+    assert not np.allclose(q["fc"][0], plain["fc"][0])
+    np.testing.assert_array_equal(q["flat"][0], plain["flat"][0])
     file = onnx.load(str(residual_path))
     inits = {t.name: numpy_helper.to_array(t) for t in file.graph.initializer}
     wq = quantise(residual.weights("fc")[0], 3, axis=0)  # (N, K), one scale per output
-    np.testing.assert_allclose(q["fc"], plain["flat"] @ wq.T + inits["bg"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(q["fc"][0], plain["flat"][0] @ wq.T + inits["bg"], rtol=1e-5,
+                               atol=1e-5)
 
 
 def test_conv_weight_quantisation_changes_downstream(residual, x2):
     plain = residual.run(x2)
     q = residual.run(x2, weight_bits={"conv_1": 2, "blk": 2})
-    assert not np.allclose(q["conv_1"], plain["conv_1"])
-    assert not np.allclose(q["fc"], plain["fc"])
+    assert not np.allclose(q["conv_1"][0], plain["conv_1"][0])
+    assert not np.allclose(q["fc"][0], plain["fc"][0])
     # the quantised weights are not kept: the next plain run is the plain run
-    np.testing.assert_array_equal(residual.run(x2)["fc"], plain["fc"])
+    np.testing.assert_array_equal(residual.run(x2)["fc"][0], plain["fc"][0])
 
 
 def test_run_rejects_bad_arguments(residual, x2):
@@ -183,7 +184,7 @@ def test_run_rejects_bad_arguments(residual, x2):
 
 def test_run_accepts_another_batch_when_the_model_allows(residual, x2):
     out = residual.run(x2[:1])
-    np.testing.assert_allclose(out["fc"], residual.run(x2)["fc"][:1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["fc"][0], residual.run(x2)["fc"][0][:1], rtol=1e-5, atol=1e-6)
 
 
 def test_session_cache_stays_bounded(residual, x2):
@@ -191,7 +192,7 @@ def test_session_cache_stays_bounded(residual, x2):
     for row in residual.graph.names[1:]:
         for bits in (4, 8):
             out = residual.run(x2, activation_bits={row: bits})
-            np.testing.assert_allclose(out[row], quantise(plain[row], bits), atol=1e-6)
+            np.testing.assert_allclose(out[row][0], quantise(plain[row][0], bits), atol=1e-6)
     assert len(residual._variants) <= SESSION_CACHE_SIZE + 1
 
 
@@ -224,7 +225,7 @@ def test_dynamic_spatial_dims_need_input_shape(tmp_path):
     assert model.graph.out_elems.tolist() == [3 * 17 * 21, 2 * 8 * 10]
     assert model.graph.macs.tolist() == [0, 2 * 8 * 10 * 27]
     x = np.ones((1, 3, 17, 21), np.float32)
-    np.testing.assert_allclose(model.run(x)["conv"], 27.0)
+    np.testing.assert_allclose(model.run(x)["conv"][0], 27.0)
 
 
 def test_input_shape_must_fit_the_model(tmp_path):
@@ -273,7 +274,7 @@ def test_unknown_operators_get_fallback_note_and_warning(tmp_path):
     assert g.macs.tolist() == [0, 9, 1]  # one per output element, never a silent zero
     x = np.random.default_rng(SEED).standard_normal((2, 3, 3)).astype(np.float32)
     out = model.run(x, activation_bits={"gelu": 4})
-    np.testing.assert_allclose(out["gelu"], quantise(model.run(x)["gelu"], 4), atol=1e-6)
+    np.testing.assert_allclose(out["gelu"][0], quantise(model.run(x)["gelu"][0], 4), atol=1e-6)
 
 
 # ------------------------------------------------------------------------- folding
@@ -305,7 +306,7 @@ def test_constant_subgraphs_are_folded(tmp_path):
     assert g.macs.tolist() == [0, 0, 16, 16]
     assert model.weights("add") == []  # a bias is not quantised
     x = np.random.default_rng(SEED).standard_normal((3, 4, 2, 2)).astype(np.float32)
-    np.testing.assert_allclose(model.run(x)["scale"], (x.reshape(3, 16) + bias) * 0.5,
+    np.testing.assert_allclose(model.run(x)["scale"][0], (x.reshape(3, 16) + bias) * 0.5,
                                rtol=1e-6)
     assert model.time_nodes(x, warmup=0, runs=2).shape == (4,)
 
@@ -386,10 +387,10 @@ def test_ppocr_run_and_time(ppocr):
     x = np.random.default_rng(SEED).standard_normal((1, 3, 48, 192)).astype(np.float32)
     out = model.run(x)
     (expected,) = _plain(path, x)
-    np.testing.assert_allclose(out[model.graph.names[-1]], expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out[model.graph.names[-1]][0], expected, rtol=1e-4, atol=1e-5)
     row = model.graph.names[5]
     q = model.run(x, activation_bits={row: 4})
-    np.testing.assert_allclose(q[row], quantise(out[row], 4), atol=1e-6)
+    np.testing.assert_allclose(q[row][0], quantise(out[row][0], 4), atol=1e-6)
     times = model.time_nodes(x, warmup=1, runs=3)
     assert times.shape == (model.graph.n_rows,) and (times >= 0).all() and times[0] == 0
 
@@ -403,9 +404,9 @@ def test_rows_in_several_gate_groups(residual_path, x2, monkeypatch):
     plain = model.run(x2)
     first = model.run(x2, activation_bits={"Relu_0": 4})
     both = model.run(x2, activation_bits={"Relu_0": 4, "gap": 3})
-    np.testing.assert_allclose(both["Relu_0"], quantise(plain["Relu_0"], 4), atol=1e-6)
-    np.testing.assert_allclose(both["gap"], quantise(first["gap"], 3), atol=1e-6)
-    assert not np.allclose(both["fc"], first["fc"])
+    np.testing.assert_allclose(both["Relu_0"][0], quantise(plain["Relu_0"][0], 4), atol=1e-6)
+    np.testing.assert_allclose(both["gap"][0], quantise(first["gap"][0], 3), atol=1e-6)
+    assert not np.allclose(both["fc"][0], first["fc"][0])
     assert set(model._variants) == {(), (1,), (1, 2)}
 
 
@@ -426,7 +427,7 @@ def test_grouped_conv_transpose(tmp_path):
     assert k.shape == (6, 2, 2, 2)
     np.testing.assert_array_equal(k[4], w[2:4, 1])  # group 1, column 1 -> channel 4
     x = np.random.default_rng(SEED + 1).standard_normal((1, 4, 3, 3)).astype(np.float32)
-    plain, q = model.run(x)["up"], model.run(x, weight_bits={"up": 2})["up"]
+    plain, q = model.run(x)["up"][0], model.run(x, weight_bits={"up": 2})["up"][0]
     wq = quantise(k, 2, axis=0)
     ref = np.zeros_like(plain)  # stride 2, kernel 2: output blocks do not overlap
     for oc in range(6):
@@ -434,3 +435,150 @@ def test_grouped_conv_transpose(tmp_path):
         for ic in range(2 * g, 2 * g + 2):
             ref[0, oc] += np.kron(x[0, ic], wq[oc, ic - 2 * g])
     np.testing.assert_allclose(q, ref, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------- outputs, weights, timing, messages
+def test_corrupt_file_and_messages_name_the_command_line_options(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07garbage")
+    with pytest.raises(ProfileError, match=f"{bad}: not a readable ONNX model"):
+        load_onnx(bad)
+    with pytest.raises(ProfileError, match=r"give input_shape \(--input-shape on the command"):
+        load_onnx(_spatial(tmp_path))
+
+
+def test_model_outputs_read_inside_or_passed_through_get_output_rows(tmp_path):
+    """Graph outputs: c (also read by the Relu), y (a sink), x (the input itself), k (a
+    constant): c and x get zero-cost output rows, k a note."""
+    w = np.random.default_rng(SEED).standard_normal((2, 3, 1, 1)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Relu", ["c"], ["y"], name="relu"),
+             helper.make_node("Constant", [], ["k"], value=_init("", np.ones(3, np.float32)))]
+    outputs = [helper.make_tensor_value_info(n, F, None) for n in ("c", "y", "x", "k")]
+    path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, ["N", 3, 2, 2])],
+                 outputs, [_init("w", w)], name="outs")
+    with pytest.warns(UserWarning) as record:
+        model = load_onnx(path, batch=2)
+    g = model.graph
+    assert g.names == ("x", "conv", "relu", "output:c", "output:x")
+    assert g.ops == ("input", "conv", "relu", "output", "output")
+    assert g.inputs[3:] == (("conv",), ("x",))
+    assert g.out_elems.tolist() == [12, 8, 8, 8, 12]
+    assert g.macs[3:].tolist() == [0, 0] and g.weight_elems[3:].tolist() == [0, 0]
+    messages = " | ".join(str(r.message) for r in record)
+    assert "graph output(s) c also read by other rows; x the input itself" in messages
+    assert "graph output(s) k do not depend on the input" in messages
+    assert len(g.notes) == 2
+    x = np.random.default_rng(SEED).standard_normal((2, 3, 2, 2)).astype(np.float32)
+    out = model.run(x)
+    np.testing.assert_array_equal(out["output:c"][0], out["conv"][0])
+    np.testing.assert_array_equal(out["output:x"][0], x)
+    q = model.run(x, activation_bits={"output:c": 3})
+    np.testing.assert_allclose(q["output:c"][0], quantise(out["conv"][0], 3), atol=1e-6)
+    np.testing.assert_array_equal(q["relu"][0], out["relu"][0])
+    assert model.time_nodes(x, warmup=0, runs=1)[3:].tolist() == [0.0, 0.0]
+    from moosplit.profiles.quant_error import output_sensitivity, sink_rows
+
+    assert [g.names[i] for i in sink_rows(model)] == ["relu", "output:c", "output:x"]
+    cols = output_sensitivity(model, x, (4,), batch_size=2)
+    assert "(relu, output:c, output:x)" in cols.method
+    assert cols.weight[4][1] > 0 and cols.activation[4][3] > 0
+
+
+def test_every_output_of_a_row_is_returned_and_quantised_on_its_own_scale(tmp_path):
+    nodes = [helper.make_node("Mul", ["x", "s"], ["m"], name="scale"),
+             helper.make_node("Split", ["m", "sizes"], ["a", "b"], name="split", axis=1),
+             helper.make_node("Relu", ["a"], ["ra"], name="relu"),
+             helper.make_node("Concat", ["ra", "b"], ["y"], name="cat", axis=1)]
+    scale = np.array([1, 1, 50, 50], np.float32).reshape(1, 4)
+    path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [2, 4])],
+                 [helper.make_tensor_value_info("y", F, [2, 4])],
+                 [_init("s", scale), _init("sizes", np.array([1, 3], np.int64))], name="split")
+    model = load_onnx(path, batch=2)
+    assert model.graph.out_elems.tolist() == [4, 4, 4, 1, 4]
+    x = np.random.default_rng(SEED).standard_normal((2, 4)).astype(np.float32)
+    split = model.run(x)["split"]
+    assert [t.shape for t in split] == [(2, 1), (2, 3)]
+    q = model.run(x, activation_bits={"split": 2})["split"]
+    for tq, t in zip(q, split, strict=True):
+        np.testing.assert_allclose(tq, quantise(t, 2), atol=1e-5)
+
+
+def test_loop_body_nodes_never_pass_for_rows(tmp_path):
+    """A body node named like an outer row: its profiler events must not be that row's."""
+    body = helper.make_graph(
+        [helper.make_node("Mul", ["yin", "half"], ["m"], name="lmul"),
+         helper.make_node("Relu", ["m"], ["yout"], name="conv"),  # the outer row's name
+         helper.make_node("Identity", ["cond_in"], ["cond_out"], name="lid")], "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("yin", F, None)],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("yout", F, None)],
+        initializer=[_init("half", np.array(0.5, np.float32))])
+    w = np.ones((2, 3, 1, 1), np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Loop", ["trip", "", "c"], ["y"], name="loop", body=body)]
+    path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [1, 3, 4, 4])],
+                 [helper.make_tensor_value_info("y", F, None)],
+                 [_init("w", w), _init("trip", np.array(3, np.int64))], name="loop")
+    with pytest.warns(UserWarning, match="Loop"):
+        model = load_onnx(path)
+    assert model.graph.names == ("x", "conv", "loop")
+    (loop,) = [n for n in model._loaded.model.graph.node if n.op_type == "Loop"]
+    inner = [n.name for n in loop.attribute[0].g.node]
+    assert inner == ["loop / lmul", "loop / conv", "loop / lid"]
+    x = np.ones((1, 3, 4, 4), np.float32)
+    np.testing.assert_allclose(model.run(x)["loop"][0], 3 * 0.125)
+    times = model.time_nodes(x, warmup=0, runs=2)
+    assert times[2] > 0 and times[1] > 0
+
+
+def test_shape_arguments_and_generated_tensors_are_not_weights(tmp_path):
+    nodes = [
+        helper.make_node("Resize", ["x", "roi", "scales"], ["r"], name="resize"),
+        helper.make_node("ConstantOfShape", ["shape"], ["zeros"],
+                         value=_init("", np.array([0.0], np.float32))),
+        helper.make_node("Add", ["r", "zeros"], ["a"], name="add"),
+        helper.make_node("Constant", [], ["one"], value=_init("", np.array(1.0, np.float32))),
+        helper.make_node("Expand", ["one", "shape"], ["ones"], name="expand"),
+        helper.make_node("Mul", ["a", "ones"], ["m"], name="mul"),
+        helper.make_node("Reshape", ["m", "flat"], ["f"], name="reshape"),
+        helper.make_node("Gemm", ["f", "wg", "cg"], ["y"], name="fc", transB=1),
+    ]
+    inits = [_init("roi", np.array([0, 0, 0, 0, 1, 1, 1, 1], np.float32)),
+             _init("scales", np.array([1, 1, 2, 2], np.float32)),
+             _init("shape", np.array([1, 2, 4, 4], np.int64)),
+             _init("flat", np.array([1, 32], np.int64)),
+             _init("wg", np.ones((3, 32), np.float32)),
+             _init("cg", np.ones((1, 3), np.float32) * np.float32(0.5))]
+    path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [1, 2, 2, 2])],
+                 [helper.make_tensor_value_info("y", F, [1, 3])], inits, name="shapes")
+    model = load_onnx(path)
+    g = model.graph
+    assert g.names == ("x", "resize", "add", "mul", "reshape", "fc")
+    assert g.weight_elems.tolist() == [0, 0, 0, 0, 0, 96 + 3]  # Gemm B and C only
+    assert g.notes == ()  # C is (1, 3): a bias-like vector, not quantised by rule
+    x = np.ones((1, 2, 2, 2), np.float32)
+    np.testing.assert_allclose(model.run(x)["fc"][0], 32.5)
+
+
+def test_unquantised_matrix_weights_are_noted(tmp_path):
+    nodes = [helper.make_node("Gemm", ["x", "w", "c"], ["y"], name="fc", transB=1)]
+    path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [2, 4])],
+                 [helper.make_tensor_value_info("y", F, [2, 3])],
+                 [_init("w", np.ones((3, 4), np.float32)), _init("c", np.ones((2, 3), np.float32))],
+                 name="gemm_c")
+    with pytest.warns(UserWarning, match=r"not quantised.*werr leaves them out.*fc \(c 2x3\)"):
+        model = load_onnx(path, batch=2)
+    assert model.graph.weight_elems.tolist() == [0, 12 + 6]
+    assert [w.shape for w in model.weights("fc")] == [(3, 4)]
+
+
+def test_layer_normalisation_counts_four_macs_per_element(tmp_path):
+    nodes = [helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], name="ln")]
+    path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [1, 4, 8])],
+                 [helper.make_tensor_value_info("y", F, [1, 4, 8])],
+                 [_init("g", np.ones(8, np.float32)), _init("b", np.zeros(8, np.float32))],
+                 name="ln", opset=17)
+    assert load_onnx(path).graph.macs.tolist() == [0, 4 * 32]

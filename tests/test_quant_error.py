@@ -62,7 +62,7 @@ class TwoLayerRunner:
         *,
         weight_bits: Mapping[str, int] | None = None,
         activation_bits: Mapping[str, int] | None = None,
-    ) -> dict[str, np.ndarray]:
+    ) -> dict[str, tuple[np.ndarray, ...]]:
         wb, ab = dict(weight_bits or {}), dict(activation_bits or {})
 
         def w(name: str, tensor: np.ndarray) -> np.ndarray:
@@ -75,7 +75,7 @@ class TwoLayerRunner:
         h = a("fc1", x @ w("fc1", self.w1).T)
         r = a("relu", np.maximum(h, 0))
         y = a("fc2", r @ w("fc2", self.w2).T + w("fc2", self.b2))
-        return {"input": x, "fc1": h, "relu": r, "fc2": y}
+        return {"input": (x,), "fc1": (h,), "relu": (r,), "fc2": (y,)}
 
     def time_nodes(self, batch: np.ndarray, *, warmup: int = 3, runs: int = 10,
                    progress: ProgressCallback | None = None) -> np.ndarray:
@@ -111,7 +111,7 @@ def test_activation_mse_matches_hand_computation_per_sample() -> None:
         table = activation_mse(runner, calib, BITS, batch_size=batch_size)
         for b in BITS:
             expected = [0.0] + [  # one scale per sample: a batch-1 inference
-                np.mean([np.mean(_sq(quantise(s, b), s)) for c in chunks for s in c[name]])
+                np.mean([np.mean(_sq(quantise(s, b), s)) for c in chunks for s in c[name][0]])
                 for name in ("fc1", "relu", "fc2")]
             np.testing.assert_allclose(table[b], expected, rtol=1e-12, atol=0,
                                        err_msg=f"batch_size={batch_size}, bits={b}")
@@ -156,7 +156,7 @@ def test_estimate_errors_mse_mode() -> None:
 def test_output_sensitivity_matches_hand_computation() -> None:
     runner, calib = TwoLayerRunner(), _calibration()
     assert sink_rows(runner) == [3]
-    y = runner.run(calib)["fc2"]
+    (y,) = runner.run(calib)["fc2"]
     relu = np.maximum(calib @ runner.w1.T, 0)
     calls: list[tuple[int, int]] = []
     cols = output_sensitivity(runner, calib, BITS, batch_size=len(calib),
@@ -184,6 +184,92 @@ def test_output_mode_through_estimate_errors() -> None:
     for bit in BITS:
         np.testing.assert_array_equal(a.weight[bit], b.weight[bit])
         np.testing.assert_array_equal(a.activation[bit], b.activation[bit])
+
+
+class OddOutputsRunner:
+    """input x (n, d) -> pair = (2x, x.T) -> out = (pair[0] + mean, 3 pair[1]), mean = x.mean().
+
+    Rows with two output tensors ("pair", and the sink "out"), a 0-d output ("mean") and a
+    tensor whose first axis is not the batch (x.T, d != n). Activations are quantised per
+    tensor, each on its own scale, as the real runners do.
+    """
+
+    def __init__(self) -> None:
+        self.graph = LayerGraph(
+            model="odd", names=("input", "pair", "mean", "out"),
+            ops=("input", "mul", "mean", "add"),
+            inputs=((), ("input",), ("input",), ("pair", "mean")),
+            out_elems=[3, 6, 1, 6], weight_elems=[0] * 4, macs=[0, 3, 3, 6],
+            input_shape=(1, 3))
+
+    def weights(self, name: str) -> list[np.ndarray]:
+        return []
+
+    def run(self, batch, *, weight_bits=None, activation_bits=None):  # noqa: ANN001, ANN201
+        ab = dict(activation_bits or {})
+
+        def a(name: str, *tensors: np.ndarray) -> tuple[np.ndarray, ...]:
+            return tuple(quantise(t, ab[name]) if name in ab else np.float32(t)
+                         for t in tensors)
+
+        (x,) = a("input", np.asarray(batch, np.float32))
+        pair = a("pair", 2 * x, x.T.copy())
+        (mean,) = a("mean", np.asarray(x.mean(), np.float32))
+        out = a("out", pair[0] + mean, 3 * pair[1])
+        return {"input": (x,), "pair": pair, "mean": (mean,), "out": out}
+
+    def time_nodes(self, batch, *, warmup=3, runs=10, progress=None):  # noqa: ANN001, ANN201
+        return np.zeros(4)
+
+
+def test_activation_mse_of_scalar_transposed_and_multi_tensor_outputs() -> None:
+    """A 0-d output or one whose first axis is not the batch is quantised as a whole; a
+    batch-first one per sample; every tensor of a row counts, each on its own scale."""
+    runner, calib = OddOutputsRunner(), _calibration(n=8, d_in=3, seed=5)
+    table = activation_mse(runner, calib, BITS, batch_size=4)
+
+    def per_sample(t: np.ndarray, b: int) -> float:
+        return float(sum(np.sum(_sq(quantise(s, b), s)) for s in t))
+
+    def whole(t: np.ndarray, b: int) -> float:
+        return float(np.sum(_sq(quantise(t, b), t)))
+
+    for b in BITS:
+        sums, counts = np.zeros(4), np.zeros(4)
+        for start in (0, 4):
+            outputs = runner.run(calib[start:start + 4])
+            pair, (mean,), out = outputs["pair"], outputs["mean"], outputs["out"]
+            assert pair[1].shape == (3, 4) and mean.shape == ()  # not batch-first
+            sums += [0, per_sample(pair[0], b) + whole(pair[1], b), whole(mean, b),
+                     per_sample(out[0], b) + whole(out[1], b)]
+            counts += [0, 24, 1, 24]
+        expected = np.divide(sums, counts, out=np.zeros(4), where=counts > 0)
+        np.testing.assert_allclose(table[b], expected, rtol=1e-12, atol=0)
+        assert table[b][2] == 0 and table[b][1] > 0  # one value is its own scale
+
+
+def test_output_sensitivity_compares_every_tensor_of_every_sink() -> None:
+    runner, calib = OddOutputsRunner(), _calibration(n=4, d_in=3, seed=6)
+    assert sink_rows(runner) == [3]
+    cols = output_sensitivity(runner, calib, BITS, batch_size=4)
+    out = runner.run(calib)["out"]
+    for b in BITS:
+        quantised = [quantise(t, b) for t in out]  # each tensor on its own scale
+        expected = sum(np.sum(_sq(q, t)) for q, t in zip(quantised, out, strict=True)) / 24
+        assert cols.activation[b][3] == pytest.approx(expected, rel=1e-6)
+        # quantising pair's second tensor reaches only the output's second tensor
+        pq = runner.run(calib, activation_bits={"pair": b})["out"]
+        expected = sum(np.sum(_sq(q, t)) for q, t in zip(pq, out, strict=True)) / 24
+        assert cols.activation[b][1] == pytest.approx(expected, rel=1e-6)
+
+
+def test_runner_returning_bare_arrays_is_refused() -> None:
+    class Bare(TwoLayerRunner):
+        def run(self, batch, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            return {k: v[0] for k, v in super().run(batch, **kwargs).items()}
+
+    with pytest.raises(ValueError, match="tuple"):
+        activation_mse(Bare(), _calibration(), BITS)
 
 
 # ------------------------------------------------------------ invalid inputs
@@ -297,3 +383,24 @@ def test_bad_calibration_inputs_raise(tmp_path) -> None:  # noqa: ANN001
         load_images(tmp_path, (3, 8, 8), 1, mean=(0.5, 0.5))
     with pytest.raises(ValueError, match="std"):
         load_images(tmp_path, (3, 8, 8), 1, std=0.0)
+
+
+def test_calibration_errors_name_the_path_or_say_what_to_do(tmp_path) -> None:  # noqa: ANN001
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match=f"no images .* in calibration folder '{empty}'"):
+        calibration_batch((3, 8, 8), 2, folder=empty)
+    with pytest.raises(ValueError, match=f"'{tmp_path / 'missing'}' does not exist"):
+        calibration_batch((3, 8, 8), 2, folder=tmp_path / "missing")
+    _write_pngs(tmp_path, [(1, 2, 3)])
+    (tmp_path / "text.jpg").write_text("not a photograph")
+    with pytest.raises(ValueError, match=f"cannot read calibration image '{tmp_path}/text.jpg'"):
+        calibration_batch((3, 8, 8), 2, folder=tmp_path)
+    (tmp_path / "text.jpg").unlink()
+    data = (tmp_path / "img0.png").read_bytes()
+    (tmp_path / "img1.png").write_bytes(data[:len(data) // 2])  # a truncated PNG
+    with pytest.raises(ValueError, match=f"cannot read calibration image '{tmp_path}/img1.png'"):
+        calibration_batch((3, 8, 8), 2, folder=tmp_path)
+    for shape in [(8,), (4, 8, 8), (1, 3, 8, 8), (2, 16)]:  # no image input: say what to do
+        with pytest.raises(ValueError, match="--errors none.*--calibration cannot help"):
+            calibration_batch(shape, 2, folder=tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -168,11 +169,11 @@ def test_run_without_quantisation_matches_the_module(resnet) -> None:
     x = batch((2, *SHAPE[1:]))
     outputs = model.run(x)
     assert list(outputs) == list(model.graph.names)
-    np.testing.assert_array_equal(outputs["x"], x)
+    np.testing.assert_array_equal(outputs["x"][0], x)
     with torch.no_grad():
         expected = net.eval()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(outputs["fc"], expected, rtol=1e-5, atol=1e-6)
-    assert outputs["layer1.conv2"].shape == (2, 16, 8, 8)
+    np.testing.assert_allclose(outputs["fc"][0], expected, rtol=1e-5, atol=1e-6)
+    assert outputs["layer1.conv2"][0].shape == (2, 16, 8, 8)
 
 
 def test_weight_quantisation_of_one_conv(resnet) -> None:
@@ -187,10 +188,10 @@ def test_weight_quantisation_of_one_conv(resnet) -> None:
     with torch.no_grad():
         reference.layer1.conv2.weight.copy_(torch.from_numpy(q))
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(quantised["fc"], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(quantised["fc"][0], expected, rtol=1e-5, atol=1e-6)
     plain = model.run(x)
-    np.testing.assert_array_equal(quantised["layer1.bn1"], plain["layer1.bn1"])  # upstream
-    assert not np.allclose(quantised["layer1.conv2"], plain["layer1.conv2"])
+    np.testing.assert_array_equal(quantised["layer1.bn1"][0], plain["layer1.bn1"][0])  # upstream
+    assert not np.allclose(quantised["layer1.conv2"][0], plain["layer1.conv2"][0])
     np.testing.assert_array_equal(model.weights("layer1.conv2")[0], before.numpy())
 
 
@@ -199,11 +200,11 @@ def test_activation_quantisation_of_one_row(resnet) -> None:
     x = batch()
     plain = model.run(x)
     quantised = model.run(x, activation_bits={"layer1.bn1": 4})
-    expected = quantise(plain["layer1.bn1"], 4)
-    np.testing.assert_array_equal(quantised["layer1.bn1"], expected)
-    np.testing.assert_allclose(quantised["layer1.relu"], np.maximum(expected, 0))  # consumers
-    np.testing.assert_array_equal(quantised["layer1.downsample"], plain["layer1.downsample"])
-    assert not np.allclose(quantised["fc"], plain["fc"])
+    expected = quantise(plain["layer1.bn1"][0], 4)
+    np.testing.assert_array_equal(quantised["layer1.bn1"][0], expected)
+    np.testing.assert_allclose(quantised["layer1.relu"][0], np.maximum(expected, 0))  # consumers
+    np.testing.assert_array_equal(quantised["layer1.downsample"][0], plain["layer1.downsample"][0])
+    assert not np.allclose(quantised["fc"][0], plain["fc"][0])
 
 
 def test_sixteen_bits_and_weightless_rows_change_nothing(resnet) -> None:
@@ -212,7 +213,7 @@ def test_sixteen_bits_and_weightless_rows_change_nothing(resnet) -> None:
     plain = model.run(x)
     same = model.run(x, weight_bits={"conv1": 16, "relu": 4}, activation_bits={"conv1": 16})
     for name in model.graph.names:
-        np.testing.assert_array_equal(same[name], plain[name])
+        np.testing.assert_array_equal(same[name][0], plain[name][0])
 
 
 def test_unknown_row_names_are_refused(resnet) -> None:
@@ -249,7 +250,7 @@ def test_conv_transpose_weights_have_output_channels_first() -> None:
     back = np.concatenate([q[3 * k:3 * k + 3].swapaxes(0, 1) for k in range(2)])
     with torch.no_grad():
         expected = F.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(back), groups=2)
-    out = model.run(x, weight_bits={"0": 3})["0"]
+    (out,) = model.run(x, weight_bits={"0": 3})["0"]
     np.testing.assert_allclose(out, expected.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(net[0].weight.detach().numpy(), stored)
 
@@ -260,8 +261,8 @@ def test_in_place_activation_does_not_overwrite_recorded_outputs() -> None:
     model = trace_module(net, (1, 3, 6, 6))
     x = batch((1, 3, 6, 6))
     outputs = model.run(x)
-    assert outputs["0"].min() < 0  # the conv output before the in-place ReLU
-    np.testing.assert_array_equal(outputs["1"], np.maximum(outputs["0"], 0))
+    assert outputs["0"][0].min() < 0  # the conv output before the in-place ReLU
+    np.testing.assert_array_equal(outputs["1"][0], np.maximum(outputs["0"][0], 0))
 
 
 def test_every_in_place_form_keeps_recorded_outputs() -> None:
@@ -281,13 +282,13 @@ def test_every_in_place_form_keeps_recorded_outputs() -> None:
     model = trace_module(net, (1, 3, 6, 6))
     assert model.graph.names == ("x", "conv", "relu", "conv2", "add_", "act")
     outputs = model.run(batch((1, 3, 6, 6)))
-    assert outputs["conv"].min() < 0 and outputs["conv2"].min() < 0
-    np.testing.assert_array_equal(outputs["relu"], np.maximum(outputs["conv"], 0))
-    np.testing.assert_allclose(outputs["add_"], outputs["conv2"] - 0.1, rtol=1e-6)
-    np.testing.assert_array_equal(outputs["act"], np.maximum(outputs["add_"], 0))
+    assert outputs["conv"][0].min() < 0 and outputs["conv2"][0].min() < 0
+    np.testing.assert_array_equal(outputs["relu"][0], np.maximum(outputs["conv"][0], 0))
+    np.testing.assert_allclose(outputs["add_"][0], outputs["conv2"][0] - 0.1, rtol=1e-6)
+    np.testing.assert_array_equal(outputs["act"][0], np.maximum(outputs["add_"][0], 0))
     with torch.no_grad():
         expected = net(torch.from_numpy(batch((1, 3, 6, 6)))).numpy()
-    np.testing.assert_allclose(outputs["act"], expected, rtol=1e-6)
+    np.testing.assert_allclose(outputs["act"][0], expected, rtol=1e-6)
     assert net.act.inplace is True
 
 
@@ -307,12 +308,12 @@ def test_in_place_on_a_tensor_read_again_later() -> None:
     model = trace_module(net, (1, 3, 6, 6))
     x = batch((1, 3, 6, 6))
     outputs = model.run(x)
-    assert outputs["conv"].min() < 0
-    np.testing.assert_array_equal(outputs["relu_"], np.maximum(outputs["conv"], 0))
+    assert outputs["conv"][0].min() < 0
+    np.testing.assert_array_equal(outputs["relu_"][0], np.maximum(outputs["conv"][0], 0))
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(outputs["add"], expected, rtol=1e-6)
-    np.testing.assert_allclose(expected, 2 * outputs["relu_"], rtol=1e-6)
+    np.testing.assert_allclose(outputs["add"][0], expected, rtol=1e-6)
+    np.testing.assert_allclose(expected, 2 * outputs["relu_"][0], rtol=1e-6)
 
 
 def test_operator_kinds_and_macs() -> None:
@@ -365,10 +366,10 @@ def test_tuples_sizes_and_functional_weights() -> None:
     assert g.weight_elems[rows["linear"]] == 60 and g.macs[rows["linear"]] == 60
     x = batch((1, 4, 3, 2))
     outputs = model.run(x, weight_bits={"linear": 4})
-    assert outputs["size"].size == 0 and outputs["split"].shape == (24,)
+    assert outputs["size"] == () and [t.shape for t in outputs["split"]] == [(1, 2, 3, 2)] * 2
     q = quantise(net.weight.detach().numpy(), 4, axis=0)
     expected = (x[:, :2] * x[:, 2:]).reshape(1, -1) @ q.T
-    np.testing.assert_allclose(outputs["linear"], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(outputs["linear"][0], expected, rtol=1e-5, atol=1e-5)
 
 
 def test_time_nodes(resnet) -> None:
@@ -380,3 +381,150 @@ def test_time_nodes(resnet) -> None:
     assert ms[0] == 0 and (ms >= 0).all() and ms.sum() > 0
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert torch.get_num_threads() == threads
+
+
+def test_every_tensor_of_a_multi_output_row_is_returned_and_quantised() -> None:
+    class Two(nn.Module):
+        def forward(self, x):
+            a, b = torch.split(x * 3, [1, 3], dim=1)
+            return a + b.sum(1, keepdim=True)
+
+    model = trace_module(Two(), (2, 4))
+    x = batch((2, 4))
+    split = model.run(x)["split"]
+    assert [t.shape for t in split] == [(2, 1), (2, 3)]
+    assert model.graph.out_elems[model.graph.names.index("split")] == 4
+    q = model.run(x, activation_bits={"split": 3})["split"]
+    for tq, t in zip(q, split, strict=True):  # each tensor on its own scale
+        np.testing.assert_array_equal(tq, quantise(t, 3))
+
+
+def test_recurrent_weights_are_quantised_per_output_channel() -> None:
+    class Recurrent(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(5, 6, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(6, 3)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.fc(out[:, -1])
+
+    torch.manual_seed(0)
+    net = Recurrent()
+    with pytest.warns(UserWarning, match="no MAC formula for operator 'lstm'"):
+        model = trace_module(net, (2, 4, 5))
+    weights = model.weights("lstm")
+    assert [w.shape for w in weights] == [(24, 5), (24, 6), (24, 6), (24, 6)]  # ih, hh x 2
+    assert not any("not quantised" in note for note in model.graph.notes)
+    x = batch((2, 4, 5))
+    reference = copy.deepcopy(net).eval()
+    with torch.no_grad():
+        for p in reference.lstm.parameters():
+            if p.ndim == 2:
+                p.copy_(torch.from_numpy(quantise(p.numpy(), 3, axis=0)))
+        expected = reference(torch.from_numpy(x)).numpy()
+    (out,) = model.run(x, weight_bits={"lstm": 3})["fc"]
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    (plain,) = model.run(x)["fc"]
+    assert not np.allclose(out, plain)
+    with torch.no_grad():  # the module's own weights were put back
+        np.testing.assert_allclose(net(torch.from_numpy(x)).numpy(), plain, rtol=1e-6)
+
+
+def test_matrix_product_and_elementwise_parameters_are_quantised() -> None:
+    class Products(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.right = nn.Parameter(torch.randn(4, 6))  # x @ right: outputs on axis 1
+            self.left = nn.Parameter(torch.randn(3, 2))  # left @ y: outputs on axis 0
+            self.mask = nn.Parameter(torch.randn(3, 6))  # elementwise: axis 0 (generic)
+
+        def forward(self, x):
+            y = x @ self.right  # (2, 6)
+            return torch.matmul(self.left, y) * self.mask
+
+    torch.manual_seed(0)
+    net = Products()
+    model = trace_module(net, (2, 4))
+    g = model.graph
+    assert g.names == ("x", "matmul", "matmul_1", "mul")
+    assert g.weight_elems.tolist() == [0, 24, 6, 18]
+    (right,) = model.weights("matmul")
+    np.testing.assert_array_equal(right, net.right.detach().numpy().T)
+    assert [w.shape for w in model.weights("matmul_1")] == [(3, 2)]
+    assert [w.shape for w in model.weights("mul")] == [(3, 6)]
+    x = batch((2, 4))
+    right, left, mask = (p.detach().numpy() for p in (net.right, net.left, net.mask))
+    rq = quantise(right.T, 3, axis=0).T
+    lq, mq = quantise(left, 3, axis=0), quantise(mask, 3, axis=0)
+    for row, expected in [("matmul", left @ (x @ rq) * mask),
+                          ("matmul_1", lq @ (x @ right) * mask),
+                          ("mul", left @ (x @ right) * mq)]:
+        (out,) = model.run(x, weight_bits={row: 3})["mul"]
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5, err_msg=row)
+
+
+def test_weights_that_cannot_be_quantised_are_noted() -> None:
+    class Masked(nn.Linear):
+        """A leaf module (torch.nn namespace) holding a 2-D buffer."""
+
+        def __init__(self) -> None:
+            super().__init__(4, 4)
+            self.register_buffer("table", torch.ones(4, 4))
+
+        def forward(self, x):
+            return super().forward(x) * self.table[0]
+
+    Masked.__module__ = "torch.nn.masked"
+    net = nn.Sequential(Masked(), nn.ReLU())
+    with pytest.warns(UserWarning) as record:
+        model = trace_module(net, (1, 4))
+    assert any(re.search(r"not quantised.*werr leaves them out.*0 \(4x4\)", str(w.message))
+               for w in record)
+    assert model.graph.weight_elems[1] == 16 + 4 + 16
+    assert [w.shape for w in model.weights("0")] == [(4, 4)]  # the Linear weight only
+
+
+def test_returned_values_read_inside_and_the_input_get_output_rows() -> None:
+    class Outputs(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.register_buffer("const", torch.ones(2))
+
+        def forward(self, x):
+            y = self.conv(x)
+            return y, torch.relu(y), x, self.const
+
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning) as record:
+        model = trace_module(Outputs(), (2, 3, 6, 6))
+    g = model.graph
+    assert g.names == ("x", "conv", "relu", "output:conv", "output:x")
+    assert g.ops == ("input", "conv", "relu", "output", "output")
+    assert g.inputs[3:] == (("conv",), ("x",))
+    assert g.out_elems.tolist() == [108, 64, 64, 64, 108]
+    assert g.weight_elems[3:].tolist() == [0, 0] and g.macs[3:].tolist() == [0, 0]
+    messages = " | ".join(str(w.message) for w in record)
+    assert "row(s) conv also read by other rows; x the input itself" in messages
+    assert "model output(s) const do not depend on the input" in messages
+    x = batch((2, 3, 6, 6))
+    outputs = model.run(x)
+    np.testing.assert_array_equal(outputs["output:conv"][0], outputs["conv"][0])
+    np.testing.assert_array_equal(outputs["output:x"][0], x)
+    q = model.run(x, activation_bits={"output:conv": 3})
+    np.testing.assert_array_equal(q["output:conv"][0], quantise(outputs["conv"][0], 3))
+    np.testing.assert_array_equal(q["relu"][0], outputs["relu"][0])  # only the output moves
+    assert model.time_nodes(x, warmup=0, runs=1)[3:].tolist() == [0.0, 0.0]
+    from moosplit.profiles.quant_error import output_sensitivity, sink_rows
+
+    assert [g.names[i] for i in sink_rows(model)] == ["relu", "output:conv", "output:x"]
+    cols = output_sensitivity(model, x, (4,), batch_size=2)
+    assert "output:conv" in cols.method and cols.activation[4][1] > 0
+
+
+def test_normalisation_macs_follow_the_shared_convention() -> None:
+    net = nn.Sequential(nn.LayerNorm(8), nn.GroupNorm(2, 4), nn.RMSNorm(8))
+    model = trace_module(nn.Sequential(nn.Unflatten(1, (4, 8)), *net), (1, 32))
+    assert model.graph.macs.tolist() == [0, 0, 4 * 32, 4 * 32, 3 * 32]

@@ -52,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
     with as_cli_errors(quiet=False):
         runner, _ = load_runner(args.model, batch=args.batch,
                                 shape=parse_shape(args.input_shape), seed=args.seed)
-        inputs, _ = calibration_batch(runner.graph.input_shape[1:], args.batch,
+        shape = runner.graph.input_shape[1:]
+        if len(shape) != 3 or shape[0] not in (1, 3):
+            raise ProfileError(f"{args.model}: codecs are measured on image inputs (C x H x W "
+                               f"with C 1 or 3); this model's input per sample is "
+                               f"{'x'.join(map(str, shape))}")
+        inputs, _ = calibration_batch(shape, args.batch,
                                       folder=args.calibration, seed=args.seed)
         table = measure_codecs(runner, inputs, coders=args.coders, lossy_bits=args.lossy_bits)
     table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)

@@ -74,8 +74,11 @@ def _image_paths(paths_or_folder: str | Path | Sequence[str | Path]) -> list[Pat
         if not folder.is_dir():
             raise ValueError(f"calibration folder {str(folder)!r} does not exist or is not a "
                              "folder")
-        paths = sorted(p for p in folder.iterdir()
-                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        try:
+            paths = sorted(p for p in folder.iterdir()
+                           if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        except OSError as exc:
+            raise ValueError(f"cannot read calibration folder {str(folder)!r}: {exc}") from exc
         if not paths:
             raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in calibration folder "
                              f"{str(folder)!r}")
@@ -87,10 +90,18 @@ def _image_paths(paths_or_folder: str | Path | Sequence[str | Path]) -> list[Pat
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
-    shape = tuple(int(d) for d in shape)
-    if len(shape) != 3 or shape[0] not in (1, 3) or min(shape) < 1:
-        raise ValueError(f"shape must be (C, H, W) with C = 1 or 3 and H, W >= 1 (one "
-                         f"sample, no batch axis: e.g. graph.input_shape[1:]), got {shape}")
+    """`shape` as (C, H, W), or a ValueError telling a command-line user what to do."""
+    try:
+        shape = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        shape = None
+    if shape is None or len(shape) != 3 or shape[0] not in (1, 3) or min(shape) < 1:
+        raise ValueError(
+            "quantisation errors need calibration images, so an input of one image per "
+            "sample (CxHxW, C = 1 or 3); this model's input shape per sample is "
+            f"{'x'.join(map(str, shape)) if shape else repr(shape)}. Profile it without error "
+            "columns (--errors none; errors=None from Python): --calibration cannot help, it "
+            "reads images")
     return shape  # type: ignore[return-value]
 
 
@@ -150,7 +161,7 @@ def load_images(
         try:
             with Image.open(path) as image:
                 images.append(image.convert("RGB" if channels == 3 else "L"))
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # Pillow's decoders raise OSError, SyntaxError, ...
             raise ValueError(f"cannot read calibration image {str(path)!r}: {exc}") from exc
     rng = np.random.default_rng(seed)
     target_ratio = width / height
@@ -191,6 +202,7 @@ def calibration_batch(
         >>> x.shape, origin.split(":")[0]
         ((2, 1, 16, 16), '2 random crops (seed 0) of 1 image(s)')
     """
+    c, h, w = _check_shape(shape)
     if folder is None:
         paths = sample_images()
         source = (f"the photograph(s) shipped with matplotlib "
@@ -199,7 +211,6 @@ def calibration_batch(
         paths = _image_paths(folder)
         source = f"folder {str(folder)!r}"
     batch = load_images(paths, shape, count, seed=seed)
-    c, h, w = _check_shape(shape)
     stats = "ImageNet mean/std" if c == 3 else "mean/std of ImageNet's channel values"
     origin = (f"{count} random crops (seed {seed}) of {len(paths)} image(s): {source}, "
               f"resized to {c}x{h}x{w} ({'RGB' if c == 3 else 'grayscale'}), scaled to [0, 1], "

@@ -165,7 +165,7 @@ class CpuDevice:
         """Per-row latency (ms) of the whole batch; the bit-widths are checked, not used."""
         _check_bits(bits_w, bits_a)
         ms = graph.macs.astype(float) * graph.batch / self.macs_per_s * 1e3
-        ms[0] = 0.0
+        ms[_free_rows(graph)] = 0.0
         return ms
 
     def energy_mj(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
@@ -238,7 +238,7 @@ class RooflineDevice:
         passes = 1 if self.mac_bits is None else math.ceil(bits_a / self.mac_bits)
         compute_s = graph.macs.astype(float) * graph.batch * passes / self.peak_macs_per_s
         ms = np.maximum(compute_s, moved / self.dram_bytes_per_s) * 1e3
-        ms[0] = 0.0
+        ms[_free_rows(graph)] = 0.0
         return ms
 
     def energy_mj(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
@@ -253,6 +253,14 @@ class RooflineDevice:
         return (f"{self.name}: roofline model, {self.peak_macs_per_s / 1e9:g} GMAC/s, "
                 f"{self.dram_bytes_per_s / 1e9:g} GB/s DRAM, {self.buffer_bytes:g} B buffer"
                 f"{mac_bits}{power}; source: {self.source or 'user-defined'}")
+
+
+def _free_rows(graph: LayerGraph) -> np.ndarray:
+    """Rows that cost nothing: the input (row 0) and explicit `output` rows, which only
+    mark a model output that other rows also read (see moosplit.profiles.onnx_model)."""
+    free = np.array([op == "output" for op in graph.ops])
+    free[0] = True
+    return free
 
 
 def _activation_elems(graph: LayerGraph) -> np.ndarray:

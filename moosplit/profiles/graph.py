@@ -23,8 +23,9 @@ class LayerGraph:
     Row 0 is the model input (op ``input``); the other rows are the model's nodes in a
     topological order, named so that names are unique and contain no whitespace.
     ``out_elems`` are per sample; ``input_shape`` is the full input shape, batch first.
-    ``notes`` hold warnings raised while reading (an operator without a MAC formula, ...),
-    which profilers also emit as Python warnings and record in the profile's metadata.
+    ``notes`` hold warnings raised while reading (an operator without a MAC formula, weights
+    that cannot be quantised, model outputs that are constants, ...), which profilers also
+    emit as Python warnings and record in the profile's metadata.
     """
 
     model: str
@@ -65,14 +66,18 @@ class ModelRunner(Protocol):
     """A loaded model that profiling can run, time and quantise.
 
     Fake quantisation follows :func:`moosplit.profiles.quantise.quantise`: weights per
-    output channel (axis 0), activations per tensor; bit-widths of 16 or more leave a
-    tensor unchanged (16 bits is the reference precision).
+    output channel (axis 0 of what :meth:`weights` returns), activations per tensor;
+    bit-widths of 16 or more leave a tensor unchanged (16 bits is the reference precision).
+    Rows with op ``output`` (a model output that other rows also read, or the input passed
+    through) are zero-cost: they compute nothing, :meth:`time_nodes` gives them 0, and their
+    output is the tensor they read as the model returns it.
     """
 
     graph: LayerGraph
 
     def weights(self, name: str) -> list[np.ndarray]:
-        """The weight tensors of row `name` that quantisation applies to (may be empty)."""
+        """The weight tensors of row `name` that quantisation applies to (may be empty),
+        each with its output channels along axis 0."""
         ...
 
     def run(
@@ -81,12 +86,15 @@ class ModelRunner(Protocol):
         *,
         weight_bits: Mapping[str, int] | None = None,
         activation_bits: Mapping[str, int] | None = None,
-    ) -> dict[str, np.ndarray]:
-        """Run one batch; return every row's output tensor by row name (input included).
+    ) -> dict[str, tuple[np.ndarray, ...]]:
+        """Run one batch; return every row's output tensors by row name (input included).
 
-        Rows named in `weight_bits` use fake-quantised weights; rows named in
-        `activation_bits` pass a fake-quantised output on to their consumers (and return
-        it). Other rows run in float32.
+        A row's value is the tuple of the tensors its ``out_elems`` counts, whole batch
+        each, in a fixed order: one for most rows, several for a row with several outputs
+        (a split, a module returning a tuple), none for a row that outputs no tensor (a
+        shape query). Rows named in `weight_bits` use fake-quantised weights; rows named
+        in `activation_bits` pass fake-quantised outputs (each float tensor on its own
+        scale) on to their consumers (and return them). Other rows run in float32.
         """
         ...
 

@@ -12,13 +12,23 @@ How the file becomes rows:
   (shape computations, reshaped biases, ...), are evaluated once with onnxruntime and become
   initializers of a cleaned model. Every other node is one row, in a topological order of
   the file; nodes that no graph output depends on are dropped (with a note).
+- Model outputs are the sinks (rows no other row reads). A graph output that other rows read
+  too, or that is the input itself, gets a zero-cost row of op ``output`` (named
+  ``output:NAME``, appended at the end) reading it, so that it counts as a model output
+  (sent to the cloud when computed on the edge, compared in output-sensitivity errors).
+  A graph output computed from constants alone is not a row. Both are noted.
 - ``out_elems`` (per sample) sums, over a node's outputs that another row reads or that are
   graph outputs, the elements divided by the batch (rounded up: shape tensors stay > 0).
   Shapes come from ONNX shape inference; any still unknown are read off one onnxruntime run
   on a random input (data-dependent shapes are therefore those of that input).
 - ``weight_elems`` counts the floating-point constant tensors of more than one element a row
-  reads (after folding); scalars and integer shape arguments are not weights. A constant
-  read by several rows belongs to the first of them.
+  reads as data (after folding): stored in the file (initializers, ``Constant`` values) or
+  computed from stored ones (a reshaped bias). Never weights: scalars, integer tensors,
+  shape-like operands whatever their type (:data:`~moosplit.profiles.onnx_ops.SHAPE_INPUTS`:
+  Resize roi/scales/sizes, Reshape and Expand shapes, Pad pads, Slice starts/ends/axes/steps,
+  Tile repeats, reduction axes, ...), and tensors generated from scalars and shapes alone
+  (ConstantOfShape, Expand or Tile of a scalar, Range). A constant read by several rows
+  belongs to the first of them.
 - ``macs`` (per sample, like ``out_elems``) follow one formula per operator, listed in
   :mod:`moosplit.profiles.onnx_ops`, with data-movement operators at 0 by definition. An
   operator without a formula is counted as one MAC per output element, and said so in
@@ -32,21 +42,24 @@ Quantisation follows :func:`moosplit.profiles.quantise.quantise`. Weights: the k
 Conv, ConvTranspose, Gemm, MatMul and LSTM/GRU/RNN (for other operators, float constants
 with at least two dimensions longer than one) are quantised per output channel and fed to
 the session in place of their initializers (biases and normalisation vectors are not
-quantised). Activations: each float output of a row passes through an ``If`` node whose
-then-branch fake-quantises it (scale ``max|x|`` of the tensor in that run, unsigned when
-no value is negative: exactly :func:`~moosplit.profiles.quantise.quantise`) and whose
-else-branch passes it on; the switch and the bit-width's levels are graph inputs. One
-session gates :data:`QUANT_GROUP_ROWS` consecutive rows, so a sensitivity analysis (one
-quantised row per call, every bit-width) builds one session per group rather than per
-row or call. The plain session and several gated ones are cached (at least
-:data:`SESSION_CACHE_SIZE`; for a small model every group's, within
-:data:`SESSION_CACHE_BYTES`). On the PP-OCR direction classifier (240 rows) a run takes
-about 3 ms and a run with one quantised row about 4 ms, in any order of rows and bits.
+quantised; any other weight with two or more dimensions longer than one that is not
+quantised, such as a 2-D Gemm ``C``, is named in a note). Activations: each float output of
+a row passes through an ``If`` node whose then-branch fake-quantises it (scale ``max|x|``
+of the tensor in that run, unsigned when no value is negative: exactly
+:func:`~moosplit.profiles.quantise.quantise`) and whose else-branch passes it on; the
+switch and the bit-width's levels are graph inputs. One session gates
+:data:`QUANT_GROUP_ROWS` consecutive rows, so a sensitivity analysis (one quantised row per
+call, every bit-width) builds one session per group rather than per row or call. The plain
+session and several gated ones are cached (at least :data:`SESSION_CACHE_SIZE`; for a small
+model every group's, within :data:`SESSION_CACHE_BYTES`). On the PP-OCR direction
+classifier (240 rows) a run takes about 3 ms and a run with one quantised row about 4 ms,
+in any order of rows and bits.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import heapq
 import json
 import math
@@ -65,7 +78,14 @@ import numpy as np
 
 from ..errors import ProfileError
 from .graph import LayerGraph, ProgressCallback
-from .onnx_ops import DEFAULT_DOMAINS, WeightAxis, node_macs, op_kind, weight_axes
+from .onnx_ops import (
+    DEFAULT_DOMAINS,
+    SHAPE_INPUTS,
+    WeightAxis,
+    node_macs,
+    op_kind,
+    weight_axes,
+)
 from .quantise import quantise
 from .schema import REFERENCE_BITS
 
@@ -79,6 +99,7 @@ QUANT_GROUP_ROWS = 16
 """Rows whose activation fake-quantisation one session can switch on (consecutive rows)."""
 
 _FQ = "moosplit_fq/"  # prefix of every name the fake-quantisation inserts
+_OUT = "moosplit_out/"  # prefix of the tensors of output rows
 _KERNEL_SUFFIX = "_kernel_time"
 _FLOAT_TYPES = frozenset({1, 10, 11, 16})  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 _FLOAT = 1
@@ -133,15 +154,22 @@ def load_onnx(
         >>> model = load_onnx(path, batch=2)
         >>> model.graph.names, model.graph.ops, model.graph.out_elems.tolist()
         (('x', 'act'), ('input', 'relu'), [4, 4])
-        >>> float(model.run(np.full((2, 4), -1.0, np.float32))["act"].max())
+        >>> (y,) = model.run(np.full((2, 4), -1.0, np.float32))["act"]
+        >>> float(y.max())
         0.0
         >>> folder.cleanup()
     """
     onnx = _import_onnx()
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be a whole number >= 1, got {batch!r}")
+    from google.protobuf.message import DecodeError  # comes with onnx
+
     path = Path(path)
-    model = onnx.load(str(path))
+    try:
+        model = onnx.load(str(path))
+    except DecodeError as error:
+        raise ProfileError(f"{path}: not a readable ONNX model (protobuf cannot parse it: "
+                           f"{error}); is the file complete, and an ONNX export?") from error
     if model.functions:  # run what onnxruntime runs: model-local functions inlined
         model = onnx.inliner.inline_local_functions(model)
     return _Reader(model, str(path), batch, input_shape).read(path.stem)
@@ -149,15 +177,11 @@ def load_onnx(
 
 @dataclass(frozen=True)
 class _Row:
-    """One row's tensors: those other rows read (or graph outputs) and its kernels."""
+    """One row's tensors (those other rows read, or graph outputs: what :meth:`OnnxModel.run`
+    returns for it) and its kernels."""
 
     outputs: tuple[str, ...]
     weights: tuple[tuple[str, WeightAxis], ...] = ()
-
-    @property
-    def primary(self) -> str:
-        """The tensor :meth:`OnnxModel.run` returns for this row."""
-        return self.outputs[0]
 
 
 class _Reader:
@@ -171,6 +195,7 @@ class _Reader:
         self.batch = batch
         self.input_shape = None if input_shape is None else tuple(int(d) for d in input_shape)
         self.notes: list[str] = []
+        self.output_nodes: set[int] = set()  # ids of the Identity nodes of output rows
 
     def read(self, stem: str) -> OnnxModel:
         graph = self.model.graph
@@ -179,15 +204,16 @@ class _Reader:
         initializers = {t.name: t for t in graph.initializer}
         nodes = _topological(graph.node, set(initializers) | {data_input.name}, self.source)
         folded, rows = _split_constant_nodes(nodes, set(initializers))
-        rows = self._live(rows)
+        rows, renamed = self._output_rows(data_input.name, self._live(rows))
         constants = self._constants(folded, rows, initializers)
+        generated = _generated(folded, initializers)
         names = _row_names(data_input.name, rows)
         elem_type = data_input.type.tensor_type.elem_type
         clean = self._clean_model(data_input.name, elem_type, shape, rows, names, constants,
-                                  initializers)
+                                  initializers, renamed)
         shapes, types = self._shapes(clean, data_input.name, shape, rows, constants)
         return self._assemble(stem, clean, data_input.name, elem_type, shape, dynamic_batch,
-                              rows, names, constants, shapes, types)
+                              rows, names, constants, generated, shapes, types)
 
     # ---------------------------------------------------------------- the input
     def _data_input(self) -> Any:
@@ -216,21 +242,24 @@ class _Reader:
             dims = [None] * (len(given) + 1)
         if not dims:
             raise ProfileError(f"{self.source}: input {name!r} declares no shape; give "
-                               "input_shape (the shape without the batch dimension)")
+                               "input_shape (--input-shape on the command line): the shape "
+                               "without the batch dimension")
         if given is not None and len(given) != len(dims) - 1:
             raise ProfileError(
-                f"{self.source}: input_shape must have {len(dims) - 1} dimensions (input "
+                f"{self.source}: input_shape (--input-shape) must have {len(dims) - 1} "
+                f"dimensions (input "
                 f"{name!r} has rank {len(dims)}, batch first), got {given}")
         dynamic_batch = dims[0] is None
         if not dynamic_batch and dims[0] != self.batch:
             raise ProfileError(f"{self.source}: input {name!r} has a fixed batch dimension "
-                               f"{dims[0]}, but batch={self.batch} was asked for")
+                               f"{dims[0]}, but batch {self.batch} (--batch) was asked for")
         shape = [self.batch]
         for axis, dim in enumerate(dims[1:], start=1):
             want = None if given is None else given[axis - 1]
             if dim is not None and want is not None and dim != want:
                 raise ProfileError(
-                    f"{self.source}: input_shape gives {want} for dimension {axis} of input "
+                    f"{self.source}: input_shape (--input-shape) gives {want} for dimension "
+                    f"{axis} of input "
                     f"{name!r}, which the model fixes at {dim}")
             shape.append(dim if dim is not None else want)
         unknown = [axis for axis, dim in enumerate(shape) if dim is None]
@@ -238,10 +267,11 @@ class _Reader:
             labels = [_dim_label(tensor.shape.dim[a]) for a in unknown]
             raise ProfileError(
                 f"{self.source}: input {name!r} has dynamic dimensions {unknown} "
-                f"({', '.join(labels)}); give input_shape (the full shape without the batch, "
-                f"{len(dims) - 1} values)")
+                f"({', '.join(labels)}); give input_shape (--input-shape on the command "
+                f"line): the full shape without the batch, {len(dims) - 1} values")
         if any(d < 1 for d in shape):
-            raise ProfileError(f"{self.source}: input_shape must be positive, got {given}")
+            raise ProfileError(f"{self.source}: input_shape (--input-shape) must be positive, "
+                               f"got {given}")
         return tuple(int(d) for d in shape), dynamic_batch
 
     # -------------------------------------------------------------- structure
@@ -262,6 +292,36 @@ class _Reader:
         if not live:
             raise ProfileError(f"{self.source}: no node computes a graph output from the input")
         return live
+
+    def _output_rows(self, input_name: str, rows: list[Any]) -> tuple[list[Any], dict[str, str]]:
+        """`rows` and an ``output`` row for each graph output that would not be a sink.
+
+        A sink is a row no other row reads: the profile's model outputs. A graph output that
+        other rows read too, or the input itself, gets a zero-cost row (an ``Identity`` in the
+        cleaned model, op ``output``) reading it, appended; a graph output no row computes
+        (a constant) is left out. Both are noted. Returns the rows and, per graph output with
+        an output row, the tensor that stands for it in the cleaned model.
+        """
+        produced = {o for node in rows for o in node.output if o}
+        read = {r for node in rows for r in _reads(node)}
+        helper = self.onnx.helper
+        renamed: dict[str, str] = {}
+        extra, constant = [], []
+        for out in self.model.graph.output:
+            if out.name == input_name or (out.name in produced and out.name in read):
+                renamed[out.name] = f"{_OUT}{out.name}"
+                extra.append(helper.make_node("Identity", [out.name], [renamed[out.name]],
+                                              name=f"output:{out.name}"))
+            elif out.name not in produced:
+                constant.append(out.name)
+        if renamed:
+            self.notes.append(_output_rows_note("graph output(s)", list(renamed), input_name))
+        if constant:
+            self.notes.append(
+                f"graph output(s) {_short_list(constant)} do not depend on the input "
+                "(constants): no row computes them and the profile leaves them out")
+        self.output_nodes = {id(node) for node in extra}
+        return rows + extra, renamed
 
     def _constants(self, folded: list[Any], rows: list[Any],
                    initializers: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -305,14 +365,20 @@ class _Reader:
 
     def _clean_model(self, input_name: str, elem_type: int, shape: tuple[int, ...],
                      rows: list[Any], names: list[str], constants: Mapping[str, np.ndarray],
-                     initializers: Mapping[str, Any]) -> Any:
-        """Rows only, named as rows, constants as initializers, the input shape fixed."""
+                     initializers: Mapping[str, Any], renamed: Mapping[str, str]) -> Any:
+        """Rows only, named as rows, constants as initializers, the input shape fixed.
+
+        Nodes inside subgraphs (Loop, If, Scan bodies) are renamed ``"{row} / {name}"``:
+        names with spaces, which no row has, so that the profiler's events of body nodes are
+        never taken for a row's (the Loop or If row's own kernel time includes its body).
+        """
         onnx, helper = self.onnx, self.onnx.helper
         nodes = []
         for node, name in zip(rows, names[1:], strict=True):
             copy = onnx.NodeProto()
             copy.CopyFrom(node)
             copy.name = name
+            _rename_subgraph_nodes(copy)
             nodes.append(copy)
         inits = [initializers[n] if n in initializers
                  else onnx.numpy_helper.from_array(np.asarray(v), n)
@@ -320,7 +386,10 @@ class _Reader:
         produced = {o for node in rows for o in node.output}
         outputs = []
         for out in self.model.graph.output:
-            if out.name in produced:
+            if out.name in renamed:
+                outputs.append(_without_shape(onnx, out))
+                outputs[-1].name = renamed[out.name]
+            elif out.name in produced:
                 outputs.append(_without_shape(onnx, out))
         graph = helper.make_graph(
             nodes, self.model.graph.name or "model",
@@ -356,15 +425,19 @@ class _Reader:
     # --------------------------------------------------------------- assembly
     def _assemble(self, stem: str, clean: Any, input_name: str, elem_type: int,
                   shape: tuple[int, ...], dynamic_batch: bool, rows: list[Any],
-                  names: list[str], constants: dict[str, np.ndarray],
+                  names: list[str], constants: dict[str, np.ndarray], generated: set[str],
                   shapes: Mapping[str, tuple[int, ...]], types: Mapping[str, int]) -> OnnxModel:
         producer = {input_name: names[0]}
         for node, name in zip(rows, names[1:], strict=True):
             producer.update({o: name for o in node.output if o})
-        tables = _Tables(producer, _consumed(rows, clean), shapes, constants, self.batch)
+        tables = _Tables(producer, _consumed(rows, clean), shapes, constants, generated,
+                         self.batch)
         records = [_Record("input", (), tables.per_sample(input_name), 0, 0, _Row((input_name,)))]
-        records += [_record(self.onnx, node, name, tables)
-                    for node, name in zip(rows, names[1:], strict=True)]
+        for node, name in zip(rows, names[1:], strict=True):
+            record = _record(self.onnx, node, name, tables)
+            if id(node) in self.output_nodes:
+                record = dataclasses.replace(record, op="output")
+            records.append(record)
         fallbacks: dict[str, list[str]] = {}
         for name, record in zip(names, records, strict=True):
             if record.fallback:
@@ -373,6 +446,12 @@ class _Reader:
             self.notes.append(
                 f"no MAC formula for operator {label} ({len(which)} row(s): "
                 f"{_short_list(which)}); counted one MAC per output element")
+        unquantised = [f"{name} ({', '.join(record.unquantised)})"
+                       for name, record in zip(names, records, strict=True) if record.unquantised]
+        if unquantised:
+            self.notes.append(
+                f"weights counted in weight_elems but not quantised, so werr leaves them out, "
+                f"in {len(unquantised)} row(s): {_short_list(unquantised)}")
         for note in self.notes:
             warnings.warn(f"{self.source}: {note}", UserWarning, stacklevel=4)
         graph = LayerGraph(
@@ -395,6 +474,7 @@ class _Tables:
     read: set[str]  # tensors some row reads, and graph outputs
     shapes: Mapping[str, tuple[int, ...]]  # whole-batch shapes
     constants: Mapping[str, np.ndarray]
+    generated: set[str]  # constants made from scalars and shapes alone: never weights
     batch: int
     owner: dict[str, str] = field(default_factory=dict)  # constant -> first reading row
 
@@ -416,6 +496,7 @@ class _Record:
     macs: int
     row: _Row
     fallback: str | None = None
+    unquantised: tuple[str, ...] = ()  # weights of 2+ long axes not quantised: "name shape"
 
 
 def _record(onnx: Any, node: Any, name: str, tables: _Tables) -> _Record:
@@ -423,10 +504,14 @@ def _record(onnx: Any, node: Any, name: str, tables: _Tables) -> _Record:
     reads = _reads(node)
     outputs = tuple(o for o in node.output if o and o in tables.read)
     weight_elems = 0
-    for tensor in reads:
-        if tensor in tables.constants and tensor not in tables.owner:
+    claimed = []
+    for tensor in _data_reads(node):
+        if (tensor in tables.constants and tensor not in tables.owner
+                and tensor not in tables.generated
+                and _weight_size(tables.constants[tensor])):
             tables.owner[tensor] = name
             weight_elems += _weight_size(tables.constants[tensor])
+            claimed.append(tensor)
     attrs = _attributes(onnx, node)
     in_shapes = [tables.shapes.get(i) if i else None for i in node.input]
     out_shapes = [tables.shapes.get(o) if o else None for o in node.output]
@@ -436,14 +521,27 @@ def _record(onnx: Any, node: Any, name: str, tables: _Tables) -> _Record:
     if macs is None:
         fallback = node.op_type if standard else f"{node.domain}:{node.op_type}"
         macs = sum(tables.elements(o) for o in outputs)
+    kernels = _kernels(node, attrs, name, tables.owner, tables.constants)
+    quantised = {t for t, _ in kernels}
+    unquantised = tuple(f"{t} {'x'.join(map(str, tables.constants[t].shape))}" for t in claimed
+                        if t not in quantised and _long_axes(tables.constants[t]) >= 2)
     return _Record(
         op=op_kind(node.op_type, attrs, in_shapes, [i in tables.constants for i in node.input]),
         inputs=tuple(dict.fromkeys(tables.producer[r] for r in reads if r in tables.producer)),
         out_elems=sum(tables.per_sample(o) for o in outputs),
         weight_elems=weight_elems,
         macs=_per_sample(macs, tables.batch),
-        row=_Row(outputs, _kernels(node, attrs, name, tables.owner, tables.constants)),
-        fallback=fallback)
+        row=_Row(outputs, kernels),
+        fallback=fallback, unquantised=unquantised)
+
+
+def _output_rows_note(what: str, names: Sequence[str], input_name: str) -> str:
+    """The note saying which model outputs got an ``output`` row, and why."""
+    inside = [n for n in names if n != input_name]
+    parts = ([f"{_short_list(inside)} also read by other rows"] if inside else []) + (
+        [f"{input_name} the input itself"] if input_name in names else [])
+    return (f"{what} {'; '.join(parts)}: each is a zero-cost row of op 'output' "
+            "(output:NAME) reading it, so that it counts as a model output")
 
 
 def _dim_label(dim: Any) -> str:
@@ -466,6 +564,44 @@ def _per_sample(total: int, batch: int) -> int:
 def _weight_size(value: np.ndarray) -> int:
     """Elements of a constant counted as weights: float tensors of more than one element."""
     return int(value.size) if np.issubdtype(value.dtype, np.floating) and value.size > 1 else 0
+
+
+def _long_axes(value: np.ndarray) -> int:
+    """Axes of `value` longer than one (a bias or a scale vector has at most one)."""
+    return sum(d > 1 for d in value.shape)
+
+
+def _data_reads(node: Any) -> list[str]:
+    """What :func:`_reads` gives, less the shape-like operands (``SHAPE_INPUTS``)."""
+    skip = SHAPE_INPUTS.get(node.op_type, frozenset()) if node.domain in DEFAULT_DOMAINS \
+        else frozenset()
+    names = [name for k, name in enumerate(node.input) if name and k not in skip]
+    for sub in _subgraphs(node):
+        names.extend(sorted(_outer_names(sub)))
+    return list(dict.fromkeys(names))
+
+
+def _generated(folded: Sequence[Any], initializers: Mapping[str, Any]) -> set[str]:
+    """Folded tensors computed from no stored float tensor of more than one element: made
+    from scalars and shapes alone (ConstantOfShape, Expand or Tile of a scalar, Range, ...).
+    Stored tensors are initializers and ``Constant`` values; shape-like operands do not
+    count as sources. Such tensors are generated data, not weights."""
+    def stored(tensor: Any) -> bool:
+        return tensor.data_type in _FLOAT_TYPES and math.prod(tensor.dims) > 1
+
+    data = {name for name, t in initializers.items() if stored(t)}
+    made: set[str] = set()
+    for node in folded:
+        if node.op_type == "Constant":
+            attr = node.attribute[0] if node.attribute else None
+            source = attr is not None and (
+                (attr.name == "value" and stored(attr.t)) or attr.name == "sparse_value"
+                or (attr.name == "value_floats" and len(attr.floats) > 1))
+        else:
+            source = any(r in data for r in _data_reads(node))
+        outputs = {o for o in node.output if o}
+        (data if source else made).update(outputs)
+    return made
 
 
 def _default_opset(model: Any) -> int:
@@ -493,6 +629,14 @@ def _outer_names(graph: Any) -> set[str]:
         used.update(_reads(node))
         defined.update(node.output)
     return used - defined
+
+
+def _rename_subgraph_nodes(node: Any) -> None:
+    """Name every node inside `node`'s subgraphs ``"{outer name} / {own name or op}"``."""
+    for sub in _subgraphs(node):
+        for inner in sub.node:
+            inner.name = f"{node.name} / {inner.name or inner.op_type}"
+            _rename_subgraph_nodes(inner)
 
 
 def _subgraphs(node: Any) -> list[Any]:
@@ -720,10 +864,15 @@ class _Variant:
     """A session of the run model able to fake-quantise the activations of some rows."""
 
     session: Any
-    outputs: tuple[str, ...]  # output name per row 1..N
+    outputs: tuple[tuple[str, ...], ...]  # output names per row 1..N
     row0: str | None  # output holding the (maybe quantised) input, when row 0 is gated
     gates: dict[int, _Gate]
     defaults: dict[str, np.ndarray]  # every gate off
+
+    def fetched(self) -> list[str]:
+        """The session's outputs: every row's tensors, then `row0` if set."""
+        names = [t for tensors in self.outputs for t in tensors]
+        return list(dict.fromkeys(names + ([self.row0] if self.row0 else [])))
 
 
 class OnnxModel:
@@ -774,11 +923,12 @@ class OnnxModel:
         *,
         weight_bits: Mapping[str, int] | None = None,
         activation_bits: Mapping[str, int] | None = None,
-    ) -> dict[str, np.ndarray]:
-        """Run one batch; every row's output by row name (see ``ModelRunner.run``).
+    ) -> dict[str, tuple[np.ndarray, ...]]:
+        """Run one batch; every row's output tensors by row name (see ``ModelRunner.run``).
 
-        A row with several outputs returns the first one another row reads; activation
-        quantisation applies to each of its float outputs. Integer and boolean outputs
+        A row's tuple holds the node's outputs that other rows read or that are graph
+        outputs, in the node's order (what ``out_elems`` counts). Activation quantisation
+        applies to each of its float outputs, on its own scale; integer and boolean outputs
         (shapes, indices) are never quantised.
         """
         x = self._input(batch, exact=not self._loaded.dynamic_batch)
@@ -793,11 +943,12 @@ class OnnxModel:
                 feeds.update(self._quantised_weights(row, bits))
         for row, bits in quantised.items():
             feeds.update(variant.gates[row].feeds(bits))
-        values = variant.session.run(list(variant.outputs) + ([variant.row0] if variant.row0
-                                                                else []), feeds)
+        fetched = variant.fetched()
+        values = dict(zip(fetched, variant.session.run(fetched, feeds), strict=True))
         names = self.graph.names
-        result = {names[0]: values[-1] if variant.row0 else x}
-        result.update(zip(names[1:], values[:len(names) - 1], strict=True))
+        result = {names[0]: (values[variant.row0] if variant.row0 else x,)}
+        result.update((name, tuple(values[t] for t in tensors))
+                      for name, tensors in zip(names[1:], variant.outputs, strict=True))
         return result
 
     def _row(self, name: str, what: str) -> int:
@@ -865,14 +1016,15 @@ class OnnxModel:
         graph.input.extend(onnx.helper.make_tensor_value_info(
             t, inits[t].data_type, list(inits[t].dims)) for t in kernels)
         renamed, gates = _insert_fake_quant(onnx, graph, loaded, gated)
-        outputs = tuple(renamed.get(row.primary, row.primary) for row in loaded.rows[1:])
+        outputs = tuple(tuple(renamed.get(t, t) for t in row.outputs)
+                        for row in loaded.rows[1:])
         row0 = renamed.get(loaded.input_name)
+        variant = _Variant(None, outputs, row0, gates, {
+            name: value for gate in gates.values() for name, value in gate.feeds(None).items()})
         del graph.output[:]
         graph.output.extend(onnx.helper.make_empty_tensor_value_info(n)
-                            for n in dict.fromkeys([*outputs, *([row0] if row0 else [])]))
-        defaults = {name: value for gate in gates.values()
-                    for name, value in gate.feeds(None).items()}
-        return _Variant(_plain_session(model), outputs, row0, gates, defaults)
+                            for n in variant.fetched())
+        return dataclasses.replace(variant, session=_plain_session(model))
 
     # ------------------------------------------------------------------- time
     def time_nodes(
@@ -884,7 +1036,10 @@ class OnnxModel:
         progress: ProgressCallback | None = None,
     ) -> np.ndarray:
         """Per-row kernel time (ms) from onnxruntime's profiler: the median over `runs`
-        timed runs after `warmup` untimed ones, one thread. Row 0 (input) is 0."""
+        timed runs after `warmup` untimed ones, one thread. Row 0 (input) and ``output``
+        rows are 0. Events are matched to rows by node name; a Loop or If row's time is its
+        own kernel time, which includes its body (body nodes are renamed so that their
+        events never match a row)."""
         if warmup < 0 or runs < 1:
             raise ValueError(f"time_nodes needs warmup >= 0 and runs >= 1, got "
                              f"warmup={warmup}, runs={runs}")
@@ -899,7 +1054,9 @@ class OnnxModel:
             path = session.end_profiling()
             with open(path, encoding="utf-8") as handle:
                 events = json.load(handle)
-        return _row_times(events, self.graph.names, warmup, runs)
+        times = _row_times(events, self.graph.names, warmup, runs)
+        times[[k for k, op in enumerate(self.graph.ops) if op == "output"]] = 0.0
+        return times
 
 
 def _cache_size(loaded: _Loaded) -> int:

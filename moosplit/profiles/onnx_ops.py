@@ -12,8 +12,9 @@ MAC conventions (multiply-accumulates, biases not counted):
   LSTM/GRU/RNN: steps x batch x directions x (gates x hidden x (input + hidden) + one per
   gate element); Einsum: the product of every index's size.
 - BatchNormalization (inference, an affine map): 1 per output element; Instance/Layer/Group
-  and mean-variance normalisation: 3 (mean, variance, affine); LpNormalization: 2; LRN:
-  ``size + 1``.
+  normalisation: 4 (mean, variance, normalise, scale-and-shift), the convention of the
+  PyTorch front end too; MeanVarianceNormalization, which has no scale and shift: 3;
+  LpNormalization: 2; LRN: ``size + 1``.
 - Elementwise arithmetic, comparisons and activation functions: 1 per output element;
   variadic Sum/Max/Min/Mean: one per extra input per output element.
 - MaxPool/AveragePool/LpPool: kernel elements per output element; global pools, reductions,
@@ -72,10 +73,23 @@ PER_INPUT_OPS = frozenset({
     "ArgMax", "ArgMin", "CumSum", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
     "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "TopK",
 }) | GLOBAL_POOLS
-NORMALISATIONS = {"GroupNormalization": 3, "InstanceNormalization": 3, "LayerNormalization": 3,
+NORMALISATIONS = {"GroupNormalization": 4, "InstanceNormalization": 4, "LayerNormalization": 4,
                   "MeanVarianceNormalization": 3, "LpNormalization": 2, "BatchNormalization": 1,
                   "Softmax": 3, "LogSoftmax": 3, "Hardmax": 1}
 RECURRENT_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+
+SHAPE_INPUTS: dict[str, frozenset[int]] = {op: frozenset(indices) for op, indices in {
+    "AffineGrid": (1,), "CenterCropPad": (1, 2), "Clip": (1, 2), "Col2Im": (1, 2, 3),
+    "ConstantOfShape": (0,), "CumSum": (1,), "Dropout": (1, 2), "Expand": (1,),
+    "OneHot": (1, 2), "Pad": (1, 2, 3), "Range": (0, 1, 2), "ReduceL1": (1,),
+    "ReduceL2": (1,), "ReduceLogSum": (1,), "ReduceLogSumExp": (1,), "ReduceMax": (1,),
+    "ReduceMean": (1,), "ReduceMin": (1,), "ReduceProd": (1,), "ReduceSum": (1,),
+    "ReduceSumSquare": (1,), "Reshape": (1,), "Resize": (1, 2, 3), "Slice": (1, 2, 3, 4),
+    "Split": (1,), "Squeeze": (1,), "TopK": (1,), "Tile": (1,), "Trilu": (1,),
+    "Unsqueeze": (1,), "Upsample": (1,),
+}.items()}
+"""Input positions of shape-like operands (shapes, sizes, scales, pads, axes, bounds, counts
+and fill values): read as arguments, never as weights, whatever their type and size."""
 
 _KINDS = {
     "Conv": "conv", "ConvInteger": "conv", "QLinearConv": "conv",

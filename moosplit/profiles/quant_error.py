@@ -27,7 +27,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .graph import ModelRunner, ProgressCallback
-from .quantise import quantise
+from .quantise import activation_squared_error, quantise
 from .schema import REFERENCE_BITS, activation_error_column, weight_error_column
 
 MODES = ("mse", "output")
@@ -139,22 +139,29 @@ def _is_float(x: np.ndarray) -> bool:
     return np.issubdtype(np.asarray(x).dtype, np.floating)
 
 
-def _output(outputs: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+def _output(outputs: Mapping[str, Sequence[np.ndarray]], name: str) -> list[np.ndarray]:
+    """Row `name`'s output tensors (see ``ModelRunner.run``)."""
     try:
-        return np.asarray(outputs[name])
+        value = outputs[name]
     except KeyError:
         raise ValueError(f"the runner's run() returned no output for row {name!r}") from None
+    if isinstance(value, np.ndarray):
+        raise ValueError(f"the runner's run() returned an array for row {name!r}: it must "
+                         "return a tuple of the row's output tensors")
+    return [np.asarray(t) for t in value]
 
 
-def _float_output(outputs: Mapping[str, np.ndarray], name: str) -> np.ndarray | None:
-    """Row `name`'s output as float32, None if it is not floating point; inf/NaN refused."""
-    out = _output(outputs, name)
-    if not _is_float(out):
-        return None
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"row {name!r} outputs inf/NaN on the calibration data in a float "
-                         "run: its quantisation error is undefined")
-    return out.astype(np.float32, copy=False)
+def _float_outputs(outputs: Mapping[str, Sequence[np.ndarray]], name: str) -> list[np.ndarray]:
+    """Row `name`'s non-empty floating-point output tensors as float32; inf/NaN refused."""
+    found = []
+    for out in _output(outputs, name):
+        if not _is_float(out) or out.size == 0:
+            continue
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"row {name!r} outputs inf/NaN on the calibration data in a "
+                             "float run: its quantisation error is undefined")
+        found.append(out.astype(np.float32, copy=False))
+    return found
 
 
 def _finite(table: dict[int, np.ndarray], names: Sequence[str], what: str) -> None:
@@ -202,13 +209,16 @@ def weight_mse(runner: ModelRunner, bits: Sequence[int]) -> dict[int, np.ndarray
 def activation_mse(runner: ModelRunner, calibration: np.ndarray, bits: Sequence[int], *,
                    batch_size: int = 8, progress: ProgressCallback | None = None
                    ) -> dict[int, np.ndarray]:
-    """Per-row mean squared error of the row's float output under fake quantisation.
+    """Per-row mean squared error of the row's float outputs under fake quantisation.
 
-    One float run (``runner.run`` without quantisation) per calibration batch; every row's
-    output is quantised with ``quantise(out, b)``, one scale per tensor *and sample* (as in
-    a batch-1 inference, so the result does not depend on `batch_size`), and the squared
-    error is averaged over all elements of all calibration samples, in activation units
-    squared. Row 0 (the input) and rows with non-float outputs get 0. Not comparable with
+    One float run (``runner.run`` without quantisation) per calibration batch; each float
+    output tensor of a row is quantised on its own scale with
+    :func:`~moosplit.profiles.quantise.quantise_activation`: one scale per sample for a
+    batch-first tensor (first axis the batch of the run, as in a batch-1 inference, so the
+    result does not depend on `batch_size`), one for the whole tensor otherwise (a scalar,
+    a tensor whose first axis is not the batch). The squared error is averaged over all
+    elements of the row's float tensors over all calibration samples, in activation units
+    squared. Row 0 (the input) and rows without float outputs get 0. Not comparable with
     :func:`output_sensitivity`'s numbers. ``progress(done, total)`` after every batch.
     """
     bits = _check_bits(bits)
@@ -220,13 +230,10 @@ def activation_mse(runner: ModelRunner, calibration: np.ndarray, bits: Sequence[
     for done, batch in enumerate(_batches(calibration, batch_size), start=1):
         outputs = runner.run(batch)
         for i, name in enumerate(names[1:], start=1):
-            out = _float_output(outputs, name)
-            if out is None or out.size == 0:
-                continue
-            counts[i] += out.size
-            for b in bits:
-                sums[b][i] += sum(float(np.sum((quantise(sample, b) - sample)
-                                               .astype(np.float64) ** 2)) for sample in out)
+            for out in _float_outputs(outputs, name):
+                counts[i] += out.size
+                for b in bits:
+                    sums[b][i] += activation_squared_error(out, b, len(batch))
         if progress is not None:
             progress(done, n_batches)
     table = {b: np.divide(s, counts, out=np.zeros_like(s), where=counts > 0)
@@ -236,7 +243,11 @@ def activation_mse(runner: ModelRunner, calibration: np.ndarray, bits: Sequence[
 
 
 def sink_rows(runner: ModelRunner) -> list[int]:
-    """Rows (after the input) whose output no other row reads: the model's outputs."""
+    """Rows (after the input) whose output no other row reads: the model's outputs.
+
+    A model output that other rows read too has a row of op ``output`` of its own (see
+    :class:`~moosplit.profiles.graph.ModelRunner`), so every model output is a sink.
+    """
     graph = runner.graph
     read = {name for preds in graph.inputs for name in preds}
     return [i for i in range(1, graph.n_rows) if graph.names[i] not in read]
@@ -247,16 +258,16 @@ def output_sensitivity(runner: ModelRunner, calibration: np.ndarray, bits: Seque
                        ) -> ErrorColumns:
     """Per-row sensitivity of the model's output to quantising that row alone.
 
-    For each row with weights and each `b`: the mean squared error, per element, between
-    the model's float output and its output with only that row's weights quantised
-    (``runner.run(batch, weight_bits={row: b})``); likewise for each row's output
-    activation (``activation_bits={row: b}``; row 0 and non-float rows get 0). "The model's
-    output" is the float outputs of the sink rows (rows no other row reads), flattened per
-    sample and concatenated, so larger outputs weigh more. Averaged over all calibration
-    samples, in output units squared. Activation scales are the runner's: per tensor, so
-    one scale over a whole calibration batch (choose `batch_size` = the deployment batch to
-    match it). Not comparable with the numbers of ``mode="mse"``. ``progress(done, total)``
-    is called after every run.
+    For each row with weights and each `b`: the mean squared error, per element, between the
+    model's float output and its output with only that row's weights quantised
+    (``runner.run(batch, weight_bits={row: b})``); likewise for each row's output activation
+    (``activation_bits={row: b}``; row 0 and non-float rows get 0). "The model's output" is
+    every float output tensor of the sink rows (rows no other row reads: every model output,
+    see :func:`sink_rows`), flattened and concatenated, so larger outputs weigh more.
+    Averaged over all calibration samples, in output units squared. Activation scales are
+    the runner's: per tensor, so one scale over a whole calibration batch (choose
+    `batch_size` = the deployment batch to match it). Not comparable with the numbers of
+    ``mode="mse"``. ``progress(done, total)`` is called after every run.
     """
     bits = _check_bits(bits)
     calibration = _check_calibration(calibration, batch_size)
@@ -273,8 +284,9 @@ def output_sensitivity(runner: ModelRunner, calibration: np.ndarray, bits: Seque
     total = done = 0
     elements = 0
 
-    def model_output(outputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        parts = [_output(outputs, names[i]).astype(np.float64).ravel() for i in float_sinks]
+    def model_output(outputs: Mapping[str, Sequence[np.ndarray]]) -> np.ndarray:
+        parts = [t.astype(np.float64).ravel() for i in float_sinks
+                 for t in _output(outputs, names[i]) if _is_float(t)]
         return np.concatenate(parts)
 
     def tick() -> None:
@@ -286,19 +298,20 @@ def output_sensitivity(runner: ModelRunner, calibration: np.ndarray, bits: Seque
     for batch in _batches(calibration, batch_size):
         outputs = runner.run(batch)
         if quantised_rows is None:  # first batch: which rows and outputs are float
-            float_sinks = [i for i in sinks if _is_float(_output(outputs, names[i]))]
+            float_sinks = [i for i in sinks
+                           if any(_is_float(t) for t in _output(outputs, names[i]))]
             if not float_sinks and bits:
                 raise ValueError(f"model {graph.model!r} has no floating-point output to "
                                  "compare (sink rows: "
                                  f"{', '.join(names[i] for i in sinks) or 'none'})")
             quantised_rows = [i for i in range(1, graph.n_rows)
-                              if _is_float(_output(outputs, names[i]))]
+                              if any(_is_float(t) for t in _output(outputs, names[i]))]
             total = n_batches * (1 + len(bits) * (len(weighted) + len(quantised_rows)))
         tick()
         if not bits:
             continue
         for i in quantised_rows:
-            _float_output(outputs, names[i])  # refuses inf/NaN
+            _float_outputs(outputs, names[i])  # refuses inf/NaN
         reference = model_output(outputs)
         elements += reference.size
         for b in bits:
@@ -347,6 +360,7 @@ def estimate_errors(runner: ModelRunner, calibration: np.ndarray, bits: Sequence
     method = (f"mse: per-row MSE per element of the row's own tensors under fake "
               f"quantisation at bits {_bit_list(bits)} (weights: exact; activations: float "
               f"outputs on {len(calibration)} calibration samples, scale per tensor and "
-              f"sample); {QUANTISER}; not comparable with output mode")
+              f"sample where the tensor is batch-first, else per tensor); {QUANTISER}; not "
+              f"comparable with output mode")
     return ErrorColumns(weight, activation, method)
 

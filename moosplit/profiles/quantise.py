@@ -43,3 +43,37 @@ def quantisation_mse(x: np.ndarray, bits: int, axis: int | None = None) -> float
     if x.size == 0:
         return 0.0
     return float(np.mean((quantise(x, bits, axis) - x).astype(np.float64) ** 2))
+
+
+def quantise_activation(x: np.ndarray, bits: int, batch: int) -> np.ndarray:
+    """Quantise an activation of a run on `batch` samples as a batch-1 inference would.
+
+    A **batch-first** tensor (at least one axis, the first of length `batch`) gets one scale
+    per sample; any other tensor (a scalar, a tensor whose first axis is not the batch, such
+    as a statistic over the whole batch) gets one scale for the whole tensor. A first axis
+    that happens to equal `batch` is read as the batch: with ``batch = 1`` both readings
+    agree.
+
+    Example:
+        >>> x = np.array([[3.0, 1.0], [4.0, -4.0]])
+        >>> quantise_activation(x, 2, batch=2).tolist()  # sample 0 unsigned, sample 1 not
+        [[3.0, 1.0], [4.0, -4.0]]
+        >>> quantise_activation(x, 2, batch=3).tolist()  # not batch-first: one scale
+        [[4.0, 0.0], [4.0, -4.0]]
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if not scaled_per_sample(x, batch):
+        return quantise(x, bits)
+    return np.stack([quantise(sample, bits) for sample in x])
+
+
+def scaled_per_sample(x: np.ndarray, batch: int) -> bool:
+    """Whether :func:`quantise_activation` gives `x` one scale per sample (batch-first,
+    more than one sample, not empty)."""
+    return np.ndim(x) >= 1 and len(x) == batch and batch > 1 and np.size(x) > 0
+
+
+def activation_squared_error(x: np.ndarray, bits: int, batch: int) -> float:
+    """Sum over `x` of the squared error of :func:`quantise_activation` (float64)."""
+    x = np.asarray(x, dtype=np.float32)
+    return float(np.sum((quantise_activation(x, bits, batch) - x).astype(np.float64) ** 2))

@@ -10,6 +10,11 @@ How fx nodes become rows (SPEC section 2):
 - Row 0 is the single ``placeholder`` (op ``input``, named after the ``forward`` argument).
   Every ``call_module``, ``call_function`` and ``call_method`` node is a row, in graph
   (execution) order; ``get_attr`` nodes are not rows and ``output`` is not a row.
+- Model outputs are the sinks (rows no other row reads). A value ``forward`` returns that
+  other rows read too, or the input itself, gets a zero-cost row of op ``output`` (named
+  ``output:ROW``, appended at the end: no MACs, no weights, time 0) reading it, so that it
+  counts as a model output. Returned ``get_attr`` tensors (constants) are not rows. Both
+  are noted.
 - Names: the qualified module name for ``call_module`` (``layer4.0.conv3``), else the fx
   node name; whitespace becomes ``_`` and a repeated name gets a ``_<k>`` suffix (a module
   called twice gives ``relu`` and ``relu_1``).
@@ -21,23 +26,27 @@ How fx nodes become rows (SPEC section 2):
 - Outputs holding several tensors (``torch.split``, a module returning a tuple) are one row
   whose ``out_elems`` is the sum over its tensors; each ``getitem`` on it is a zero-MAC row
   of its own with that tensor's size. Outputs holding no tensor (``size``, shape arithmetic)
-  have ``out_elems`` 0 and ``macs`` 0. ``run`` returns such rows as an empty array and a
-  row of several tensors as their concatenation, flattened.
+  have ``out_elems`` 0 and ``macs`` 0. ``run`` returns each row's tensors as a tuple:
+  several for such a row, none for a row without tensors.
 - ``out_elems`` and ``macs`` are per sample: the batch total divided by the batch size,
   rounded up.
 - ``weight_elems``: the float parameters and buffers of a called module (BatchNorm's
   running statistics included, its integer ``num_batches_tracked`` not), or the float
   tensors of ``get_attr`` nodes the row reads. A tensor is counted once, at the first row
   that uses it: a module called twice, or a tied weight, is owned (and quantised, see
-  :meth:`TorchModel.weights`) by that first row only; later uses run at float.
+  :meth:`TorchModel.weights`) by that first row only; later uses run at float. Tensors with
+  at most one dimension longer than one (biases, normalisation parameters and statistics)
+  are not quantised, as in the ONNX front end; a row owning a tensor of two or more such
+  dimensions that is not quantised (a 2-D buffer of a module) is named in a note.
 - ``macs`` (bias additions not counted): convolutions ``out x in_channels/groups x
   kernel``, transposed convolutions ``in x out_channels/groups x kernel``, linear ``out x
   in_features``, matmul/mm/bmm/addmm ``out x inner dim``, scaled-dot-product attention
   ``(QK^T, softmax, xV)``, pools ``out x kernel`` (adaptive pools: one per input element),
   reductions (``mean``, ``sum``, ``max``...) one per input element, BatchNorm and
   elementwise operators (``add``, ``mul``, activations...) one per output element, softmax
-  three (exp, sum, divide) and LayerNorm/GroupNorm/InstanceNorm four (mean, variance,
-  normalise, scale-and-shift) per output element. Shape and data-movement operators
+  three (exp, sum, divide), LayerNorm/GroupNorm/InstanceNorm four (mean, variance,
+  normalise, scale-and-shift; the convention of the ONNX front end too) and RMSNorm three
+  (mean square, normalise, scale) per output element. Shape and data-movement operators
   (``view``, ``reshape``, ``flatten``, ``cat``, ``getitem``, ``size``, ``permute``,
   ``transpose``, ``contiguous``, ``split``, padding, ``dropout`` in eval mode, ``Identity``,
   ``Embedding`` lookups, ...) cost zero. Any other operator is counted as one MAC per output
@@ -71,6 +80,7 @@ import numpy as np
 
 from ..errors import ProfileError
 from .graph import LayerGraph, ProgressCallback
+from .onnx_ops import WeightAxis
 from .quantise import quantise
 from .schema import REFERENCE_BITS
 
@@ -147,24 +157,27 @@ class TorchModel:
         self._by_name = {row.name: row for row in rows}
         self._dtype = dtype
         self._modules = list(gm.modules())
-        self._cache: dict[tuple[str, int, int, int], tuple[Any, Any]] = {}
+        self._cache: dict[tuple[str, int, int, int, int], tuple[Any, Any]] = {}
         quant_cls, _ = _interpreters()
         self._runner = quant_cls(gm, rows)
 
     def weights(self, name: str) -> list[np.ndarray]:
-        """The weight of row `name` that quantisation applies to, as float32, or ``[]``.
+        """The weights of row `name` that quantisation applies to, as float32 (maybe ``[]``).
 
-        A row has one when it owns a ``weight`` of two or more dimensions: a Conv, Linear
-        (or Embedding) module's ``weight`` parameter, or the ``get_attr`` weight of an
-        ``F.conv*d`` / ``F.linear`` call. Axis 0 is always the output channel: a
-        transposed convolution's weight, stored as ``(in, out/groups, *kernel)``, is
-        returned as ``(out, in/groups, *kernel)``, the layout of an ordinary convolution.
+        Those the row owns (see the module notes) and that have two or more dimensions:
+        every such parameter of a called module (Conv, Linear, Embedding, the
+        ``weight_ih``/``weight_hh`` of LSTM/GRU/RNN, attention projections, ...), the
+        ``get_attr`` kernel of an ``F.conv*d`` / ``F.conv_transpose*d`` / ``F.linear``
+        call, a ``get_attr`` operand of a matrix product (``@``, ``matmul``, ``mm``,
+        ``bmm``, ``addmm``, ...), and any other ``get_attr`` operand with at least two
+        dimensions longer than one. Axis 0 is always the output channel: a transposed
+        convolution's weight, stored as ``(in, out/groups, *kernel)``, is returned as
+        ``(out, in/groups, *kernel)``; the second operand of ``x @ W``, ``(..., K, N)``,
+        as ``(N, ..., K)``; the first of ``W @ x``, ``(..., M, K)``, as ``(M, ..., K)``.
         """
-        slot = self._row(name).slot
-        if slot is None:
-            return []
-        w = slot.tensor(self._gm).detach().cpu().numpy()
-        return [np.array(_out_major(w, slot.groups), dtype=np.float32)]
+        return [np.array(slot.axis.to_channels_first(slot.tensor(self._gm).detach().cpu()
+                                                     .numpy()), dtype=np.float32)
+                for slot in self._row(name).slots]
 
     def run(
         self,
@@ -172,20 +185,25 @@ class TorchModel:
         *,
         weight_bits: Mapping[str, int] | None = None,
         activation_bits: Mapping[str, int] | None = None,
-    ) -> dict[str, np.ndarray]:
-        """Run one batch; return every row's output by row name (the input row included).
+    ) -> dict[str, tuple[np.ndarray, ...]]:
+        """Run one batch; return every row's output tensors by row name (input included).
 
-        Rows in `weight_bits` run with their weight (see :meth:`weights`) fake-quantised per
-        output channel; it is swapped into the module only while that node runs (rows
-        without a weight ignore the entry). Rows in `activation_bits` pass their output,
-        fake-quantised per tensor, on to their consumers and return it. Quantisation is
+        A row's tuple holds every tensor of its output, in order (nested tuples, lists and
+        dicts flattened): one for most rows, several for ``torch.split`` or an LSTM, none
+        for ``x.size(0)``. Rows in `weight_bits` run with their weights (see
+        :meth:`weights`) fake-quantised per output channel; they are swapped into the
+        module only while that node runs (rows without weights ignore the entry). Rows in
+        `activation_bits` pass their output, each float tensor fake-quantised on its own
+        scale, on to their consumers and return it. Quantisation is
         :func:`moosplit.profiles.quantise.quantise`.
         """
         wbits = self._node_bits(weight_bits, "weight_bits")
         abits = self._node_bits(activation_bits, "activation_bits")
-        qweights = {row.node: self._quantised_weight(row, bits) for row, bits in wbits
-                    if row.slot is not None and bits < REFERENCE_BITS}
-        qacts = {row.node: bits for row, bits in abits if bits < REFERENCE_BITS}
+        qweights = {row.node: [(slot, self._quantised_weight(row, k, bits))
+                               for k, slot in enumerate(row.slots)]
+                    for row, bits in wbits if row.slots and bits < REFERENCE_BITS}
+        qacts = {row.node if row.node is not None else row.name: bits
+                 for row, bits in abits if bits < REFERENCE_BITS}
         x = self._batch_tensor(batch)
         with _inference(self._torch, self._modules):
             return self._runner.outputs_of(x, qweights, qacts)
@@ -259,17 +277,17 @@ class TorchModel:
                              f"{self.graph.model}, got {arr.shape}")
         return self._torch.tensor(arr, dtype=self._dtype)  # a copy: in-place ops stay ours
 
-    def _quantised_weight(self, row: _Row, bits: int) -> Any:
-        """The fake-quantised weight of `row`, in the tensor's own layout (cached)."""
-        slot = row.slot
-        assert slot is not None
+    def _quantised_weight(self, row: _Row, k: int, bits: int) -> Any:
+        """The fake-quantised weight `k` of `row`, in the tensor's own layout (cached)."""
+        slot = row.slots[k]
         weight = slot.tensor(self._gm)
-        key = (row.name, bits, id(weight), weight._version)  # a reloaded weight is new
+        key = (row.name, k, bits, id(weight), weight._version)  # a reloaded weight is new
         cached = self._cache.get(key)
         if cached is None:
             w = weight.detach()
-            q = _from_out_major(quantise(_out_major(w.cpu().numpy(), slot.groups), bits, axis=0),
-                                slot.groups)
+            n = w.cpu().numpy()
+            q = np.ascontiguousarray(slot.axis.restore(
+                quantise(slot.axis.to_channels_first(n), bits, axis=0), n.shape))
             if len(self._cache) >= _QUANTISED_CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
             # the entry holds `weight` too, so that its id cannot be reused while cached
@@ -283,28 +301,33 @@ class TorchModel:
 
 @dataclass(frozen=True)
 class _WeightSlot:
-    """Where a row's quantisable weight lives: a module's ``weight`` or a get_attr node."""
+    """Where one quantisable weight of a row lives, and where its output channels are: a
+    parameter of the called module (`param`, a dotted name inside `module`) or the value
+    of a get_attr node."""
 
-    groups: int  # 0: axis 0 is the output channel; g > 0: ConvTranspose layout, g groups
+    axis: WeightAxis
     module: Any = None
+    param: str = ""
     attr_node: Any = None
 
     def tensor(self, gm: Any) -> Any:
         """The weight as it is now (read at each use: the module may have been reloaded)."""
         if self.module is not None:
-            return self.module._parameters["weight"]
+            return self.module.get_parameter(self.param)
         return _fetch_attr(gm, self.attr_node.target)
 
 
 @dataclass(frozen=True)
 class _Row:
-    """One profile row: its fx node, name, and how ``run`` treats it."""
+    """One profile row: its fx node, name, and how ``run`` treats it. An ``output`` row
+    has no node of its own: `source` is the node whose value it returns."""
 
     node: Any
     name: str
     copy: bool  # the output is later modified in place: record a copy
-    slot: _WeightSlot | None
+    slots: tuple[_WeightSlot, ...] = ()
     out_of_place: str | None = None  # an in-place node that run() may run out of place
+    source: Any = None
 
 
 @dataclass(frozen=True)
@@ -382,26 +405,29 @@ def _read_graph(torch: Any, gm: Any, shape: tuple[int, ...], mutated: set[Any],
     """Rows, names, structure and costs of a traced, shape-propagated graph."""
     nodes = [n for n in gm.graph.nodes
              if n.op in ("placeholder", "call_module", "call_function", "call_method")]
-    names = _unique_names([_preferred_name(n) for n in nodes])
+    names = _unique_names([_preferred_name(n) for n in nodes])  # output rows: appended
     row_of = dict(zip(nodes, names, strict=True))
     batch = shape[0]
     seen: set[int] = set()
     calls: dict[str, list[str]] = {}
     unknown: dict[str, list[str]] = {}
+    unquantised: list[str] = []
     rows, ops, inputs, outs, weights, macs = [], [], [], [], [], []
     for node, name in zip(nodes, names, strict=True):
         module = gm.get_submodule(node.target) if node.op == "call_module" else None
         if module is not None:
             calls.setdefault(node.target, []).append(name)
         owned = _claim_tensors(torch, gm, node, module, seen)
-        slot = _weight_slot(torch, gm, node, module, owned)
+        slots, left = _weight_slots(torch, gm, node, module, owned)
+        if left:
+            unquantised.append(f"{name} ({', '.join('x'.join(map(str, t.shape)) for t in left)})")
         op, total_macs = ("input", 0) if node.op == "placeholder" else _classify(node, module)
         out_total = _numel(node.meta.get("tensor_meta"))
         if total_macs is None:
             total_macs = out_total
             if out_total:
                 unknown.setdefault(op, []).append(name)
-        rows.append(_Row(node, name, node in mutated, slot, out_of_place.get(node)))
+        rows.append(_Row(node, name, node in mutated, slots, out_of_place.get(node)))
         ops.append(op)
         inputs.append(_row_inputs(node, row_of, names[0]))
         outs.append(-(-out_total // batch))
@@ -413,8 +439,46 @@ def _read_graph(torch: Any, gm: Any, shape: tuple[int, ...], mutated: set[Any],
               f"parameters are counted and quantised at its first call only"
               for target, rows_ in calls.items()
               if len(rows_) > 1 and weights[names.index(rows_[0])] > 0]
+    if unquantised:
+        notes.append(f"weights counted in weight_elems but not quantised, so werr leaves them "
+                     f"out, in {len(unquantised)} row(s): {', '.join(unquantised)}")
+    sources, constant = _output_sources(gm, row_of)
+    for source in sources:  # zero-cost output rows, appended
+        name = _unique_names([*names, f"output:{row_of[source]}"])[-1]
+        names.append(name)
+        rows.append(_Row(None, name, False, source=source))
+        ops.append("output")
+        inputs.append((row_of[source],))
+        outs.append(outs[nodes.index(source)])
+        weights.append(0)
+        macs.append(0)
+    if sources:
+        inside = [row_of[n] for n in sources if n.op != "placeholder"]
+        parts = ([f"{', '.join(inside)} also read by other rows"] if inside else []) + (
+            [f"{names[0]} the input itself"] if len(inside) < len(sources) else [])
+        notes.append(f"returned value(s) of row(s) {'; '.join(parts)}: each is a zero-cost "
+                     "row of op 'output' (output:ROW) reading it, so that it counts as a "
+                     "model output")
+    if constant:
+        notes.append(f"model output(s) {', '.join(constant)} do not depend on the input "
+                     "(constants): no row computes them and the profile leaves them out")
     return _Reading(tuple(rows), tuple(names), tuple(ops), tuple(inputs), outs, weights, macs,
                     tuple(notes))
+
+
+def _output_sources(gm: Any, row_of: Mapping[Any, str]) -> tuple[list[Any], list[str]]:
+    """The row nodes that need an ``output`` row (returned by ``forward`` and read by other
+    rows too, or the input itself), and the returned ``get_attr`` tensors (constants)."""
+    from torch.fx.node import map_arg
+
+    returned: list[Any] = []
+    for node in gm.graph.nodes:
+        if node.op == "output":
+            map_arg(node.args, lambda a: returned.append(a) or a)
+    returned = list(dict.fromkeys(returned))
+    sources = [n for n in returned if n in row_of and (
+        n.op == "placeholder" or any(u.op != "output" for u in n.users))]
+    return sources, [str(n.target) for n in returned if n.op == "get_attr"]
 
 
 def _preferred_name(node: Any) -> str:
@@ -520,25 +584,62 @@ def _claim_tensors(torch: Any, gm: Any, node: Any, module: Any, seen: set[int]) 
 
 
 _FUNCTIONAL_WEIGHTED = re.compile(r"conv[123]d|linear")
+_FUNCTIONAL_TRANSPOSED = re.compile(r"convtranspose[123]d")
+_MATRIX_PRODUCTS = {  # kind -> (position, keyword) of the left and the right matrix
+    "matmul": ((0, "input"), (1, "other")), "mm": ((0, "input"), (1, "mat2")),
+    "bmm": ((0, "input"), (1, "mat2")), "addmm": ((1, "mat1"), (2, "mat2")),
+    "baddbmm": ((1, "batch1"), (2, "batch2")), "addbmm": ((1, "batch1"), (2, "batch2"))}
 
 
-def _weight_slot(torch: Any, gm: Any, node: Any, module: Any,
-                 owned: list[Any]) -> _WeightSlot | None:
-    """The row's quantisable weight, if it owns one of two or more dimensions."""
+def _long_axes(shape: Sequence[int]) -> int:
+    """Dimensions longer than one (a bias or a scale vector has at most one)."""
+    return sum(int(d) > 1 for d in shape)
+
+
+def _arg(node: Any, position: int, keyword: str, default: Any = None) -> Any:
+    if len(node.args) > position:
+        return node.args[position]
+    return node.kwargs.get(keyword, default)
+
+
+def _weight_slots(torch: Any, gm: Any, node: Any, module: Any,
+                  owned: list[Any]) -> tuple[tuple[_WeightSlot, ...], list[Any]]:
+    """The row's quantisable weights (see :meth:`TorchModel.weights`), and the tensors it
+    owns that have two or more dimensions longer than one but are not quantised."""
     owned_ids = {id(t) for t in owned}
+    slots: list[_WeightSlot] = []
     if module is not None:
-        w = module._parameters.get("weight")
-        if w is None or w.ndim < 2 or id(w) not in owned_ids:
-            return None
-        groups = int(module.groups) if getattr(module, "transposed", False) else 0
-        return _WeightSlot(groups, module=module)
-    if node.op == "call_function" and _FUNCTIONAL_WEIGHTED.fullmatch(_kind(node, None)):
-        arg = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
-        if getattr(arg, "op", None) == "get_attr":
+        transposed = bool(getattr(module, "transposed", False))
+        for param, p in module.named_parameters():
+            if id(p) in owned_ids and p.ndim >= 2:
+                axis = WeightAxis(1, int(module.groups)) if transposed and param == "weight" \
+                    else WeightAxis(0)
+                slots.append(_WeightSlot(axis, module=module, param=param))
+    elif node.op in ("call_function", "call_method"):
+        kind = _kind(node, None)
+        known: list[tuple[Any, WeightAxis]] = []
+        if _FUNCTIONAL_WEIGHTED.fullmatch(kind):
+            known = [(_arg(node, 1, "weight"), WeightAxis(0))]
+        elif _FUNCTIONAL_TRANSPOSED.fullmatch(kind):
+            known = [(_arg(node, 1, "weight"), WeightAxis(1, int(_arg(node, 6, "groups", 1))))]
+        elif kind in _MATRIX_PRODUCTS:
+            (left, left_kw), (right, right_kw) = _MATRIX_PRODUCTS[kind]
+            known = [(_arg(node, left, left_kw), WeightAxis(-2)),
+                     (_arg(node, right, right_kw), WeightAxis(-1))]
+        generic = [(arg, None) for arg in node.all_input_nodes]
+        done: set[int] = set()
+        for arg, axis in known + generic:
+            if getattr(arg, "op", None) != "get_attr":
+                continue
             w = _fetch_attr(gm, arg.target)
-            if isinstance(w, torch.Tensor) and w.ndim >= 2 and id(w) in owned_ids:
-                return _WeightSlot(0, attr_node=arg)
-    return None
+            if id(w) not in owned_ids or id(w) in done:
+                continue
+            if (w.ndim >= 2) if axis is not None else (_long_axes(w.shape) >= 2):
+                slots.append(_WeightSlot(axis or WeightAxis(0), attr_node=arg))
+                done.add(id(w))
+    quantised = {id(slot.tensor(gm)) for slot in slots}
+    left = [t for t in owned if id(t) not in quantised and _long_axes(t.shape) >= 2]
+    return tuple(slots), left
 
 
 # --------------------------------------------------------------------------- operators
@@ -559,7 +660,7 @@ _ZERO_MACS = frozenset(
     "pixelshuffle pixelunshuffle channelshuffle flip roll movedim viewas reshapeas zeros "
     "ones zeroslike oneslike full fulllike arange".split())
 _REDUCTIONS = frozenset("mean sum amax amin max min prod argmax argmin".split())
-_NORMS = re.compile(r"layernorm|groupnorm|instancenorm([123]d)?|rmsnorm")
+_NORMS = re.compile(r"layernorm|groupnorm|instancenorm([123]d)?")
 _SOFTMAX = frozenset({"softmax", "logsoftmax", "softmin"})
 _PAD = re.compile(r"(zero|constant|reflection|replication|circular)pad[123]d")
 _DROPOUT = re.compile(r"(feature)?(alpha)?dropout([123]d)?")
@@ -620,6 +721,8 @@ def _classify(node: Any, module: Any) -> tuple[str, int | None]:
         return op, 3 * out
     if _NORMS.fullmatch(op):
         return op, 4 * out
+    if op == "rmsnorm":
+        return op, 3 * out
     return op, None
 
 
@@ -714,24 +817,6 @@ def _inference(torch: Any, modules: list[Any]) -> Iterator[None]:
             m.training = True
 
 
-def _out_major(w: np.ndarray, groups: int) -> np.ndarray:
-    """A weight with axis 0 the output channel (ConvTranspose ``(in, out/g, *k)`` reordered)."""
-    if not groups:
-        return w
-    cin, cout_g, *kernel = w.shape
-    w = w.reshape(groups, cin // groups, cout_g, *kernel).swapaxes(1, 2)
-    return w.reshape(groups * cout_g, cin // groups, *kernel)
-
-
-def _from_out_major(w: np.ndarray, groups: int) -> np.ndarray:
-    """Inverse of :func:`_out_major`."""
-    if not groups:
-        return w
-    cout, cin_g, *kernel = w.shape
-    w = w.reshape(groups, cout // groups, cin_g, *kernel).swapaxes(1, 2)
-    return np.ascontiguousarray(w.reshape(groups * cin_g, cout // groups, *kernel))
-
-
 def _map_tensors(torch: Any, value: Any, fn: Callable[[Any], Any]) -> Any:
     if isinstance(value, torch.Tensor):
         return fn(value)
@@ -753,16 +838,10 @@ def _flat_tensors(torch: Any, value: Any) -> list[Any]:
     return []
 
 
-def _to_numpy(torch: Any, value: Any, copy: bool) -> np.ndarray:
-    """A row's output as numpy: a tensor as is, several tensors flattened and concatenated,
-    no tensor as an empty float32 array."""
-    if isinstance(value, torch.Tensor):
-        arr = value.detach().cpu().numpy()
-        return arr.copy() if copy else arr
-    tensors = _flat_tensors(torch, value)
-    if not tensors:
-        return np.empty(0, dtype=np.float32)
-    return np.concatenate([t.detach().cpu().numpy().reshape(-1) for t in tensors])
+def _to_numpy(torch: Any, value: Any, copy: bool) -> tuple[np.ndarray, ...]:
+    """A row's output as the tuple of its tensors in numpy (copies if `copy`)."""
+    arrays = (t.detach().cpu().numpy() for t in _flat_tensors(torch, value))
+    return tuple(a.copy() if copy else a for a in arrays)
 
 
 @functools.cache
@@ -837,14 +916,16 @@ def _interpreters() -> tuple[type, type]:
 
         def __init__(self, gm: Any, rows: tuple[_Row, ...]) -> None:
             super().__init__(gm)
-            self.rows = {row.node: row for row in rows}
+            self.rows = {row.node: row for row in rows if row.node is not None}
+            self.output_rows = [row for row in rows if row.node is None]
             self.forms = {row.node: row.out_of_place for row in rows if row.out_of_place}
-            self.weights: dict[Any, Any] = {}
+            self.weights: dict[Any, list[tuple[_WeightSlot, Any]]] = {}
             self.activation_bits: dict[Any, int] = {}
-            self.outputs: dict[str, np.ndarray] = {}
+            self.outputs: dict[str, tuple[np.ndarray, ...]] = {}
 
-        def outputs_of(self, x: Any, weights: dict[Any, Any],
-                       activation_bits: dict[Any, int]) -> dict[str, np.ndarray]:
+        def outputs_of(self, x: Any, weights: dict[Any, list[tuple[_WeightSlot, Any]]],
+                       activation_bits: dict[Any, int]) -> dict[str, tuple[np.ndarray, ...]]:
+            """Row outputs; `activation_bits` is keyed by node (output rows: by name)."""
             self.weights, self.activation_bits, self.outputs = weights, activation_bits, {}
             try:
                 self.run(x)
@@ -854,43 +935,54 @@ def _interpreters() -> tuple[type, type]:
                 self.env = {}
 
         def run_node(self, n: Any) -> Any:
+            if n.op == "output":
+                for row in self.output_rows:  # the values forward returns
+                    self._record(row, self.env[row.source], self.activation_bits.get(row.name))
             row = self.rows.get(n)
             if row is None:
                 return super().run_node(n)
             q = self.weights.get(n)
-            out = super().run_node(n) if q is None else self._with_weight(n, row.slot, q)
-            bits = self.activation_bits.get(n)
+            out = super().run_node(n) if q is None else self._with_weights(n, q)
+            return self._record(row, out, self.activation_bits.get(n))
+
+        def _record(self, row: _Row, out: Any, bits: int | None) -> Any:
             if bits is not None:
                 out = _map_tensors(torch, out, functools.partial(_quantise_tensor, bits=bits))
             self.outputs[row.name] = _to_numpy(torch, out, row.copy)
             return out
 
-        def _with_weight(self, n: Any, slot: _WeightSlot, q: Any) -> Any:
-            if slot.module is not None:
-                params = slot.module._parameters
-                original = params["weight"]
-                params["weight"] = torch.nn.Parameter(q, requires_grad=False)
-                try:
-                    return super().run_node(n)
-                finally:
-                    params["weight"] = original
-            original = self.env[slot.attr_node]
-            self.env[slot.attr_node] = q
+        def _with_weights(self, n: Any, quantised: list[tuple[_WeightSlot, Any]]) -> Any:
+            swapped: list[tuple[Any, Any, Any]] = []  # (module or None, key, original)
             try:
+                for slot, q in quantised:
+                    if slot.module is None:
+                        swapped.append((None, slot.attr_node, self.env[slot.attr_node]))
+                        self.env[slot.attr_node] = q
+                        continue
+                    path, _, leaf = slot.param.rpartition(".")
+                    owner = slot.module.get_submodule(path)
+                    swapped.append((owner, leaf, owner._parameters[leaf]))
+                    # setattr, not _parameters[...]: LSTM & co. keep their own weight list
+                    setattr(owner, leaf, torch.nn.Parameter(q, requires_grad=False))
                 return super().run_node(n)
             finally:
-                self.env[slot.attr_node] = original
+                for owner, key, original in reversed(swapped):
+                    if owner is None:
+                        self.env[key] = original
+                    else:
+                        setattr(owner, key, original)
 
     class _TimingInterpreter(torch.fx.Interpreter):
         """Runs the graph, timing each row's own execution in nanoseconds."""
 
         def __init__(self, gm: Any, rows: tuple[_Row, ...]) -> None:
             super().__init__(gm)
-            self.index = {row.node: i for i, row in enumerate(rows)}
+            self.index = {row.node: i for i, row in enumerate(rows) if row.node is not None}
+            self.n_rows = len(rows)
             self.elapsed = np.zeros(len(rows), dtype=np.int64)
 
         def time_run(self, x: Any) -> np.ndarray:
-            self.elapsed = np.zeros(len(self.index), dtype=np.int64)
+            self.elapsed = np.zeros(self.n_rows, dtype=np.int64)
             self.run(x)
             self.env = {}
             return self.elapsed

@@ -792,3 +792,21 @@ def test_info_random_and_bundled_profiles(capsys, dag):
     assert f"total MACs: {int(resnet.macs.sum()):,}" in out
     assert info_bottlenecks(out) == my_bottlenecks(resnet)
 
+
+
+def test_transmitter_preset_sets_bandwidth_and_power(capsys):
+    from moosplit.cli import main
+    from moosplit.profiles.devices import TRANSMITTER_PRESETS
+
+    radio = TRANSMITTER_PRESETS["ko2018-2mbps"]
+    assert main(["solve", "mobilenet_v2", "--objectives", "latency_ms,energy_mj", "--bits", "16",
+                 "--transmitter", "ko2018-2mbps", "--out", "-", "--quiet"]) == 0
+    with_preset = capsys.readouterr().out
+    assert main(["solve", "mobilenet_v2", "--objectives", "latency_ms,energy_mj", "--bits", "16",
+                 "--bandwidth-mbps", str(radio.bandwidth_mbps), "--tx-power-mw",
+                 str(radio.power_mw), "--out", "-", "--quiet"]) == 0
+    assert capsys.readouterr().out == with_preset
+    assert main(["solve", "portend_resnet20", "--transmitter", "smoke-signals"]) == 2
+    assert "--transmitter" in capsys.readouterr().err
+    assert main(["solve", "portend_resnet20"]) == 2
+    assert "--bandwidth-mbps (or --transmitter) is required" in capsys.readouterr().err

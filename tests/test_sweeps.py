@@ -297,7 +297,7 @@ def test_cli_sweep_table_plot_and_bandwidth_from_vary(capsys, tmp_path, profile_
     (["--vary", "bandwidth_mbps"], "--vary: expected NAME=V1,V2"),
     (["--vary", "rtt_ms=1,x"], "--vary rtt_ms: expected comma-separated numbers"),
     (["--vary", "rtt_ms=1", "--vary", "rtt_ms=2"], "given twice"),
-    (["--vary", "rtt_ms=1"], "--bandwidth-mbps is required (or --vary bandwidth_mbps"),
+    (["--vary", "rtt_ms=1"], "--bandwidth-mbps is required (or --transmitter, or --vary"),
     (["--vary", "bandwidth_mbps=1", "--plot", "x.pdf"], "--plot: write a .png or .svg"),
     (["--vary", "bandwidth_mbps=1", "--pick", "best"], "--pick: expected 'knee'"),
     (["--vary", "bandwidth_mbps=1", "--workers", "0"], "--workers must be >= 1"),

@@ -11,6 +11,7 @@ from ..problems.codecs import read_codecs
 from ..problems.problem import MODES, Network, SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..profiles.bundled import bundled_profiles, load_profile
+from ..profiles.devices import TRANSMITTER_PRESETS
 
 MIB = 2**20
 
@@ -48,12 +49,16 @@ def add_problem_options(parser: argparse.ArgumentParser) -> None:
                        for q in QUANTITIES.values())
     group.add_argument("--objectives", type=comma_list(str), default=("latency_ms", "error"),
                        help=f"comma-separated, from: {senses} (default: latency_ms,error)")
-    group.add_argument("--bandwidth-mbps", type=float, required=True,
-                       help="uplink bandwidth in Mbit/s")
+    group.add_argument("--bandwidth-mbps", type=float, default=None,
+                       help="uplink bandwidth in Mbit/s (required unless --transmitter)")
     group.add_argument("--rtt-ms", type=float, default=0.0,
                        help="round-trip delay added to every plan (default 0)")
     group.add_argument("--tx-power-mw", type=float, default=None,
                        help="transmitter power in mW (needed for energy_mj)")
+    group.add_argument("--transmitter", default=None, metavar="PRESET",
+                       help="a transmitter preset giving bandwidth and power ("
+                            + ", ".join(TRANSMITTER_PRESETS) + "); --bandwidth-mbps and "
+                            "--tx-power-mw override it")
     memory = group.add_mutually_exclusive_group()
     memory.add_argument("--memory-mib", type=float, help="edge memory limit in MiB")
     memory.add_argument("--memory-bytes", type=float, help="edge memory limit in bytes")
@@ -88,10 +93,26 @@ def constraints_from_args(args: argparse.Namespace) -> dict[str, float]:
     return constraints
 
 
+def apply_transmitter(args: argparse.Namespace) -> None:
+    """Fill --bandwidth-mbps and --tx-power-mw from --transmitter where not given."""
+    if args.transmitter is not None:
+        if args.transmitter not in TRANSMITTER_PRESETS:
+            raise ProblemError(f"--transmitter: unknown preset {args.transmitter!r}; presets: "
+                               f"{', '.join(TRANSMITTER_PRESETS)}")
+        radio = TRANSMITTER_PRESETS[args.transmitter]
+        if args.bandwidth_mbps is None:
+            args.bandwidth_mbps = radio.bandwidth_mbps
+        if args.tx_power_mw is None:
+            args.tx_power_mw = radio.power_mw
+    if args.bandwidth_mbps is None:
+        raise ProblemError("--bandwidth-mbps (or --transmitter) is required")
+
+
 def build_problem(args: argparse.Namespace) -> SplitProblem:
     """The SplitProblem the parsed options describe."""
     profile = load_profile(args.profile)
     constraints = constraints_from_args(args)
+    apply_transmitter(args)
     if args.codecs and not Path(args.codecs).is_file():
         raise ProblemError(f"--codecs {args.codecs}: no such file")
     try:

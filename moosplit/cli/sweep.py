@@ -30,7 +30,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "give the rest) and print one row per combination: status, front size, "
         "hypervolume against a reference point common to the sweep, and the chosen plan.")
     add_problem_options(parser)
-    _optional(parser, "bandwidth_mbps")  # may come from --vary bandwidth_mbps=...
     parser.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
                         help="a setting and its values (repeatable; the cartesian product "
                              f"is solved); names: {', '.join(SETTINGS)}")
@@ -57,13 +56,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="what --plot draws (default n_edge, the edge layers)")
     parser.add_argument("--quiet", action="store_true", help="no progress or summary lines")
     parser.set_defaults(run=run)
-
-
-def _optional(parser: argparse.ArgumentParser, dest: str) -> None:
-    """Make a shared problem option optional for this command."""
-    for action in parser._actions:
-        if action.dest == dest:
-            action.required = False
 
 
 def parse_vary(items: list[str]) -> dict[str, tuple[float, ...]]:
@@ -107,9 +99,10 @@ def _check_args(args: argparse.Namespace, vary: dict) -> None:
                            "own workers)")
     if args.time_limit is not None and not args.time_limit > 0:
         raise ProblemError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
-    if args.bandwidth_mbps is None:
+    if args.bandwidth_mbps is None and args.transmitter is None:
         if "bandwidth_mbps" not in vary:
-            raise ProblemError("--bandwidth-mbps is required (or --vary bandwidth_mbps=...)")
+            raise ProblemError("--bandwidth-mbps is required (or --transmitter, or --vary "
+                               "bandwidth_mbps=...)")
         args.bandwidth_mbps = max(vary["bandwidth_mbps"])  # replaced in every combination
 
 

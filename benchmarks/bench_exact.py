@@ -82,12 +82,17 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--time-limit", type=float, default=120.0)
-    parser.add_argument("--sizes", default="25,50,100,176,200,500,1000")
+    parser.add_argument("--sizes", default="25,50,100,176,200,500,1000",
+                        help="generated DAG sizes ('' for none: bundled profiles only)")
+    parser.add_argument("--profiles", default=None,
+                        help="comma-separated bundled profiles (default: all)")
     parser.add_argument("--out", default=None, help="markdown file to write the table to")
     args = parser.parse_args()
     rows = []
-    cases = [(int(n), ("latency_ms", "error"), 0.001) for n in args.sizes.split(",")]
-    cases.append((176, ("latency_ms", "memory_bytes", "error"), 0.01))
+    sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
+    cases = [(n, ("latency_ms", "error"), 0.001) for n in sizes]
+    if 176 in sizes:
+        cases.append((176, ("latency_ms", "memory_bytes", "error"), 0.01))
     for n, objectives, resolution in cases:
         problem = generated(n, objectives)
         for solver in ("epsilon", "cpsat"):
@@ -97,7 +102,8 @@ def main() -> None:
                          result, target))
             print(rows[-1], flush=True)
     network = moosplit.Network(10.0, rtt_ms=20.0)
-    for name in moosplit.bundled_profiles():
+    names = args.profiles.split(",") if args.profiles else moosplit.bundled_profiles()
+    for name in names:
         profile = moosplit.load_profile(name)
         cases = [(moosplit.SplitProblem(profile, network, objectives=("latency_ms", "edge_macs"),
                                         bits=(16,)), None, None)]

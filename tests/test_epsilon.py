@@ -1,10 +1,13 @@
-"""The `epsilon` backend: the conformance kit, LMOS's sweep, refusals and time limits."""
+"""The `epsilon` backend: the conformance kit, LMOS's sweep, refusals, time limits and
+certified label merging."""
 
 import numpy as np
 import pytest
 
 import moosplit
 from moosplit.front import Status
+from moosplit.solvers.epsilon import range_floor
+from moosplit.testing.conformance import check_against_reference
 from moosplit.testing.pytest_backends import BackendConformance
 
 
@@ -59,3 +62,124 @@ def test_time_limit_returns_unproven_front():
     front = moosplit.solve(problem, "epsilon", time_limit=1e-6)
     assert front.status in (Status.FEASIBLE, Status.UNKNOWN)
     assert front.guarantee.kind == "heuristic"
+
+
+# ------------------------------------------------------- certified label merging
+# merge_above=0: merge at every step, so that these small instances exercise merging
+
+class TestEpsilonMerging1Percent(BackendConformance):
+    solver = "epsilon"
+    options = {"resolution": 0.01, "merge_above": 0}
+
+
+class TestEpsilonMerging10Percent(BackendConformance):
+    solver = "epsilon"
+    options = {"resolution": 0.1, "merge_above": 0}
+
+
+MEDIUM = [  # (seed, kind, mode, objectives): beyond exhaustive sizes, where merging bites
+    (0, "chain", "prefix", ("latency_ms", "error")),
+    (2, "dag", "cut", ("latency_ms", "error")),
+    (3, "chain", "prefix", ("latency_ms", "memory_bytes", "error")),
+    (4, "dag", "prefix", ("latency_ms", "memory_bytes", "error")),
+    (5, "dag", "cut", ("latency_ms", "memory_bytes", "error")),
+    (9, "chain", "prefix", ("latency_ms", "error")),
+    (10, "dag", "prefix", ("latency_ms", "error")),
+    (11, "dag", "cut", ("latency_ms", "error")),
+    (14, "dag", "cut", ("latency_ms", "memory_bytes", "error")),
+    (15, "chain", "prefix", ("latency_ms", "memory_bytes")),
+]
+
+
+def _medium(seed, kind, mode, objectives):
+    return moosplit.random_problem(10 if mode == "prefix" else 7, kind=kind, mode=mode,
+                                   objectives=objectives, bits=(2, 4, 6, 8),
+                                   bounded=bool(seed % 2), bit_latency=True, seed=seed)
+
+
+@pytest.mark.parametrize("resolution", [0.01, 0.1])
+@pytest.mark.parametrize("case", MEDIUM, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}-{len(c[3])}obj")
+def test_merged_front_is_certified_against_the_exact_dp(case, resolution):
+    problem = _medium(*case)
+    exact = moosplit.solve(problem, "epsilon")
+    front = moosplit.solve(problem, "epsilon", resolution=resolution, merge_above=0)
+    check_against_reference(front, exact, where=str(case))
+    # merging happened, and it saved labels
+    assert front.stats.extra["merged"] > 0
+    assert front.stats.extra["labels"] < exact.stats.extra["labels"]
+    # the certificate is within the resolution times each objective's true range
+    # (the exact front's spread is at least LMOS's payoff-table range)
+    slack = np.array(front.guarantee.resolution)
+    assert np.all(slack <= resolution * np.ptp(exact.F, axis=0) * (1 + 1e-9) + 1e-12)
+
+
+def test_constraints_are_never_relaxed():
+    # memory bound and memory objective: merging may relax memory only where unbounded
+    problem = _medium(3, "chain", "prefix", ("latency_ms", "memory_bytes", "error"))
+    assert "memory_bytes" in problem.constraints
+    front = moosplit.solve(problem, "epsilon", resolution=0.1, merge_above=0)
+    assert front.stats.extra["merge_slack"][1] == 0.0
+    unbounded = problem.replace(constraints={})
+    front = moosplit.solve(unbounded, "epsilon", resolution=0.1, merge_above=0)
+    assert front.stats.extra["merge_slack"][1] > 0.0
+
+
+def test_merging_solves_what_the_exact_dp_refuses():
+    problem = moosplit.random_problem(80, kind="chain", seed=0, bits=(2, 4, 6, 8),
+                                      objectives=("latency_ms", "error"), bit_latency=True)
+    with pytest.raises(moosplit.UnsupportedProblemError, match="exact DP"):
+        moosplit.solve(problem, "epsilon", max_labels=200_000)
+    front = moosplit.solve(problem, "epsilon", resolution=0.01, max_labels=200_000)
+    assert front.status is Status.OPTIMAL and front.guarantee.kind == "certified"
+    assert front.stats.extra["merged"] > 0
+
+
+def test_without_merging_the_certified_front_is_the_thinned_exact_one():
+    # below merge_above nothing is merged: epsilon steps on the exact closed set, with
+    # LMOS's payoff-table range, as before merging existed
+    problem = _medium(0, "chain", "prefix", ("latency_ms", "error"))
+    front = moosplit.solve(problem, "epsilon", resolution=0.05)
+    assert front.stats.extra["merged"] == 0 and front.stats.extra["runs"] == 1
+    exact = moosplit.solve(problem, "epsilon")
+    slack = np.array(front.guarantee.resolution)
+    assert slack[0] == 0.0
+    np.testing.assert_allclose(slack[1], 0.05 * np.ptp(exact.F[:, 1]))
+
+
+def test_range_floor_is_a_lower_bound():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        k = int(rng.integers(2, 4))
+        truth = rng.random((30, k))
+        truth = truth[moosplit.pareto.nondominated(truth, [False] * k)]
+        slack = rng.uniform(0, 0.2, k)
+        # a covering set: each true point moved up by at most the slack, plus junk
+        cover = np.vstack([truth + rng.uniform(0, 1, truth.shape) * slack,
+                           rng.random((5, k)) + 1.0])
+        exact_at_ideal = rng.random(k) < 0.5
+        for i in np.flatnonzero(exact_at_ideal):  # the row-i point stays exact in i
+            row = np.argmin(truth[:, i])
+            cover[row, i] = truth[row, i]
+        floor = range_floor(cover, slack, exact_at_ideal)
+        payoff = np.array([truth[np.lexsort([truth[:, j] for j in
+                                             reversed([i] + [j for j in range(k) if j != i])])[0]]
+                           for i in range(k)])
+        assert np.all(floor <= np.ptp(payoff, axis=0) + 1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("memory, resolution", [(None, 0.001), (8 * 2**20, 0.01)])
+def test_resnet50_latency_error_certified(memory, resolution):
+    profile = moosplit.load_profile("resnet50")
+    problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10),
+                                    objectives=("latency_ms", "error"),
+                                    constraints={} if memory is None else {"memory_bytes": memory},
+                                    bits=(2, 4, 6, 8, 16))
+    front = moosplit.solve(problem, "epsilon", resolution=resolution)
+    assert front.status is Status.OPTIMAL and len(front) > 10
+    assert front.stats.extra["merged"] > 0
+    # LMOS's payoff table: latency from the fastest plan (131.19 ms) to cloud-only
+    # (258.60 ms), error from 0 (cloud-only) to the fastest plan's (4385.8)
+    slack = np.array(front.guarantee.resolution)
+    assert np.all(slack <= resolution * np.array([258.60 - 131.19, 4385.8]))
+    assert np.all(slack >= 0.9 * resolution * np.array([258.60 - 131.19, 4385.8]))

@@ -14,10 +14,15 @@ what the rest of the plan adds to both alike), so a dominated label can never le
 better plan. After node n, the frontier holds exactly the tensors a plan with edge set
 1..n sends (prefix mode), so the same pass *closes* every split n: transmission, codec and
 cloud terms are added and each label becomes a full objective vector.
+
+Certified mode (a slack budget per objective, see docs/solvers.md): labels within a grid
+cell of the relaxed sums are merged too, keeping one real partial plan per cell. Sums that a
+constraint reads are never relaxed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import moocore
@@ -39,6 +44,11 @@ class Step:
     parent: np.ndarray           # (L,) label index in the previous step
     choice: np.ndarray           # (L,) index into the node's (bw, ba) choices
 
+    def take(self, index: np.ndarray) -> Step:
+        """The labels at `index`, in that order."""
+        return Step(self.node, self.frontier, self.codes[index], self.sums[index],
+                    self.parent[index], self.choice[index])
+
 
 @dataclass
 class Closed:
@@ -47,6 +57,22 @@ class Closed:
     F: np.ndarray        # (P, k) objectives in minimisation form
     label: np.ndarray    # (P,) label index in the closed step
     codec: np.ndarray    # (P,)
+
+
+RELAXES = {"error": "error", "edge_ms": "latency_ms", "weights": "memory_bytes",
+           "peak": "memory_bytes"}
+"""The objective whose slack each tracked sum may spend when labels are merged."""
+
+
+def relaxable(problem: SplitProblem, dim: str) -> bool:
+    """Whether merging may relax tracked sum `dim`: it feeds only a minimised objective,
+    linearly, and no constraint reads it."""
+    objective = RELAXES[dim]
+    used = set(problem.objectives) | set(problem.constraints)
+    if objective not in problem.objectives or objective in problem.constraints:
+        return False
+    # throughput is batch / max(edge, ...): not additive in edge latency
+    return not (dim == "edge_ms" and "throughput_fps" in used)
 
 
 class LabelLimit(Exception):
@@ -59,9 +85,20 @@ class BitDP:
     `max_labels` caps the labels one step may hold; past it LabelLimit is raised (exact
     fronts of the joint problem can be very large, and the caller must say so rather than
     exhaust memory).
+
+    Certified mode (`slack` given): `slack[q]` is the additive slack in objective q that
+    one pass (one `begin_pass` to the next) may spend on merging labels. A step merges
+    only when more than `merge_above` labels survive exact pruning, and then spends the
+    pass's remaining slack divided by its remaining steps. `spent` says how much was used.
+    `ideal_at_most[q]` (the value of some feasible plan) bounds objective q's ideal: labels
+    that could still reach it (q's *band*) are never merged in q's sums, so the plans at
+    q's ideal keep their exact q (what `epsilon` needs to bound each objective's range).
+    Bands exist for error, memory and bit-dependent latency.
     """
 
-    def __init__(self, problem: SplitProblem, max_labels: int = 1_000_000) -> None:
+    def __init__(self, problem: SplitProblem, max_labels: int = 1_000_000,
+                 slack: Mapping[str, float] | None = None, merge_above: int = 0,
+                 ideal_at_most: Mapping[str, float] | None = None) -> None:
         self.problem = problem
         self.max_labels = max_labels
         profile = problem.profile
@@ -104,6 +141,24 @@ class BitDP:
             self.choices.append(pairs)
             self.costs.append(costs)
         self.bounds = self._forward_bounds()
+        self.certified = slack is not None
+        self.merge_above = merge_above
+        self.budget = np.array([slack.get(RELAXES[dim], 0.0) if relaxable(problem, dim)
+                                else 0.0 for dim in self.dims]) if slack else np.zeros(
+            len(self.dims))
+        self.merged = 0               # labels dropped by merging, beyond exact dominance
+        self.peak = 0                 # the most labels one step expanded to
+        bandable = {"error": "error" in self.dims, "memory_bytes": "weights" in self.dims,
+                    "latency_ms": "edge_ms" in self.dims}
+        self.caps = {q: v * (1 + 1e-9) + 1e-12 for q, v in (ideal_at_most or {}).items()
+                     if bandable.get(q) and q in problem.objectives and np.isfinite(v)}
+        # (caps widened a little: the same sums taken in another order)
+        self._left = self.budget.copy()
+        self._spent = np.zeros(len(self.dims))
+        self._n_steps, self._done = 1, 0
+        self._latency_future = np.zeros(1)
+        if self.certified:
+            self._drop_dominated_choices()
 
     def _forward_bounds(self) -> dict[str, float]:
         """Bounds the partial sums can be pruned by (they only grow)."""
@@ -112,6 +167,94 @@ class BitDP:
             if not QUANTITIES[name].maximise:
                 out[name] = limit(name, bound)
         return out
+
+    def _drop_dominated_choices(self) -> None:
+        """Certified mode: drop a node's (bw, ba) choice when another with the same ba (so
+        the same frontier code and working set) costs no more in every tracked sum."""
+        if not self.dims:
+            return
+        for i in range(1, len(self.choices)):
+            pairs, costs = self.choices[i], self.costs[i]
+            keep = np.zeros(len(pairs), bool)
+            for a in range(self.base):
+                same = np.flatnonzero(pairs[:, 1] == a)
+                keep[same[moocore.is_nondominated(costs[same], keep_weakly=False)]] = True
+            self.choices[i], self.costs[i] = pairs[keep], costs[keep]
+
+    # ---------------------------------------------------------- slack budget
+    @property
+    def needs_latency_future(self) -> bool:
+        """Whether `begin_pass` needs `latency_future` (a latency band is in use)."""
+        return self.certified and "latency_ms" in self.caps
+
+    @property
+    def banded(self) -> set[str]:
+        """The objectives with a band: merging never raises their ideal."""
+        return set(self.caps) if self.certified else set()
+
+    def begin_pass(self, n_steps: int, latency_future: np.ndarray | None = None) -> None:
+        """Start a pass of `n_steps` nodes: certified mode gives it the whole budget.
+
+        latency_future[s]: a lower bound on the latency that completing a label adds to
+        its edge latency sum after the pass's step s (needed if `needs_latency_future`).
+        """
+        self._spent = np.maximum(self._spent, self.budget - self._left)
+        self._left = self.budget.copy()
+        self._n_steps, self._done = max(1, n_steps), 0
+        if latency_future is not None:
+            self._latency_future = np.asarray(latency_future, float)
+        elif self.needs_latency_future:
+            raise ValueError("this pass needs latency_future (a latency band is in use)")
+
+    def edge_latency_floor(self) -> np.ndarray:
+        """Per row, the least edge latency any of its choices takes (0 for the input)."""
+        floor = np.zeros(len(self.choices))
+        if self.latency_table is None:
+            return self.problem.profile.edge_ms.astype(float).copy()
+        for i in range(1, len(floor)):
+            pairs = self.choices[i]
+            floor[i] = self.latency_table[i, pairs[:, 0], self.bits[pairs[:, 1]]].min()
+        return floor
+
+    def close_latency_floor(self, edge: np.ndarray, cut: tuple[int, ...],
+                            input_cut: bool) -> float:
+        """A lower bound on the latency a plan with edge set `edge` adds beyond its edge
+        compute: rtt, cloud time, and sending `cut` (and the input) at the smallest bits
+        with the best codec."""
+        problem, profile = self.problem, self.problem.profile
+        codecs = problem.codec_table
+        ratio = np.where(codecs.available, codecs.ratio, 0.0).max(axis=0)
+        encode = np.minimum(0.0, np.where(codecs.available, codecs.encode_ms, np.inf).min(axis=0))
+        tensors = ([0] if input_cut else []) + list(cut)
+        bits = np.array([profile.input_bits if t == 0 else self.bits.min() for t in tensors])
+        tx_bits = float(np.sum(profile.out_elems[tensors] * bits / ratio[tensors])) * profile.batch
+        return (problem.network.rtt_ms + float(profile.cloud_ms[~edge].sum())
+                + 1000.0 * tx_bits / (problem.network.bandwidth_mbps * 1e6)
+                + float(encode[tensors].sum()))
+
+    @property
+    def spent(self) -> dict[str, float]:
+        """Slack used by merging, per objective: the most any pass used."""
+        used = np.maximum(self._spent, self.budget - self._left)
+        out: dict[str, float] = {}
+        for dim, value in zip(self.dims, used, strict=True):
+            if value > 0:
+                out[RELAXES[dim]] = max(out.get(RELAXES[dim], 0.0), float(value))
+        return out
+
+    def _step_width(self, count: int) -> np.ndarray | None:
+        """This step's cell widths (None: no merging): the budget left over the steps left.
+
+        A step spends them (`_spend`) only if merging dropped a label: otherwise its
+        labels are the exact ones and no slack was used.
+        """
+        steps_left = max(1, self._n_steps - self._done)
+        if count <= self.merge_above or not self._left.any():
+            return None
+        return self._left / steps_left
+
+    def _spend(self, width: np.ndarray) -> None:
+        self._left = self._left - width
 
     # --------------------------------------------------------------- stepping
     def _root(self) -> Step:
@@ -122,9 +265,9 @@ class BitDP:
     def _digit(self, codes: np.ndarray, position: int) -> np.ndarray:
         return (codes // self.base**position) % self.base
 
-    def _prune(self, step: Step) -> Step:
-        sums = step.sums
-        keep = np.ones(len(step.codes), bool)
+    def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
+        """Labels whose partial sums do not already break a constraint (they only grow)."""
+        keep = np.ones(len(sums), bool)
         if "error" in self.bounds and "error" in self.dims:
             keep &= sums[:, self.dims.index("error")] <= self.bounds["error"]
         if "memory_bytes" in self.bounds and "weights" in self.dims:
@@ -133,7 +276,13 @@ class BitDP:
         if "latency_ms" in self.bounds and "edge_ms" in self.dims:
             floor = sums[:, self.dims.index("edge_ms")] + self.problem.network.rtt_ms
             keep &= floor <= self.bounds["latency_ms"]
-        index = np.flatnonzero(keep)
+        return keep
+
+    def _prune(self, step: Step) -> Step:
+        if self.certified:
+            return self._prune_certified(step)
+        sums = step.sums
+        index = np.flatnonzero(self._within_bounds(sums))
         # non-dominated labels per frontier state
         order = index[np.lexsort((*sums[index].T[::-1], step.codes[index]))] \
             if sums.shape[1] else index[np.argsort(step.codes[index], kind="stable")]
@@ -147,8 +296,67 @@ class BitDP:
             else:
                 kept.append(group[moocore.is_nondominated(sums[group], keep_weakly=False)])
         chosen = np.concatenate(kept) if kept else np.zeros(0, int)
-        return Step(step.node, step.frontier, step.codes[chosen], step.sums[chosen],
-                    step.parent[chosen], step.choice[chosen])
+        return step.take(chosen)
+
+    def _prune_certified(self, step: Step) -> Step:
+        """Exact pruning, then (past `merge_above` labels) merging within grid cells.
+
+        Memory is compared as (weights, weights + peak): final memory is weights + future
+        weights + max(peak, future working sets), non-decreasing in both, so a label no
+        worse in both is no worse for any completion (weaker than comparing the peak).
+        """
+        index = np.flatnonzero(self._within_bounds(step.sums))
+        key = self._key(step.sums[index])
+        codes = step.codes[index]
+        kept = _pareto_per_code(codes, key)
+        width = self._step_width(kept.size)
+        if width is not None:
+            cells = self._cells(key[kept], step.sums[index[kept]], width)
+            merged = kept[_pareto_per_code(codes[kept], cells)]
+            if merged.size < kept.size:
+                self._spend(width)
+                self.merged += kept.size - merged.size
+                kept = merged
+        self._done += 1
+        return step.take(index[np.sort(kept)])
+
+    def _key(self, sums: np.ndarray) -> np.ndarray:
+        """What certified mode compares: the sums, with peak replaced by weights + peak."""
+        key = sums.copy()
+        if "peak" in self.dims:
+            key[:, self.dims.index("peak")] += sums[:, self.dims.index("weights")]
+        return key
+
+    def _cells(self, key: np.ndarray, sums: np.ndarray, width: np.ndarray) -> np.ndarray:
+        """Grid keys: a relaxed sum x becomes ceil(x / width) (its cell), or x / width for a
+        label in its objective's band. Then key(a) <= key(b) gives a < b + width, and a <= b
+        when b is in the band (a cell number is never below x / width)."""
+        band = self._in_band(sums)
+        cells = key.copy()
+        for d, dim in enumerate(self.dims):
+            if width[d] <= 0:
+                continue
+            scaled = key[:, d] / width[d]
+            exact = band.get(RELAXES[dim])
+            cells[:, d] = np.ceil(scaled) if exact is None else np.where(exact, scaled,
+                                                                          np.ceil(scaled))
+        return cells
+
+    def _in_band(self, sums: np.ndarray) -> dict[str, np.ndarray]:
+        """Per banded objective: the labels whose best completion could still reach its cap
+        (a lower bound on their final value is at most it)."""
+        dims = self.dims
+        out = {}
+        for objective, cap in self.caps.items():
+            if objective == "error":
+                floor = sums[:, dims.index("error")]
+            elif objective == "memory_bytes":
+                floor = sums[:, dims.index("weights")] + sums[:, dims.index("peak")]
+            else:  # latency, with a bit-dependent edge latency
+                future = self._latency_future[min(self._done, len(self._latency_future) - 1)]
+                floor = sums[:, dims.index("edge_ms")] + future
+            out[objective] = floor <= cap
+        return out
 
     def advance(self, previous: Step | None, node: int, live: tuple[int, ...],
                 input_live: bool, frontier: tuple[int, ...]) -> Step:
@@ -163,6 +371,7 @@ class BitDP:
         n_labels, n_choices = len(previous.codes), len(choices)
         if n_labels * n_choices > self.max_labels:
             raise LabelLimit(node, n_labels * n_choices)
+        self.peak = max(self.peak, n_labels * n_choices)
         parent = np.repeat(np.arange(n_labels), n_choices)
         choice = np.tile(np.arange(n_choices), n_labels)
         sums = previous.sums[parent] + costs[choice]
@@ -257,3 +466,21 @@ class BitDP:
             label = int(step.parent[label])
             j -= 1
         return bits
+
+
+def _pareto_per_code(codes: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Indices of the rows of `key` that no row with the same code dominates (of equal
+    rows, the first is kept)."""
+    if codes.size == 0:
+        return np.zeros(0, np.intp)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    if not key.shape[1]:
+        return order[starts]
+    kept = []
+    for lo, hi in zip(starts, np.r_[starts[1:], order.size], strict=True):
+        group = order[lo:hi]
+        kept.append(group if group.size == 1
+                    else group[moocore.is_nondominated(key[group], keep_weakly=False)])
+    return np.concatenate(kept)

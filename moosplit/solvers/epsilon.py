@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import moocore
 import numpy as np
 
 from ..errors import UnsupportedProblemError
+from ..evaluator import evaluate
 from ..front import Front, SolveStats
-from ..plans import Plans
+from ..pareto import minimisation_form
+from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
 from ..resolution import Resolution
 from .base import SolveContext, Solver
@@ -17,23 +21,57 @@ from .enumeration import TooMany, edge_sets
 from .registry import register
 from .sweep import Candidate, payoff_table, sweep, sweep_front
 
+DP_SHARE = 0.75
+"""Of each stepped objective's certified slack, the part label merging may spend; the
+sweep's epsilon step gets the rest. The first objective is not stepped: merging gets all
+of its slack."""
+
+FIRST_RUN = 0.9
+"""The first run's slack, as a fraction of what the estimated ranges allow: room for the
+estimate being a little high, so that the run's own range bounds usually accept it."""
+
+
+@dataclass
+class _Passes:
+    """What the DP passes produced: blocks to rebuild plans from, and closed vectors."""
+
+    blocks: list[tuple[list[Step], np.ndarray]]
+    closed: list[tuple[int, Closed]]
+    complete: bool
+    labels: int
+
 
 class _ClosedOracle:
-    """Lexicographic minima over the DP's closed plans (a table lookup per query)."""
+    """Lexicographic minima over the DP's closed plans (a table lookup per query).
+
+    Only the non-dominated closed vectors are kept (a lexicographic minimum under upper
+    bounds is always one of them; of equal vectors the first is kept, as a stable sort
+    would pick it), each presorted once per objective order.
+    """
 
     def __init__(self, dp: BitDP, blocks: list, F: np.ndarray, refs: np.ndarray) -> None:
-        self.dp, self.blocks, self.F, self.refs = dp, blocks, F, refs
+        keep = (moocore.is_nondominated(F, keep_weakly=False) if len(F)
+                else np.zeros(0, bool))
+        self.dp, self.blocks, self.F, self.refs = dp, blocks, F[keep], refs[keep]
+        self.n_closed = len(F)
+        self._sorted: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    def _by(self, order: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        if order not in self._sorted:
+            rows = np.lexsort([self.F[:, j] for j in reversed(order)])
+            self._sorted[order] = rows, self.F[rows]
+        return self._sorted[order]
 
     def lexmin(self, order: Sequence[int], upper: Sequence[float | None]) -> Candidate | None:
-        mask = np.ones(len(self.F), bool)
+        rows, F = self._by(tuple(order))
+        mask = np.ones(len(rows), bool)
         for j, bound in enumerate(upper):
             if bound is not None:
-                mask &= self.F[:, j] <= bound
-        rows = np.flatnonzero(mask)
-        if rows.size == 0:
+                mask &= F[:, j] <= bound
+        first = int(np.argmax(mask)) if mask.size else 0
+        if not mask.size or not mask[first]:
             return None
-        best = rows[np.lexsort([self.F[rows, j] for j in reversed(order)])[0]]
-        return Candidate(self.plan(best), self.F[best])
+        return Candidate(self.plan(rows[first]), F[first])
 
     def plan(self, row: int) -> Plans:
         block, last, label, codec = (int(v) for v in self.refs[row])
@@ -47,6 +85,49 @@ class _ClosedOracle:
         return Plans(edge[None, :], bits_w, bits_a, [codec])
 
 
+def uniform_survey(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Every split at every uniform bit-width, evaluated: a rough range per objective (the
+    spread of the non-dominated feasible ones; not a bound) to size the first merging
+    run, and the best feasible value per objective (an upper bound on its ideal; inf if
+    none is feasible). Minimisation form."""
+    low, high = problem.split_bounds
+    splits = np.arange(low, high + 1)
+    n_rows = problem.profile.n_rows
+    plans = Plans.concat([prefix_plans(problem, splits, b) for b in problem.bit_set], n_rows)
+    evaluation = evaluate(problem, plans)
+    F = minimisation_form(evaluation.objectives(problem.objectives), problem.maximise)
+    finite = np.all(np.isfinite(F), axis=1)
+    spread = np.ptp(F[finite], axis=0) if finite.any() else np.zeros(F.shape[1])
+    F = F[finite & evaluation.feasible]
+    if not len(F):
+        return spread, np.full(F.shape[1], np.inf)
+    front = F[moocore.is_nondominated(F)]
+    return np.where(np.ptp(front, axis=0) > 0, np.ptp(front, axis=0), spread), F.min(axis=0)
+
+
+def range_floor(F: np.ndarray, slack: np.ndarray, exact_at_ideal: np.ndarray) -> np.ndarray:
+    """Valid lower bounds on the true front's range (nadir - ideal) per objective, from a
+    set F (minimisation form) that covers the true front within additive `slack`, and
+    covers each payoff-table row i exactly in objective i where `exact_at_ideal[i]`.
+
+    The ideal is at most min F. Row i of the payoff table has objective i at its ideal
+    and is covered by some f in F with f_i <= min F_i + s_i (s_i = 0 where exact, else
+    slack_i) and f_j <= (row i)_j + slack_j. So the nadir of objective j (the largest
+    (row i)_j) is at least min{f_j : f_i <= min F_i + s_i} - slack_j, for every i.
+    """
+    k = F.shape[1]
+    floor = np.zeros(k)
+    if not len(F):
+        return floor
+    ideal = F.min(axis=0)
+    near = np.where(exact_at_ideal, 0.0, slack)
+    for j in range(k):
+        nadir = max((F[F[:, i] <= ideal[i] + near[i], j].min() for i in range(k) if i != j),
+                    default=-np.inf)
+        floor[j] = max(0.0, nadir - slack[j] - ideal[j])
+    return floor
+
+
 @register
 class Epsilon(Solver):
     """LMOS's epsilon-constraint algorithm; the inner problem solved exactly by moosplit.
@@ -55,16 +136,20 @@ class Epsilon(Solver):
     exact dynamic programme over bit-widths (see :mod:`moosplit.solvers.bit_dp`): in prefix
     mode one pass over the nodes serves every split; in cut mode each predecessor-closed
     edge set gets its own pass (refused above `max_edge_sets`). Exact without a
-    resolution; certified with one (epsilon steps by the resolution).
+    resolution. With one, certified: the DP merges labels within a slack budget once a
+    step holds more than `merge_above` labels, and epsilon steps by what is left of the
+    resolution (docs/solvers.md has the argument).
 
     The exact joint split/bit-width front can be huge: the DP keeps every non-dominated
     partial assignment, and refuses (UnsupportedProblemError) once a node would need more
-    than `max_labels`; cpsat scales further.
+    than `max_labels`; a resolution, or cpsat, scales further.
 
     Options:
         resolution: a number (relative to each objective's range) or a Resolution.
         max_edge_sets: cut mode only: the most edge sets it agrees to enumerate.
         max_labels: the most DP labels one node may expand to.
+        merge_above: certified mode: merge labels at a step only when more than this
+            many survive exact pruning (0: at every step).
     """
 
     name = "epsilon"
@@ -74,20 +159,22 @@ class Epsilon(Solver):
                 "epsilon stepped to the next best value); AUGMECON2 for k >= 3")
 
     def __init__(self, *, resolution: float | Sequence[float] | Resolution | None = None,
-                 max_edge_sets: int = 20_000, max_labels: int = 1_000_000) -> None:
-        if max_edge_sets < 1 or max_labels < 1:
-            raise ValueError(f"max_edge_sets and max_labels must be >= 1, got "
-                             f"{max_edge_sets} and {max_labels}")
+                 max_edge_sets: int = 20_000, max_labels: int = 1_000_000,
+                 merge_above: int = 2_000) -> None:
+        if max_edge_sets < 1 or max_labels < 1 or merge_above < 0:
+            raise ValueError(f"max_edge_sets and max_labels must be >= 1 and merge_above "
+                             f">= 0, got {max_edge_sets}, {max_labels} and {merge_above}")
         self.resolution = None if resolution is None else Resolution.coerce(resolution)
         self.max_edge_sets = max_edge_sets
         self.max_labels = max_labels
+        self.merge_above = merge_above
 
     def __repr__(self) -> str:
         return (f"Epsilon(resolution={self.resolution}, max_edge_sets={self.max_edge_sets}, "
-                f"max_labels={self.max_labels})")
+                f"max_labels={self.max_labels}, merge_above={self.merge_above})")
 
     # ------------------------------------------------------------ DP passes
-    def _prefix(self, problem: SplitProblem, dp: BitDP, context: SolveContext):
+    def _prefix(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> _Passes:
         profile = problem.profile
         low, high = problem.split_bounds
         last_consumer = profile.last_consumer
@@ -101,6 +188,8 @@ class Epsilon(Solver):
             blocks.append((steps, rows < 0))
         previous = None
         complete = True
+        dp.begin_pass(high, self._prefix_latency_future(problem, dp)
+                      if dp.needs_latency_future else None)
         for k in range(1, high + 1):
             if context.expired():
                 complete = False
@@ -115,9 +204,9 @@ class Epsilon(Solver):
                                                last_consumer[0] > k)))
                 blocks.append((steps, edge))
             context.report(k, high, "nodes")
-        return blocks, closed, complete, sum(len(step.codes) for step in steps)
+        return _Passes(blocks, closed, complete, sum(len(step.codes) for step in steps))
 
-    def _cut(self, problem: SplitProblem, dp: BitDP, context: SolveContext):
+    def _cut(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> _Passes:
         profile = problem.profile
         try:
             sets = edge_sets(problem, limit=self.max_edge_sets)
@@ -142,53 +231,138 @@ class Epsilon(Solver):
                    for t in range(profile.n_rows)]
             steps: list[Step] = []
             previous = None
+            sent = tuple(int(t) for t in nodes if cut[t])
+            future = None
+            if dp.needs_latency_future:
+                rest = np.cumsum(dp.edge_latency_floor()[nodes][::-1])[::-1]
+                future = (np.r_[rest[1:], 0.0]
+                          + dp.close_latency_floor(edge, sent, cut[0]))
+            dp.begin_pass(len(nodes), future)
             for k in nodes:
                 live = tuple(t for t in nodes if t < k and (last_in[t] >= k or cut[t]))
                 frontier = tuple(t for t in nodes if t <= k and (last_in[t] > k or cut[t]))
                 previous = dp.advance(previous, int(k), live, last_in[0] >= k or cut[0],
                                       frontier)
                 steps.append(previous)
-            sent = tuple(int(t) for t in nodes if cut[t])
             closed.append((len(steps) - 1, dp.close(previous, edge, sent, cut[0])))
             blocks.append((steps, edge))
             labels += sum(len(step.codes) for step in steps)
             context.report(index + 1, len(sets), "edge sets")
-        return blocks, closed, complete, labels
+        return _Passes(blocks, closed, complete, labels)
 
-    # ---------------------------------------------------------------- solve
-    def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
-        dp = BitDP(problem, self.max_labels)
+    @staticmethod
+    def _prefix_latency_future(problem: SplitProblem, dp: BitDP) -> np.ndarray:
+        """Per step k - 1 (node k added): a lower bound on the latency that completing a
+        label adds to its edge latency: the cheapest allowed split n >= k, with nodes
+        k+1..n at their fastest bits and the sent tensors at the smallest."""
         profile = problem.profile
-        try:
-            return self._sweep(problem, dp, context)
-        except LabelLimit as exc:
-            node, count = exc.args
-            raise UnsupportedProblemError(
-                f"epsilon: the exact DP would need {count:,} labels at node "
-                f"{profile.names[node]!r}, more than max_labels={self.max_labels:,}: the "
-                "exact front of this problem is too large for it; use cpsat (with "
-                "--resolution), fewer bit-widths, or raise max_labels") from None
+        low, high = problem.split_bounds
+        last_consumer, sinks = profile.last_consumer, profile.sinks
+        rows = np.arange(profile.n_rows)
+        cum = np.cumsum(dp.edge_latency_floor())[:high + 1]
+        close = np.full(high + 1, np.inf)
+        for n in range(max(low, 1), high + 1):
+            frontier = tuple(t for t in range(1, n + 1) if last_consumer[t] > n or sinks[t])
+            close[n] = dp.close_latency_floor((rows >= 1) & (rows <= n), frontier,
+                                              last_consumer[0] > n)
+        best = np.minimum.accumulate((cum + close)[::-1])[::-1]
+        return (best - cum)[1:]
 
-    def _sweep(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> Front:
-        passes = self._prefix if problem.mode == "prefix" else self._cut
-        blocks, closed, complete, labels = passes(problem, dp, context)
+    def _run(self, problem: SplitProblem, dp: BitDP,
+             context: SolveContext) -> tuple[_Passes, _ClosedOracle]:
+        """Every DP pass of the problem, and the oracle over their closed vectors."""
+        passes = (self._prefix if problem.mode == "prefix" else self._cut)(problem, dp, context)
+        closed = passes.closed
         F = np.concatenate([c.F for _, c in closed]) if closed else np.zeros(
             (0, problem.n_objectives))
         refs = np.concatenate([np.column_stack([np.full(len(c.F), b), np.full(len(c.F), last),
                                                 c.label, c.codec])
                                for b, (last, c) in enumerate(closed)]) if closed else np.zeros(
             (0, 4), int)
-        oracle = _ClosedOracle(dp, blocks, F, refs)
+        return passes, _ClosedOracle(dp, passes.blocks, F, refs)
+
+    # ---------------------------------------------------------------- solve
+    def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
+        try:
+            if self.resolution is None:
+                return self._exact(problem, context)
+            return self._certified(problem, self.resolution, context)
+        except LabelLimit as exc:
+            node, count = exc.args
+            what = ("the exact DP" if self.resolution is None
+                    else "the DP, merging labels at this resolution,")
+            raise UnsupportedProblemError(
+                f"epsilon: {what} would need {count:,} labels at node "
+                f"{problem.profile.names[node]!r}, more than max_labels={self.max_labels:,}: "
+                "the front of this problem is too large for it; use cpsat (with "
+                "--resolution), a coarser resolution, fewer bit-widths, or raise "
+                "max_labels") from None
+
+    def _exact(self, problem: SplitProblem, context: SolveContext) -> Front:
         k = problem.n_objectives
-        steps = np.zeros(k)  # 0: the next float down, i.e. exact
-        slack = np.zeros(k)
-        if self.resolution is not None:
-            table = payoff_table(oracle, k)  # LMOS's ideal and nadir points
-            if table is not None:
-                wanted = self.resolution.additive(table.min(axis=0), table.max(axis=0))
-                steps[1:] = slack[1:] = wanted[1:]
+        passes, oracle = self._run(problem, BitDP(problem, self.max_labels), context)
+        result = sweep(oracle, k, np.zeros(k))  # steps of 0: the next float down, exact
+        result.complete = result.complete and passes.complete
+        stats = SolveStats(context.elapsed, oracle.n_closed, {
+            "labels": passes.labels, "oracle_calls": result.oracle_calls})
+        return sweep_front(problem, self.name, result, np.zeros(k), stats)
+
+    def _merging_run(self, problem: SplitProblem, slack: np.ndarray, caps: np.ndarray,
+                     context: SolveContext
+                     ) -> tuple[BitDP, _Passes, _ClosedOracle, np.ndarray]:
+        """One certified DP run whose merging may spend `slack` (per objective), never
+        merging the sums of objective q for labels that could still reach `caps[q]`;
+        also returns the slack it did spend."""
+        objectives = problem.objectives
+        dp = BitDP(problem, self.max_labels, dict(zip(objectives, slack, strict=True)),
+                   self.merge_above, dict(zip(objectives, caps, strict=True)))
+        passes, oracle = self._run(problem, dp, context)
+        spent = np.array([dp.spent.get(q, 0.0) for q in problem.objectives])
+        return dp, passes, oracle, spent
+
+    @staticmethod
+    def _range_floor(problem: SplitProblem, dp: BitDP, oracle: _ClosedOracle,
+                     spent: np.ndarray) -> np.ndarray:
+        """Valid lower bounds on each objective's range after a merging run: LMOS's payoff
+        table if nothing was merged, else `range_floor` (objectives with a band, or never
+        merged, are exact at their ideal)."""
+        if spent.any():
+            exact = np.array([q in dp.banded for q in problem.objectives]) | (spent == 0)
+            return range_floor(oracle.F, spent, exact)
+        table = payoff_table(oracle, problem.n_objectives)
+        return np.zeros(problem.n_objectives) if table is None else np.ptp(table, axis=0)
+
+    def _certified(self, problem: SplitProblem, resolution: Resolution,
+                   context: SolveContext) -> Front:
+        """Merging runs, then the sweep with epsilon steps of the slack left.
+
+        A relative resolution needs each objective's range before the DP: the first run
+        is sized by `uniform_survey`; its result gives valid lower bounds on the range
+        (`range_floor`, or the exact payoff table if nothing was merged). If it spent more
+        slack than those bounds allow, a second run uses them.
+        """
+        k = problem.n_objectives
+        share = np.r_[1.0, np.full(k - 1, DP_SHARE)]
+        zero = np.zeros(k)
+        estimate, caps = uniform_survey(problem)
+        first = FIRST_RUN * share * resolution.additive(zero, estimate)
+        dp, passes, oracle, spent = self._merging_run(problem, first, caps, context)
+        runs = 1
+        floor = self._range_floor(problem, dp, oracle, spent)
+        wanted = resolution.additive(zero, floor)
+        # (no plan at all: the problem is infeasible, and the run has proved it)
+        if passes.complete and len(oracle.F) and np.any(spent > share * wanted):
+            dp, passes, oracle, spent = self._merging_run(problem, share * wanted, caps,
+                                                          context)
+            runs = 2
+            floor = np.maximum(floor, self._range_floor(problem, dp, oracle, spent))
+            wanted = resolution.additive(zero, floor)
+        steps = np.maximum(wanted - spent, 0.0)
+        steps[0] = 0.0  # f1 is minimised, never stepped
         result = sweep(oracle, k, steps)
-        result.complete = result.complete and complete
-        stats = SolveStats(context.elapsed, len(F), {"labels": labels,
-                                                     "oracle_calls": result.oracle_calls})
-        return sweep_front(problem, self.name, result, slack, stats)
+        result.complete = result.complete and passes.complete
+        stats = SolveStats(context.elapsed, oracle.n_closed, {
+            "labels": passes.labels, "peak_labels": dp.peak, "merged": dp.merged, "runs": runs,
+            "merge_slack": tuple(float(v) for v in spent),
+            "oracle_calls": result.oracle_calls})
+        return sweep_front(problem, self.name, result, spent + steps, stats)

@@ -12,35 +12,47 @@ from .base import SolveContext, Solver
 from .registry import register
 
 
-def lagrangian_allocation(distortion: np.ndarray, rate: np.ndarray, budget: float,
-                          iterations: int = 100) -> np.ndarray:
+def lagrangian_allocation(distortion: np.ndarray, rate: np.ndarray,
+                          budget: float) -> np.ndarray:
     """Shoham and Gersho's bit allocation: choice index per item within a rate budget.
 
     distortion, rate: (items, choices), choices sorted by increasing rate. For a multiplier
     lambda every item independently takes the choice minimising distortion + lambda * rate
-    (ties to the lower rate); lambda is bisected to the smallest value whose total rate fits.
-    Only allocations on the lower convex hull of (total rate, total distortion) can come
-    out. If even the lowest rates do not fit, returns the lowest-rate choices.
+    (ties to the lower rate); the result is the allocation at the smallest lambda whose
+    total rate fits. Only allocations on the lower convex hull of (total rate, total
+    distortion) can come out. If even the lowest rates do not fit, returns the lowest-rate
+    choices.
+
+    The allocation changes only where two choices of one item tie, at lambda =
+    (d_i - d_j) / (r_j - r_i); the total rate falls as lambda grows, so a binary search over
+    those breakpoints finds the smallest fitting one exactly (what bisection on lambda
+    converges to), in about log2(items * choices^2) allocations.
     """
+    rows = np.arange(len(distortion))
+
     def pick(lam: float) -> np.ndarray:
         return np.argmin(distortion + lam * rate, axis=1)
 
-    rows = np.arange(len(distortion))
-    choice = pick(0.0)
-    if rate[rows, choice].sum() <= budget:
-        return choice
-    low, high = 0.0, 1.0
-    while rate[rows, pick(high)].sum() > budget:
-        high *= 2.0
-        if high > 1e300:
-            return np.zeros(len(distortion), int)
-    for _ in range(iterations):
-        middle = 0.5 * (low + high)
-        if rate[rows, pick(middle)].sum() <= budget:
+    def fits(lam: float) -> bool:
+        return bool(rate[rows, pick(lam)].sum() <= budget)
+
+    if fits(0.0):
+        return pick(0.0)
+    i, j = np.triu_indices(rate.shape[1], k=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ties = (distortion[:, i] - distortion[:, j]) / (rate[:, j] - rate[:, i])
+    # just above each tie, so that the lower-rate choice has won it despite rounding
+    candidates = np.unique(ties[np.isfinite(ties) & (ties > 0)]) * (1 + 1e-9)
+    if not len(candidates) or not fits(float(candidates[-1])):
+        return np.zeros(len(distortion), int)
+    low, high = -1, len(candidates) - 1  # fits(candidates[high]) holds; low never fits
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(float(candidates[middle])):
             high = middle
         else:
             low = middle
-    return pick(high)
+    return pick(float(candidates[high]))
 
 
 @register

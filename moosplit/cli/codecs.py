@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from ..errors import ProfileError
-from .options import comma_list
-from .profile import as_cli_errors, check_out, load_runner, parse_shape
+from .options import check_out_folder, comma_list
+from .profile import as_cli_errors, load_runner, parse_shape
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise ProfileError(f"--batch must be >= 1, got {args.batch}")
-    check_out(args.out)
+    check_out_folder(args.out)
     with as_cli_errors(quiet=False):
         runner, _ = load_runner(args.model, batch=args.batch,
                                 shape=parse_shape(args.input_shape), seed=args.seed)

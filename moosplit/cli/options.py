@@ -77,6 +77,16 @@ def add_problem_options(parser: argparse.ArgumentParser) -> None:
                        help="codec table CSV (codec,node,ratio,err,encode_ms)")
 
 
+def check_out_folder(out: str | None, option: str = "--out") -> None:
+    """Refuse, before any work, an output path whose folder does not exist (None and '-'
+    pass: no file, or stdout)."""
+    if out in (None, "-"):
+        return
+    folder = Path(out).resolve().parent
+    if not folder.is_dir():
+        raise ProblemError(f"{option} {out}: folder {folder} does not exist")
+
+
 def constraints_from_args(args: argparse.Namespace) -> dict[str, float]:
     """The constraints the bound options give (those absent from `args` are skipped)."""
     constraints: dict[str, float] = {}

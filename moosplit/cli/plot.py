@@ -15,7 +15,7 @@ from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..selection import limit_names
 from ..solvers.registry import available_solvers, solve
-from .options import add_problem_options, build_problem, comma_list
+from .options import add_problem_options, build_problem, check_out_folder, comma_list
 
 
 class _ProfileAsOption:
@@ -124,9 +124,7 @@ def run(args: argparse.Namespace) -> int:
         figure_format(args.out)
     except ValueError:
         raise ProblemError(f"--out: write a .png or .svg file, got {args.out}") from None
-    folder = Path(args.out).resolve().parent
-    if not folder.is_dir():
-        raise ProblemError(f"--out {args.out}: folder {folder} does not exist")
+    check_out_folder(args.out)
     thresholds = parse_thresholds(args.threshold)
     x, y = _axes(args, thresholds)
     problem = build_problem(args)

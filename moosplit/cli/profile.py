@@ -16,7 +16,7 @@ from ..errors import ProfileError
 from ..profiles.builder import HOST, Measurement, build_profile
 from ..profiles.csv_io import write_profile
 from ..solvers.base import Progress
-from .options import comma_list
+from .options import check_out_folder, comma_list
 from .output import ProgressPrinter
 
 
@@ -162,13 +162,7 @@ def check_options(args: argparse.Namespace) -> None:
         raise ProfileError(f"--bits must lie in 2..16, got {','.join(map(str, args.bits))}")
     for option in ("edge", "cloud"):
         check_device(option, getattr(args, option))
-    check_out(args.out)
-
-
-def check_out(out: str) -> None:
-    """--out must be '-' or a path in an existing folder."""
-    if out != "-" and not Path(out).resolve().parent.is_dir():
-        raise ProfileError(f"--out {out}: folder {Path(out).resolve().parent} does not exist")
+    check_out_folder(args.out)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..errors import ProblemError
 from ..front_csv import write_front
@@ -12,7 +11,7 @@ from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..selection import limit_names
 from ..solvers.registry import DEFAULT_SOLVER, available_solvers, get_solver
-from .options import add_problem_options, build_problem
+from .options import add_problem_options, build_problem, check_out_folder
 from .output import ProgressPrinter, front_table
 
 
@@ -43,10 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit solve`."""
-    if args.out not in (None, "-"):
-        folder = Path(args.out).resolve().parent
-        if not folder.is_dir():
-            raise ProblemError(f"--out {args.out}: folder {folder} does not exist")
+    check_out_folder(args.out)
     problem = build_problem(args)
     options = {}
     if args.resolution is not None:

@@ -7,7 +7,6 @@ import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pandas as pd
 
@@ -16,7 +15,7 @@ from ..plots import figure_format, plot_sweep
 from ..problems.quantities import QUANTITIES
 from ..solvers.registry import available_solvers
 from ..sweeps import SETTINGS, SweepTable, check_vary, parse_pick, sweep
-from .options import add_problem_options, build_problem
+from .options import add_problem_options, build_problem, check_out_folder
 from .output import ProgressPrinter
 
 PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
@@ -81,10 +80,7 @@ def parse_vary(items: list[str]) -> dict[str, tuple[float, ...]]:
 
 
 def _check_args(args: argparse.Namespace, vary: dict) -> None:
-    if args.out not in (None, "-"):
-        folder = Path(args.out).resolve().parent
-        if not folder.is_dir():
-            raise ProblemError(f"--out {args.out}: folder {folder} does not exist")
+    check_out_folder(args.out)
     if args.plot is not None:
         try:
             figure_format(args.plot)

@@ -72,15 +72,11 @@ class _Latencies:
         if device == HOST:
             m = self.measurement
             return self.host(), (
-                f"measured on this host, {host_description()}: {self.runner_kind()} one "
-                f"thread, median of {m.runs} runs after {m.warmup} warm-up runs, "
+                f"measured on this host, {host_description()}: {self.runner.timing}, "
+                f"median of {m.runs} runs after {m.warmup} warm-up runs, "
                 f"batch {self.runner.graph.batch}")
         ms = np.asarray(device.latency_ms(self.runner.graph, REFERENCE_BITS, REFERENCE_BITS))
         return ms, f"modelled: {device.describe()}"
-
-    def runner_kind(self) -> str:
-        module = type(self.runner).__module__
-        return "onnxruntime (graph optimisations off)," if "onnx" in module else "PyTorch,"
 
 
 def _resolve_device(device: object) -> object:

@@ -74,6 +74,8 @@ class ModelRunner(Protocol):
     """
 
     graph: LayerGraph
+    timing: str
+    """How :meth:`time_nodes` measures, for the profile's metadata (runtime, threads)."""
 
     def weights(self, name: str) -> list[np.ndarray]:
         """The weight tensors of row `name` that quantisation applies to (may be empty),

@@ -882,6 +882,8 @@ class OnnxModel:
     :class:`~moosplit.profiles.graph.ModelRunner`.
     """
 
+    timing = "onnxruntime's profiler, graph optimisations off, one thread"
+
     def __init__(self, loaded: _Loaded) -> None:
         self.graph: LayerGraph = loaded.graph
         self._loaded = loaded

@@ -149,6 +149,8 @@ class TorchModel:
     quantised weight in only while its node runs. Not safe to call from several threads.
     """
 
+    timing = "PyTorch, per node in a torch.fx interpreter, one thread"
+
     def __init__(self, gm: Any, graph: LayerGraph, rows: tuple[_Row, ...], dtype: Any) -> None:
         self.graph = graph
         self._torch = _torch()

@@ -27,6 +27,7 @@ import time
 from datetime import date
 
 import moosplit
+from moosplit.profiles.builder import cpu_model
 
 TARGETS = {  # (nodes, objectives, resolution) -> seconds, from the issue
     (176, ("latency_ms", "error"), 0.001): 5.0,
@@ -65,17 +66,8 @@ def run(problem, solver: str, resolution, time_limit: float) -> dict:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     import ortools
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    return (f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"OR-Tools {ortools.__version__}, moosplit {moosplit.__version__}")
 
 

@@ -35,18 +35,22 @@ class Measurement:
                              f"warmup={self.warmup}, runs={self.runs}")
 
 
-def host_description() -> str:
-    """The CPU model of this machine, for the metadata of measured latencies."""
-    name = ""
+def cpu_model() -> str:
+    """This machine's CPU model name (from /proc/cpuinfo where there is one)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
             for line in handle:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
+                name = line.split(":", 1)[1].strip() if line.startswith("model name") else ""
+                if name:
+                    return name
     except OSError:
         pass
-    return f"{name or platform.processor() or platform.machine()} ({platform.system()})"
+    return platform.processor() or platform.machine()
+
+
+def host_description() -> str:
+    """The CPU model and OS of this machine, for the metadata of measured latencies."""
+    return f"{cpu_model()} ({platform.system()})"
 
 
 class _Latencies:

@@ -119,15 +119,21 @@ def _check_bits(bits_w: object, bits_a: object) -> None:
             raise ValueError(f"{field} must be a whole number in 1..{MAX_BITS}, got {value!r}")
 
 
-def _energy(power_w: float | None, latency_ms: np.ndarray) -> np.ndarray | None:
-    # W x ms = mJ
-    return None if power_w is None else float(power_w) * latency_ms
+class _PoweredDevice:
+    """Energy from a compute power, shared by the device models (W x ms = mJ)."""
+
+    def energy_mj(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
+                  bits_a: int = REFERENCE_BITS) -> np.ndarray | None:
+        """Per-row energy (mJ) = power_w x latency_ms, or None without a power figure."""
+        if self.power_w is None:
+            return None
+        return float(self.power_w) * self.latency_ms(graph, bits_w, bits_a)
 
 
 # --------------------------------------------------------------------------- CPU (LMOS)
 
 @dataclass(frozen=True, kw_only=True)
-class CpuDevice:
+class CpuDevice(_PoweredDevice):
     """A CPU described, as in LMOS, by its cores and clock frequency.
 
     Latency of node i for the whole batch (seconds)::
@@ -168,11 +174,6 @@ class CpuDevice:
         ms[_free_rows(graph)] = 0.0
         return ms
 
-    def energy_mj(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
-                  bits_a: int = REFERENCE_BITS) -> np.ndarray | None:
-        """Per-row energy (mJ) = power_w x latency_ms, or None without a power figure."""
-        return _energy(self.power_w, self.latency_ms(graph, bits_w, bits_a))
-
     def describe(self) -> str:
         """One line for a profile's metadata: parameters and source."""
         power = "" if self.power_w is None else f", {self.power_w:g} W"
@@ -184,7 +185,7 @@ class CpuDevice:
 # --------------------------------------------------------------------------- roofline
 
 @dataclass(frozen=True, kw_only=True)
-class RooflineDevice:
+class RooflineDevice(_PoweredDevice):
     """An accelerator as a roofline with an on-chip buffer.
 
     For node i at weight bits bw and activation bits ba, with B = batch::
@@ -240,11 +241,6 @@ class RooflineDevice:
         ms = np.maximum(compute_s, moved / self.dram_bytes_per_s) * 1e3
         ms[_free_rows(graph)] = 0.0
         return ms
-
-    def energy_mj(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
-                  bits_a: int = REFERENCE_BITS) -> np.ndarray | None:
-        """Per-row energy (mJ) = power_w x latency_ms, or None without a power figure."""
-        return _energy(self.power_w, self.latency_ms(graph, bits_w, bits_a))
 
     def describe(self) -> str:
         """One line for a profile's metadata: parameters and source."""

@@ -330,7 +330,7 @@ def _plan_front(problem: SplitProblem, plans: Plans, rate_mbps: float) -> Front:
     return Front(problem, plans, evaluate(problem, plans), Status.OPTIMAL, EXACT, "dynamic")
 
 
-def _by_batch(profiles: Mapping[int, Profile] | Sequence[Profile] | Profile
+def profiles_by_batch(profiles: Mapping[int, Profile] | Sequence[Profile] | Profile
               ) -> dict[int, Profile]:
     """Profiles keyed by their metadata `batch`; each batch once, one model throughout."""
     if isinstance(profiles, Profile):
@@ -348,7 +348,8 @@ def _by_batch(profiles: Mapping[int, Profile] | Sequence[Profile] | Profile
             if profile.batch in by_batch:
                 raise ProblemError(
                     f"profiles {by_batch[profile.batch].source} and {profile.source} are both "
-                    f"for batch {profile.batch}; give one profile per batch size")
+                    f"for batch {profile.batch} (metadata 'batch'); give one profile per batch "
+                    "size")
             by_batch[profile.batch] = profile
     if not by_batch:
         raise ProblemError("profiles must hold at least one profile, got none")
@@ -400,7 +401,7 @@ def dynamic_policy(
     if not raw:
         raise ProblemError("bits must hold at least one bit-width, got none")
     problems, candidates, intervals = {}, {}, {}
-    for batch, profile in _by_batch(profiles).items():
+    for batch, profile in profiles_by_batch(profiles).items():
         problem = SplitProblem(profile, network, objectives=("latency_ms",),
                                constraints=dict(constraints or {}), bits=tuple(raw),
                                min_split=1 if forbid_full_offload else 0)

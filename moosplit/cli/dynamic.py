@@ -14,6 +14,7 @@ from ..dynamic import (
     ScenarioResult,
     bottlenecks,
     dynamic_policy,
+    profiles_by_batch,
     read_scenario,
     run_scenario,
 )
@@ -92,13 +93,10 @@ def select_profiles(profiles: list[Profile], batches: tuple[int, ...] | None
     Each profile must have its own batch size; a batch size with no profile is an error,
     also with a single profile (its latencies are for its own batch and are not rescaled).
     """
-    by_batch: dict[int, Profile] = {}
-    for profile in profiles:
-        if profile.batch in by_batch:
-            raise ProblemError(
-                f"PROFILE: {by_batch[profile.batch].source} and {profile.source} are both for "
-                f"batch {profile.batch} (metadata 'batch'); give one profile per batch size")
-        by_batch[profile.batch] = profile
+    try:
+        by_batch = profiles_by_batch(profiles)
+    except ProblemError as exc:
+        raise ProblemError(f"PROFILE: {exc}") from None
     if batches is None:
         return by_batch
     missing = [b for b in batches if b not in by_batch]

@@ -18,6 +18,12 @@ cloud terms are added and each label becomes a full objective vector.
 Certified mode (a slack budget per objective, see docs/solvers.md): labels within a grid
 cell of the relaxed sums are merged too, keeping one real partial plan per cell. Sums that a
 constraint reads are never relaxed.
+
+Bounding (two objectives, in both modes): a label whose lower bound on the final objective
+vector is strictly beaten in both objectives by an *incumbent* (a feasible plan the caller
+returns too, such as one closed earlier in the pass) cannot lead to a front point, and is
+dropped. Partial sums only grow, so the error and memory sums are floors; latency's floor
+adds the cheapest completion (`begin_pass`'s `latency_future`).
 """
 
 from __future__ import annotations
@@ -35,18 +41,20 @@ from ..problems.quantities import QUANTITIES
 
 @dataclass
 class Step:
-    """Labels after one node: their frontier codes, partial sums, parent and choice."""
+    """Labels after one node: their frontier state, partial sums, parent and choice."""
 
     node: int
-    frontier: tuple[int, ...]    # tensors still needed later (their ba is in the code)
-    codes: np.ndarray            # (L,) mixed-radix code of the frontier's ba indices
+    frontier: tuple[int, ...]    # tensors still needed later (their ba is in the state)
+    digits: np.ndarray           # (L, len(frontier)) the frontier tensors' ba indices
+    codes: np.ndarray            # (L,) the state as one integer (equal iff digits equal)
     sums: np.ndarray             # (L, d) partial sums of the tracked dims
     parent: np.ndarray           # (L,) label index in the previous step
     choice: np.ndarray           # (L,) index into the node's (bw, ba) choices
 
     def take(self, index: np.ndarray) -> Step:
         """The labels at `index`, in that order."""
-        return Step(self.node, self.frontier, self.codes[index], self.sums[index],
+        return Step(self.node, self.frontier, self.digits[index], self.codes[index],
+                    self.sums[index],
                     self.parent[index], self.choice[index])
 
 
@@ -157,6 +165,12 @@ class BitDP:
         self._spent = np.zeros(len(self.dims))
         self._n_steps, self._done = 1, 0
         self._latency_future = np.zeros(1)
+        objectives = problem.objectives
+        self.bounding = (len(objectives) == 2
+                         and set(objectives) <= {"latency_ms", "error", "memory_bytes"})
+        self._incumbents = np.zeros((0, len(objectives)))
+        self._staircase = (np.zeros(0), np.zeros(0))
+        self.bounded = 0              # labels dropped by bounding
         if self.certified:
             self._drop_dominated_choices()
 
@@ -184,8 +198,51 @@ class BitDP:
     # ---------------------------------------------------------- slack budget
     @property
     def needs_latency_future(self) -> bool:
-        """Whether `begin_pass` needs `latency_future` (a latency band is in use)."""
-        return self.certified and "latency_ms" in self.caps
+        """Whether `begin_pass` needs `latency_future` (a latency band, or bounding with a
+        latency objective, is in use)."""
+        return ((self.certified and "latency_ms" in self.caps)
+                or (self.bounding and "latency_ms" in self.problem.objectives))
+
+    @property
+    def tracks_edge_latency(self) -> bool:
+        """Whether labels carry their edge latency (bit-dependent edge latency)."""
+        return "edge_ms" in self.dims
+
+    def add_incumbents(self, F: np.ndarray) -> None:
+        """Objective vectors (minimisation form) of feasible plans the caller will return
+        with the DP's own: labels they beat are dropped from then on (bounding)."""
+        if not self.bounding or not len(F):
+            return
+        F = np.concatenate([self._incumbents, np.asarray(F, float)])
+        F = F[np.all(np.isfinite(F), axis=1)]
+        self._incumbents = F[moocore.is_nondominated(F, keep_weakly=False)]
+        order = np.argsort(self._incumbents[:, 0], kind="stable")
+        first = self._incumbents[order, 0]
+        self._staircase = first, np.minimum.accumulate(self._incumbents[order, 1])
+
+    def _beaten(self, sums: np.ndarray) -> np.ndarray:
+        """Labels whose every completion some incumbent beats strictly in both objectives
+        (a relative 1e-9 margin absorbs rounding: the floor and the closed value are the
+        same sums taken in another order)."""
+        first, best_second = self._staircase
+        if not first.size or not len(sums):
+            return np.zeros(len(sums), bool)
+        floor = np.column_stack([self._floor(q, sums) for q in self.problem.objectives])
+        floor = floor - 1e-9 * np.abs(floor) - 1e-12
+        at = np.searchsorted(first, floor[:, 0], side="right") - 1
+        return (at >= 0) & (best_second[np.maximum(at, 0)] <= floor[:, 1])
+
+    def _floor(self, objective: str, sums: np.ndarray) -> np.ndarray:
+        """A lower bound on `objective` over every completion of each label."""
+        dims = self.dims
+        if objective == "error":
+            return sums[:, dims.index("error")]
+        if objective == "memory_bytes":
+            return sums[:, dims.index("weights")] + sums[:, dims.index("peak")]
+        future = self._latency_future[min(self._done, len(self._latency_future) - 1)]
+        if "edge_ms" in dims:
+            return sums[:, dims.index("edge_ms")] + future
+        return np.full(len(sums), future)
 
     @property
     def banded(self) -> set[str]:
@@ -195,8 +252,9 @@ class BitDP:
     def begin_pass(self, n_steps: int, latency_future: np.ndarray | None = None) -> None:
         """Start a pass of `n_steps` nodes: certified mode gives it the whole budget.
 
-        latency_future[s]: a lower bound on the latency that completing a label adds to
-        its edge latency sum after the pass's step s (needed if `needs_latency_future`).
+        latency_future[s]: after the pass's step s, a lower bound on a completed label's
+        latency minus its edge latency sum if labels track one (`tracks_edge_latency`),
+        else on the whole latency (needed if `needs_latency_future`).
         """
         self._spent = np.maximum(self._spent, self.budget - self._left)
         self._left = self.budget.copy()
@@ -259,11 +317,9 @@ class BitDP:
     # --------------------------------------------------------------- stepping
     def _root(self) -> Step:
         """The one empty label before any node (nothing on the edge yet)."""
-        return Step(0, (), np.zeros(1, np.int64), np.zeros((1, len(self.dims))),
+        return Step(0, (), np.zeros((1, 0), np.uint8), np.zeros(1, np.int64),
+                    np.zeros((1, len(self.dims))),
                     np.full(1, -1), np.full(1, -1))
-
-    def _digit(self, codes: np.ndarray, position: int) -> np.ndarray:
-        return (codes // self.base**position) % self.base
 
     def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
         """Labels whose partial sums do not already break a constraint (they only grow)."""
@@ -278,11 +334,19 @@ class BitDP:
             keep &= floor <= self.bounds["latency_ms"]
         return keep
 
+    def _admissible(self, sums: np.ndarray) -> np.ndarray:
+        """Indices of the labels within the constraints and not beaten by an incumbent."""
+        index = np.flatnonzero(self._within_bounds(sums))
+        beaten = self._beaten(sums[index])
+        self.bounded += int(beaten.sum())
+        return index[~beaten]
+
     def _prune(self, step: Step) -> Step:
         if self.certified:
             return self._prune_certified(step)
         sums = step.sums
-        index = np.flatnonzero(self._within_bounds(sums))
+        index = self._admissible(sums)
+        self._done += 1
         # non-dominated labels per frontier state
         order = index[np.lexsort((*sums[index].T[::-1], step.codes[index]))] \
             if sums.shape[1] else index[np.argsort(step.codes[index], kind="stable")]
@@ -305,7 +369,7 @@ class BitDP:
         weights + max(peak, future working sets), non-decreasing in both, so a label no
         worse in both is no worse for any completion (weaker than comparing the peak).
         """
-        index = np.flatnonzero(self._within_bounds(step.sums))
+        index = self._admissible(step.sums)
         key = self._key(step.sums[index])
         codes = step.codes[index]
         kept = _pareto_per_code(codes, key)
@@ -380,15 +444,23 @@ class BitDP:
             working = self.sizes[node, a_new] + (self.input_size if input_live else 0.0)
             for t in live:
                 position = previous.frontier.index(t)
-                working = working + self.sizes[t, self._digit(previous.codes[parent], position)]
+                working = working + self.sizes[t, previous.digits[parent, position]]
             p = self.dims.index("peak")
             sums[:, p] = np.maximum(sums[:, p], working)
-        codes = np.zeros(len(parent), np.int64)
+        digits = np.empty((len(parent), len(frontier)), np.uint8)
         for position, t in enumerate(frontier):
-            digit = (a_new if t == node
-                     else self._digit(previous.codes[parent], previous.frontier.index(t)))
-            codes += digit * self.base**position
-        return self._prune(Step(node, frontier, codes, sums, parent, choice))
+            digits[:, position] = (a_new if t == node
+                                   else previous.digits[parent, previous.frontier.index(t)])
+        return self._prune(Step(node, frontier, digits, self._codes(digits), sums, parent,
+                                choice))
+
+    def _codes(self, digits: np.ndarray) -> np.ndarray:
+        """One integer per state: mixed radix while it fits in int64, else the rank of the
+        row among the distinct rows (wide frontiers of DAGs with long skips)."""
+        width = digits.shape[1]
+        if self.base ** width < 2**63:
+            return digits.astype(np.int64) @ (self.base ** np.arange(width, dtype=np.int64))
+        return np.unique(digits, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
 
     # ---------------------------------------------------------------- closing
     def close(self, step: Step | None, edge: np.ndarray, cut: tuple[int, ...],
@@ -420,7 +492,7 @@ class BitDP:
             if input_cut:
                 tx_bits += profile.out_elems[0] * profile.input_bits * batch / codecs.ratio[c, 0]
             for t in cut:
-                bits = self.bits[self._digit(step.codes, step.frontier.index(t))]
+                bits = self.bits[step.digits[:, step.frontier.index(t)]]
                 tx_bits += profile.out_elems[t] * bits * batch / codecs.ratio[c, t]
             encode = codecs.encode_ms[c, tensors].sum()
             tx_s = tx_bits / (network.bandwidth_mbps * 1e6)

@@ -41,19 +41,35 @@ class _Passes:
     labels: int
 
 
+@dataclass
+class _Incumbents:
+    """Feasible plans known before a run, with their objective vectors (minimisation
+    form): the DP bounds against them, and the oracle returns them with its own."""
+
+    plans: Plans
+    F: np.ndarray
+
+
 class _ClosedOracle:
     """Lexicographic minima over the DP's closed plans (a table lookup per query).
 
     Only the non-dominated closed vectors are kept (a lexicographic minimum under upper
     bounds is always one of them; of equal vectors the first is kept, as a stable sort
-    would pick it), each presorted once per objective order.
+    would pick it), each presorted once per objective order. The incumbents come after
+    the DP's own plans (refs with block -1 index them), so on a tie the DP's plan is kept.
     """
 
-    def __init__(self, dp: BitDP, blocks: list, F: np.ndarray, refs: np.ndarray) -> None:
+    def __init__(self, dp: BitDP, blocks: list, F: np.ndarray, refs: np.ndarray,
+                 incumbents: _Incumbents) -> None:
+        self.n_closed = len(F)
+        extra = np.column_stack([np.full(len(incumbents.F), -1), np.zeros(len(incumbents.F)),
+                                 np.arange(len(incumbents.F)), np.zeros(len(incumbents.F))])
+        F = np.concatenate([F, incumbents.F])
+        refs = np.concatenate([refs, extra.astype(int)])
         keep = (moocore.is_nondominated(F, keep_weakly=False) if len(F)
                 else np.zeros(0, bool))
         self.dp, self.blocks, self.F, self.refs = dp, blocks, F[keep], refs[keep]
-        self.n_closed = len(F)
+        self.incumbents = incumbents.plans
         self._sorted: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     def _by(self, order: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,8 +89,16 @@ class _ClosedOracle:
             return None
         return Candidate(self.plan(rows[first]), F[first])
 
+    def front_plans(self) -> _Incumbents:
+        """The oracle's non-dominated plans and vectors (incumbents for another run)."""
+        n_rows = self.dp.problem.profile.n_rows
+        return _Incumbents(Plans.concat([self.plan(r) for r in range(len(self.F))], n_rows),
+                           self.F.copy())
+
     def plan(self, row: int) -> Plans:
         block, last, label, codec = (int(v) for v in self.refs[row])
+        if block < 0:
+            return self.incumbents.take([label])
         steps, edge = self.blocks[block]
         n_rows = len(edge)
         bits_w = np.zeros((1, n_rows), np.int16)
@@ -85,11 +109,11 @@ class _ClosedOracle:
         return Plans(edge[None, :], bits_w, bits_a, [codec])
 
 
-def uniform_survey(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray]:
+def uniform_survey(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray, _Incumbents]:
     """Every split at every uniform bit-width, evaluated: a rough range per objective (the
     spread of the non-dominated feasible ones; not a bound) to size the first merging
-    run, and the best feasible value per objective (an upper bound on its ideal; inf if
-    none is feasible). Minimisation form."""
+    run, the best feasible value per objective (an upper bound on its ideal; inf if
+    none is feasible), and the non-dominated feasible plans. Minimisation form."""
     low, high = problem.split_bounds
     splits = np.arange(low, high + 1)
     n_rows = problem.profile.n_rows
@@ -98,11 +122,14 @@ def uniform_survey(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray]:
     F = minimisation_form(evaluation.objectives(problem.objectives), problem.maximise)
     finite = np.all(np.isfinite(F), axis=1)
     spread = np.ptp(F[finite], axis=0) if finite.any() else np.zeros(F.shape[1])
-    F = F[finite & evaluation.feasible]
-    if not len(F):
-        return spread, np.full(F.shape[1], np.inf)
-    front = F[moocore.is_nondominated(F)]
-    return np.where(np.ptp(front, axis=0) > 0, np.ptp(front, axis=0), spread), F.min(axis=0)
+    usable = np.flatnonzero(finite & evaluation.feasible)
+    if not usable.size:
+        return (spread, np.full(F.shape[1], np.inf),
+                _Incumbents(Plans.empty(n_rows), np.zeros((0, F.shape[1]))))
+    keep = usable[moocore.is_nondominated(F[usable], keep_weakly=False)]
+    front = F[keep]
+    return (np.where(np.ptp(front, axis=0) > 0, np.ptp(front, axis=0), spread),
+            F[usable].min(axis=0), _Incumbents(plans.take(keep), front))
 
 
 def range_floor(F: np.ndarray, slack: np.ndarray, exact_at_ideal: np.ndarray) -> np.ndarray:
@@ -113,14 +140,16 @@ def range_floor(F: np.ndarray, slack: np.ndarray, exact_at_ideal: np.ndarray) ->
     The ideal is at most min F. Row i of the payoff table has objective i at its ideal
     and is covered by some f in F with f_i <= min F_i + s_i (s_i = 0 where exact, else
     slack_i) and f_j <= (row i)_j + slack_j. So the nadir of objective j (the largest
-    (row i)_j) is at least min{f_j : f_i <= min F_i + s_i} - slack_j, for every i.
+    (row i)_j) is at least min{f_j : f_i <= min F_i + s_i} - slack_j, for every i. (The
+    set is widened by a relative 1e-9: F mixes vectors summed in different orders, and a
+    wider set only lowers the bound.)
     """
     k = F.shape[1]
     floor = np.zeros(k)
     if not len(F):
         return floor
     ideal = F.min(axis=0)
-    near = np.where(exact_at_ideal, 0.0, slack)
+    near = np.where(exact_at_ideal, 0.0, slack) + 1e-9 * np.abs(ideal) + 1e-12
     for j in range(k):
         nadir = max((F[F[:, i] <= ideal[i] + near[i], j].min() for i in range(k) if i != j),
                     default=-np.inf)
@@ -185,6 +214,7 @@ class Epsilon(Solver):
         closed: list[tuple[int, Closed]] = []
         if low == 0:
             closed.append((-1, dp.close(None, rows < 0, (), True)))
+            dp.add_incumbents(closed[-1][1].F)
             blocks.append((steps, rows < 0))
         previous = None
         complete = True
@@ -194,6 +224,8 @@ class Epsilon(Solver):
             if context.expired():
                 complete = False
                 break
+            if previous is not None and not len(previous.codes):
+                break  # every label was bounded or infeasible: no later split can close
             live = tuple(t for t in range(1, k) if last_consumer[t] >= k or sinks[t])
             frontier = tuple(t for t in range(1, k + 1) if last_consumer[t] > k or sinks[t])
             previous = dp.advance(previous, k, live, last_consumer[0] >= k, frontier)
@@ -202,6 +234,7 @@ class Epsilon(Solver):
                 edge = (rows >= 1) & (rows <= k)
                 closed.append((k - 1, dp.close(previous, edge, frontier,
                                                last_consumer[0] > k)))
+                dp.add_incumbents(closed[-1][1].F)
                 blocks.append((steps, edge))
             context.report(k, high, "nodes")
         return _Passes(blocks, closed, complete, sum(len(step.codes) for step in steps))
@@ -235,8 +268,9 @@ class Epsilon(Solver):
             future = None
             if dp.needs_latency_future:
                 rest = np.cumsum(dp.edge_latency_floor()[nodes][::-1])[::-1]
-                future = (np.r_[rest[1:], 0.0]
-                          + dp.close_latency_floor(edge, sent, cut[0]))
+                close = dp.close_latency_floor(edge, sent, cut[0])
+                future = (np.r_[rest[1:], 0.0] + close if dp.tracks_edge_latency
+                          else np.full(len(nodes), (rest[0] if len(rest) else 0.0) + close))
             dp.begin_pass(len(nodes), future)
             for k in nodes:
                 live = tuple(t for t in nodes if t < k and (last_in[t] >= k or cut[t]))
@@ -245,6 +279,7 @@ class Epsilon(Solver):
                                       frontier)
                 steps.append(previous)
             closed.append((len(steps) - 1, dp.close(previous, edge, sent, cut[0])))
+            dp.add_incumbents(closed[-1][1].F)
             blocks.append((steps, edge))
             labels += sum(len(step.codes) for step in steps)
             context.report(index + 1, len(sets), "edge sets")
@@ -253,8 +288,9 @@ class Epsilon(Solver):
     @staticmethod
     def _prefix_latency_future(problem: SplitProblem, dp: BitDP) -> np.ndarray:
         """Per step k - 1 (node k added): a lower bound on the latency that completing a
-        label adds to its edge latency: the cheapest allowed split n >= k, with nodes
-        k+1..n at their fastest bits and the sent tensors at the smallest."""
+        label adds to its edge latency (to nothing if labels do not track it): the
+        cheapest allowed split n >= k, with nodes k+1..n at their fastest bits and the sent
+        tensors at the smallest."""
         profile = problem.profile
         low, high = problem.split_bounds
         last_consumer, sinks = profile.last_consumer, profile.sinks
@@ -266,11 +302,13 @@ class Epsilon(Solver):
             close[n] = dp.close_latency_floor((rows >= 1) & (rows <= n), frontier,
                                               last_consumer[0] > n)
         best = np.minimum.accumulate((cum + close)[::-1])[::-1]
-        return (best - cum)[1:]
+        return (best - cum)[1:] if dp.tracks_edge_latency else best[1:]
 
-    def _run(self, problem: SplitProblem, dp: BitDP,
+    def _run(self, problem: SplitProblem, dp: BitDP, incumbents: _Incumbents,
              context: SolveContext) -> tuple[_Passes, _ClosedOracle]:
-        """Every DP pass of the problem, and the oracle over their closed vectors."""
+        """Every DP pass of the problem, bounded by the incumbents, and the oracle over
+        their closed vectors and the incumbents."""
+        dp.add_incumbents(incumbents.F)
         passes = (self._prefix if problem.mode == "prefix" else self._cut)(problem, dp, context)
         closed = passes.closed
         F = np.concatenate([c.F for _, c in closed]) if closed else np.zeros(
@@ -279,7 +317,7 @@ class Epsilon(Solver):
                                                 c.label, c.codec])
                                for b, (last, c) in enumerate(closed)]) if closed else np.zeros(
             (0, 4), int)
-        return passes, _ClosedOracle(dp, passes.blocks, F, refs)
+        return passes, _ClosedOracle(dp, passes.blocks, F, refs, incumbents)
 
     # ---------------------------------------------------------------- solve
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
@@ -300,15 +338,17 @@ class Epsilon(Solver):
 
     def _exact(self, problem: SplitProblem, context: SolveContext) -> Front:
         k = problem.n_objectives
-        passes, oracle = self._run(problem, BitDP(problem, self.max_labels), context)
+        dp = BitDP(problem, self.max_labels)
+        passes, oracle = self._run(problem, dp, uniform_survey(problem)[2], context)
         result = sweep(oracle, k, np.zeros(k))  # steps of 0: the next float down, exact
         result.complete = result.complete and passes.complete
         stats = SolveStats(context.elapsed, oracle.n_closed, {
-            "labels": passes.labels, "oracle_calls": result.oracle_calls})
+            "labels": passes.labels, "bounded": dp.bounded,
+            "oracle_calls": result.oracle_calls})
         return sweep_front(problem, self.name, result, np.zeros(k), stats)
 
     def _merging_run(self, problem: SplitProblem, slack: np.ndarray, caps: np.ndarray,
-                     context: SolveContext
+                     incumbents: _Incumbents, context: SolveContext
                      ) -> tuple[BitDP, _Passes, _ClosedOracle, np.ndarray]:
         """One certified DP run whose merging may spend `slack` (per objective), never
         merging the sums of objective q for labels that could still reach `caps[q]`;
@@ -316,7 +356,7 @@ class Epsilon(Solver):
         objectives = problem.objectives
         dp = BitDP(problem, self.max_labels, dict(zip(objectives, slack, strict=True)),
                    self.merge_above, dict(zip(objectives, caps, strict=True)))
-        passes, oracle = self._run(problem, dp, context)
+        passes, oracle = self._run(problem, dp, incumbents, context)
         spent = np.array([dp.spent.get(q, 0.0) for q in problem.objectives])
         return dp, passes, oracle, spent
 
@@ -344,16 +384,18 @@ class Epsilon(Solver):
         k = problem.n_objectives
         share = np.r_[1.0, np.full(k - 1, DP_SHARE)]
         zero = np.zeros(k)
-        estimate, caps = uniform_survey(problem)
+        estimate, caps, survey = uniform_survey(problem)
         first = FIRST_RUN * share * resolution.additive(zero, estimate)
-        dp, passes, oracle, spent = self._merging_run(problem, first, caps, context)
+        dp, passes, oracle, spent = self._merging_run(problem, first, caps, survey, context)
         runs = 1
         floor = self._range_floor(problem, dp, oracle, spent)
         wanted = resolution.additive(zero, floor)
         # (no plan at all: the problem is infeasible, and the run has proved it)
         if passes.complete and len(oracle.F) and np.any(spent > share * wanted):
+            bounded = dp.bounded
             dp, passes, oracle, spent = self._merging_run(problem, share * wanted, caps,
-                                                          context)
+                                                          oracle.front_plans(), context)
+            dp.bounded += bounded
             runs = 2
             floor = np.maximum(floor, self._range_floor(problem, dp, oracle, spent))
             wanted = resolution.additive(zero, floor)
@@ -362,7 +404,8 @@ class Epsilon(Solver):
         result = sweep(oracle, k, steps)
         result.complete = result.complete and passes.complete
         stats = SolveStats(context.elapsed, oracle.n_closed, {
-            "labels": passes.labels, "peak_labels": dp.peak, "merged": dp.merged, "runs": runs,
+            "labels": passes.labels, "peak_labels": dp.peak, "merged": dp.merged,
+            "bounded": dp.bounded, "runs": runs,
             "merge_slack": tuple(float(v) for v in spent),
             "oracle_calls": result.oracle_calls})
         return sweep_front(problem, self.name, result, spent + steps, stats)

@@ -342,38 +342,13 @@ class BitDP:
         return index[~beaten]
 
     def _prune(self, step: Step) -> Step:
-        if self.certified:
-            return self._prune_certified(step)
-        sums = step.sums
-        index = self._admissible(sums)
-        self._done += 1
-        # non-dominated labels per frontier state
-        order = index[np.lexsort((*sums[index].T[::-1], step.codes[index]))] \
-            if sums.shape[1] else index[np.argsort(step.codes[index], kind="stable")]
-        codes = step.codes[order]
-        cuts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if codes.size else codes
-        kept = []
-        for lo, hi in zip(cuts, np.r_[cuts[1:], codes.size][:cuts.size], strict=True):
-            group = order[lo:hi]
-            if not sums.shape[1] or group.size == 1:
-                kept.append(group[:1])
-            else:
-                kept.append(group[moocore.is_nondominated(sums[group], keep_weakly=False)])
-        chosen = np.concatenate(kept) if kept else np.zeros(0, int)
-        return step.take(chosen)
-
-    def _prune_certified(self, step: Step) -> Step:
-        """Exact pruning, then (past `merge_above` labels) merging within grid cells.
-
-        Memory is compared as (weights, weights + peak): final memory is weights + future
-        weights + max(peak, future working sets), non-decreasing in both, so a label no
-        worse in both is no worse for any completion (weaker than comparing the peak).
-        """
+        """Bound and dominance pruning per state (on `_key`), then, in certified mode and
+        past `merge_above` labels, merging within grid cells."""
         index = self._admissible(step.sums)
         key = self._key(step.sums[index])
         codes = step.codes[index]
         kept = _pareto_per_code(codes, key)
-        width = self._step_width(kept.size)
+        width = self._step_width(kept.size) if self.certified else None
         if width is not None:
             cells = self._cells(key[kept], step.sums[index[kept]], width)
             merged = kept[_pareto_per_code(codes[kept], cells)]
@@ -385,7 +360,10 @@ class BitDP:
         return step.take(index[np.sort(kept)])
 
     def _key(self, sums: np.ndarray) -> np.ndarray:
-        """What certified mode compares: the sums, with peak replaced by weights + peak."""
+        """What labels of one state are compared on: the sums, with memory as (weights,
+        weights + peak). Final memory is weights + future weights + max(peak, future
+        working sets), non-decreasing in both, so a label no worse in both is no worse for
+        any completion (weaker than comparing the peak)."""
         key = sums.copy()
         if "peak" in self.dims:
             key[:, self.dims.index("peak")] += sums[:, self.dims.index("weights")]

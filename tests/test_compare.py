@@ -58,3 +58,35 @@ def test_plot_with_one_objective_is_refused_before_solving(tmp_path, capsys, mon
     assert rc == 2
     err = capsys.readouterr().err
     assert "at least two" in err and "exhaustive" not in err.split("error:")[0]
+
+
+def test_resolution_goes_to_the_exact_backends_only():
+    problem = moosplit.random_problem(8, kind="chain", seed=5, bits=(2, 4, 8),
+                                      objectives=("latency_ms", "error"), bit_latency=True)
+    result = compare(problem, ["epsilon", "cpsat", "nsga2"], resolution=0.1)
+    assert result.fronts["epsilon"].guarantee.kind == "certified"
+    assert result.fronts["cpsat"].guarantee.kind == "certified"
+    assert result.fronts["nsga2"].guarantee.kind == "heuristic"
+    assert result.reference_kind == "certified by epsilon, cpsat"
+    # the certified reference covers the exact front within the larger certificate
+    exact = moosplit.solve(problem, "exhaustive")
+    slack = np.maximum(*(np.array(result.fronts[s].guarantee.resolution)
+                         for s in ("epsilon", "cpsat")))
+    for point in exact.F:
+        assert np.any(np.all(result.reference <= point + slack + 1e-9, axis=1))
+
+
+def test_cli_resolution_is_checked(tmp_path, capsys):
+    path = tmp_path / "p.csv"
+    moosplit.write_profile(moosplit.random_profile(5, seed=1), path)
+    base = ["compare", str(path), "--bandwidth-mbps", "1", "--quiet"]
+    assert main(base + ["--solvers", "nsga2,uniform", "--resolution", "0.01"]) == 2
+    assert "none of --solvers takes a resolution" in capsys.readouterr().err
+    assert main(base + ["--solvers", "epsilon", "--resolution", "0"]) == 2
+    assert "--resolution must be > 0" in capsys.readouterr().err
+    out = tmp_path / "t.csv"
+    assert main(base + ["--solvers", "epsilon,uniform", "--resolution", "0.05",
+                        "--out", str(out)]) == 0
+    table = pd.read_csv(out).set_index("solver")
+    assert table.loc["epsilon", "guarantee"] == "certified"
+    assert table.loc["epsilon", "hv_ratio"] == 1.0

@@ -12,7 +12,7 @@ from ..solvers.registry import available_solvers
 from .options import add_problem_options, build_problem, comma_list
 from .output import ProgressPrinter
 
-DEFAULT = "cpsat,nsga2,lagrangian,cloud_only,edge_only,uniform,neurosurgeon,qdmp"
+DEFAULT = "epsilon,nsga2,lagrangian,cloud_only,edge_only,uniform,neurosurgeon,qdmp"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help=f"comma-separated backends (default {DEFAULT})")
     parser.add_argument("--seed", type=int, default=0, help="seed for every backend (0)")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per backend")
+    parser.add_argument("--resolution", type=float, default=None,
+                        help="exact backends: certified within R times each objective's "
+                             "range (much faster on real profiles); the others ignore it")
     parser.add_argument("--out", default=None, help="write the table as CSV ('-': stdout)")
     parser.add_argument("--plot", default=None, metavar="FILE",
                         help="draw the fronts (first two objectives) to a .png or .svg")
@@ -47,11 +50,16 @@ def run(args: argparse.Namespace) -> int:
                            "--objectives")
     if args.time_limit is not None and not args.time_limit > 0:
         raise ProblemError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
+    if args.resolution is not None:
+        if not args.resolution > 0:
+            raise ProblemError(f"--resolution must be > 0, got {args.resolution}")
+        if not any(available_solvers()[s].supports_resolution for s in args.solvers):
+            raise ProblemError("--resolution: none of --solvers takes a resolution")
     problem = build_problem(args)
     progress = None if args.quiet else ProgressPrinter()
     try:
         result = compare(problem, args.solvers, seed=args.seed, time_limit=args.time_limit,
-                         progress=progress)
+                         resolution=args.resolution, progress=progress)
     finally:
         if progress is not None:
             progress.close()

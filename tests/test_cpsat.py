@@ -27,7 +27,11 @@ def test_resolution_shrinks_the_front_within_its_certificate():
     ranges = exact.F.max(axis=0) - exact.F.min(axis=0)
     # the step is at most the resolution; the integer scaling adds a rounding term on top
     assert np.all(slack[1:] <= 0.1 * ranges[1:] * (1 + 1e-4))
+    # f1 is not stepped: its slack is the gap each sweep solve may leave, half of it
+    assert slack[0] <= 0.05 * ranges[0] * (1 + 1e-4) + 2e-6
     assert np.all(slack > 0)
+    for point in exact.F:
+        assert np.any(np.all(coarse.F <= point + slack + 1e-12, axis=1))
 
 
 def test_time_limit_returns_unproven_front():

@@ -36,6 +36,9 @@ class _CpSatOracle:
         self.solves = 0
         self.excluded = 0
         self.answers: dict = {}
+        # certified two-objective sweep: one solve per question, stopped within this gap
+        # of f1's optimum (model units); None: exact lexicographic minima
+        self.first_gap: int | None = None
 
     def _solve(self) -> int:
         left = self.context.time_left()
@@ -74,7 +77,9 @@ class _CpSatOracle:
             # an infeasible hint made CP-SAT spend its time repairing it (58 s instead of
             # 0.5 s on a 100-node problem).
             self.model.clear_hints()
-            for stage, j in enumerate(order):
+            stages = list(order) if self.first_gap is None else list(order[:1])
+            self.solver.parameters.absolute_gap_limit = float(self.first_gap or 0)
+            for stage, j in enumerate(stages):
                 self.model.minimize(self.vars[j])
                 status = self._solve()
                 if status == cp_model.INFEASIBLE:
@@ -82,7 +87,7 @@ class _CpSatOracle:
                 if status != cp_model.OPTIMAL:
                     raise OracleTimeout
                 self.domains[j][1] = int(round(self.solver.objective_value))
-                if stage + 1 < len(order):
+                if stage + 1 < len(stages):
                     self.model.clear_hints()
                     for lit in self.built.decision_literals():
                         self.model.add_hint(lit, self.solver.boolean_value(lit))
@@ -142,7 +147,8 @@ class CpSat(Solver):
         try:
             table = payoff_table(oracle, k) if self.resolution is not None else None
             if table is not None:
-                steps, slack = self._steps(problem, objectives, table, slack)
+                steps, slack, gap = self._steps(problem, objectives, table, slack)
+                oracle.first_gap = gap if k == 2 else None
             result = sweep(oracle, k, steps, on_point=found)
         except OracleTimeout:
             result = SweepResult(candidates, False, oracle.solves)
@@ -169,8 +175,15 @@ class CpSat(Solver):
         return out
 
     def _steps(self, problem: SplitProblem, objectives: list[ScaledObjective],
-               table: np.ndarray, slack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sweep steps (model units) and the slack (model terms) for the resolution."""
+               table: np.ndarray, slack: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Sweep steps (model units), the slack (model terms) for the resolution, and the
+        gap each two-objective question may leave in f1 (model units).
+
+        With two objectives the sweep's questions need not be lexicographic minima: a plan
+        within g of the least f1 under f2 <= eps covers every front point with f2 in (its
+        f2 - step, eps] within g in f1 and the step in f2. So each question is one solve,
+        stopped at a gap of half f1's resolution (docs/solvers.md).
+        """
         assert self.resolution is not None
         natural = np.array([[v / o.scale + o.const for v, o in zip(row, objectives,
                                                                       strict=True)]
@@ -180,6 +193,7 @@ class CpSat(Solver):
                                           _as_quantity(problem, nadir))
         steps = np.ones(len(objectives))
         out = slack.copy()
+        gap = 0
         for j, obj in enumerate(objectives):
             delta = wanted[j]
             if obj.name == "throughput_fps":
@@ -190,7 +204,10 @@ class CpSat(Solver):
             if j > 0:
                 steps[j] = max(1.0, np.floor(min(delta, 2.0**62 / obj.scale) * obj.scale))
                 out[j] = slack[j] + (steps[j] - 1) / obj.scale
-        return steps, out
+            elif len(objectives) == 2:
+                gap = int(np.floor(0.5 * min(delta, 2.0**62 / obj.scale) * obj.scale))
+                out[j] = slack[j] + gap / obj.scale
+        return steps, out, gap
 
 
 def _as_quantity(problem: SplitProblem, minimised: np.ndarray) -> np.ndarray:

@@ -83,6 +83,11 @@ def relaxable(problem: SplitProblem, dim: str) -> bool:
     return not (dim == "edge_ms" and "throughput_fps" in used)
 
 
+MAX_TESTED = 32
+"""With three or more objectives, the most incumbents each label is tested against (a
+spread subset of them, sorted by the first objective): fewer only weakens bounding."""
+
+
 class LabelLimit(Exception):
     """Raised when a step would need more labels than the DP was allowed."""
 
@@ -166,8 +171,7 @@ class BitDP:
         self._n_steps, self._done = 1, 0
         self._latency_future = np.zeros(1)
         objectives = problem.objectives
-        self.bounding = (len(objectives) == 2
-                         and set(objectives) <= {"latency_ms", "error", "memory_bytes"})
+        self.bounding = set(objectives) <= {"latency_ms", "error", "memory_bytes"}
         self._incumbents = np.zeros((0, len(objectives)))
         self._staircase = (np.zeros(0), np.zeros(0))
         self.bounded = 0              # labels dropped by bounding
@@ -218,7 +222,11 @@ class BitDP:
         self._incumbents = F[moocore.is_nondominated(F, keep_weakly=False)]
         order = np.argsort(self._incumbents[:, 0], kind="stable")
         first = self._incumbents[order, 0]
-        self._staircase = first, np.minimum.accumulate(self._incumbents[order, 1])
+        if self._incumbents.shape[1] == 2:
+            self._staircase = first, np.minimum.accumulate(self._incumbents[order, 1])
+        else:  # a spread subset: each label is tested against every one of them
+            pick = np.unique(np.linspace(0, len(order) - 1, MAX_TESTED).round().astype(int))
+            self._staircase = first, self._incumbents[order[pick]]
 
     def _beaten(self, sums: np.ndarray) -> np.ndarray:
         """Labels whose every completion some incumbent beats strictly in both objectives
@@ -229,8 +237,13 @@ class BitDP:
             return np.zeros(len(sums), bool)
         floor = np.column_stack([self._floor(q, sums) for q in self.problem.objectives])
         floor = floor - 1e-9 * np.abs(floor) - 1e-12
-        at = np.searchsorted(first, floor[:, 0], side="right") - 1
-        return (at >= 0) & (best_second[np.maximum(at, 0)] <= floor[:, 1])
+        if floor.shape[1] == 2:
+            at = np.searchsorted(first, floor[:, 0], side="right") - 1
+            return (at >= 0) & (best_second[np.maximum(at, 0)] <= floor[:, 1])
+        beaten = np.zeros(len(floor), bool)
+        for point in best_second:
+            beaten |= np.all(point <= floor, axis=1)
+        return beaten
 
     def _floor(self, objective: str, sums: np.ndarray) -> np.ndarray:
         """A lower bound on `objective` over every completion of each label."""
@@ -334,20 +347,19 @@ class BitDP:
             keep &= floor <= self.bounds["latency_ms"]
         return keep
 
-    def _admissible(self, sums: np.ndarray) -> np.ndarray:
-        """Indices of the labels within the constraints and not beaten by an incumbent."""
-        index = np.flatnonzero(self._within_bounds(sums))
-        beaten = self._beaten(sums[index])
-        self.bounded += int(beaten.sum())
-        return index[~beaten]
 
     def _prune(self, step: Step) -> Step:
-        """Bound and dominance pruning per state (on `_key`), then, in certified mode and
-        past `merge_above` labels, merging within grid cells."""
-        index = self._admissible(step.sums)
+        """Bound, dominance (per state, on `_key`) and incumbent pruning, then, in
+        certified mode and past `merge_above` labels, merging within grid cells."""
+        index = np.flatnonzero(self._within_bounds(step.sums))
         key = self._key(step.sums[index])
         codes = step.codes[index]
         kept = _pareto_per_code(codes, key)
+        # bounding after dominance: it tests every label against incumbents, and fewer
+        # labels are left by now (a label dominated by a beaten one is beaten too)
+        beaten = self._beaten(step.sums[index[kept]])
+        self.bounded += int(beaten.sum())
+        kept = kept[~beaten]
         width = self._step_width(kept.size) if self.certified else None
         if width is not None:
             cells = self._cells(key[kept], step.sums[index[kept]], width)

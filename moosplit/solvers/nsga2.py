@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.mutation import Mutation
 from pymoo.core.population import Population
 from pymoo.core.problem import Problem
 from pymoo.core.repair import Repair
-from pymoo.operators.crossover.sbx import SBX
-from pymoo.operators.mutation.pm import PM
-from pymoo.operators.repair.rounding import RoundingRepair
+from pymoo.operators.crossover.pntx import TwoPointCrossover
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.termination import get_termination
 
@@ -27,10 +26,13 @@ from .registry import register
 class PlanEncoding:
     """Integer vectors <-> plans.
 
-    Prefix mode: [split, then per node (bw index, ba index), then codec]. Cut mode: [one
-    0/1 per node, then the same]. A cut-mode vector is made predecessor-closed by dropping
-    every node whose inputs are not all on the edge. Weight indices of weightless nodes and
-    bits off the edge are ignored.
+    Prefix mode: [split, then the weight bit-width index of every node, then the activation
+    index of every node, then codec]. Cut mode: [one 0/1 per node, then the same]. A
+    cut-mode vector is made predecessor-closed by dropping every node whose inputs are not
+    all on the edge. Weight indices of weightless nodes and bits off the edge are ignored.
+    Weights and activations are in two blocks rather than interleaved per node: two-point
+    crossover then also swaps runs of one kind alone (measured on the ResNet-50 benchmark:
+    HV ratio 0.9914 vs 0.9895 after 900 generations, mean of 5 seeds).
     """
 
     def __init__(self, problem: SplitProblem) -> None:
@@ -42,6 +44,8 @@ class PlanEncoding:
         low, high = problem.split_bounds
         head = 1 if problem.mode == "prefix" else self.n
         self.head = head
+        self.weights = slice(head, head + self.n)
+        self.activations = slice(head + self.n, head + 2 * self.n)
         n_var = head + 2 * self.n + 1
         self.xl = np.zeros(n_var, int)
         self.xu = np.full(n_var, base - 1)
@@ -65,8 +69,7 @@ class PlanEncoding:
                 edge[:, i] = X[:, i - 1].astype(bool)
                 for p in self.inner_preds[i]:
                     edge[:, i] &= edge[:, p]
-        w = X[:, self.head:self.head + 2 * self.n:2]
-        a = X[:, self.head + 1:self.head + 2 * self.n:2]
+        w, a = X[:, self.weights], X[:, self.activations]
         bits_w = np.zeros((len(X), profile.n_rows), np.int16)
         bits_a = np.zeros((len(X), profile.n_rows), np.int16)
         bits_w[:, 1:] = np.where(edge[:, 1:] & profile.has_weights[None, 1:], self.bits[w], 0)
@@ -82,9 +85,69 @@ class PlanEncoding:
             X[:, :self.head] = plans.edge[:, 1:]
         index = {int(b): k for k, b in enumerate(self.bits)}
         lookup = np.vectorize(lambda b: index.get(int(b), 0))
-        X[:, self.head:self.head + 2 * self.n:2] = lookup(plans.bits_w[:, 1:])
-        X[:, self.head + 1:self.head + 2 * self.n:2] = lookup(plans.bits_a[:, 1:])
+        X[:, self.weights] = lookup(plans.bits_w[:, 1:])
+        X[:, self.activations] = lookup(plans.bits_a[:, 1:])
         X[:, -1] = plans.codec
+        return X
+
+    def active_bits(self, X: np.ndarray) -> np.ndarray:
+        """Which bit genes (columns head .. head + 2n) change the plan, (len(X), 2n) bool:
+        those of edge nodes, except weight genes of weightless nodes."""
+        edge = self.decode(X).edge[:, 1:]
+        return np.hstack([edge & self.problem.profile.has_weights[None, 1:], edge])
+
+
+class StepMutation(Mutation):
+    """Move `n_genes` bit genes that change the plan one bit-width up or down (down at the
+    top of the bit set, up at the bottom). With probability `head_prob` a plan also moves
+    its split by 1 to `max_split_step` nodes (cut mode: one node joins or leaves the edge),
+    and, independently, draws a new codec.
+
+    It replaces polynomial mutation (eta 20) with rounding, which left 96% of children
+    unchanged on this encoding's 0..4 bit indices and moved off-edge genes as often as the
+    ones that count.
+    """
+
+    def __init__(self, encoding: PlanEncoding, *, n_genes: int = 1, head_prob: float = 0.1,
+                 max_split_step: int = 3) -> None:
+        super().__init__()
+        if n_genes < 1 or max_split_step < 1 or not 0 <= head_prob <= 1:
+            raise ValueError("n_genes and max_split_step must be >= 1 and head_prob in "
+                             f"[0, 1], got {n_genes}, {max_split_step}, {head_prob}")
+        self.encoding = encoding
+        self.n_genes = n_genes
+        self.head_prob = head_prob
+        self.max_split_step = max_split_step
+
+    def _do(self, problem, X, *args, random_state=None, **kwargs):
+        encoding = self.encoding
+        X = np.asarray(np.round(X), int).copy()
+        n_pop, head = len(X), encoding.head
+        active = encoding.active_bits(X)
+        # the n_genes active genes with the largest random keys (fewer if fewer are active)
+        keys = np.where(active, random_state.random(active.shape), -1.0)
+        k = min(self.n_genes, active.shape[1])
+        columns = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+        rows = np.repeat(np.arange(n_pop), k)
+        genes = columns.ravel()
+        chosen = keys[rows, genes] >= 0
+        rows, genes = rows[chosen], head + genes[chosen]
+        step = np.where(random_state.random(rows.size) < 0.5, -1, 1)
+        low, high = encoding.xl[genes], encoding.xu[genes]
+        value = X[rows, genes] + step
+        value = np.where((value < low) | (value > high), value - 2 * step, value)
+        X[rows, genes] = np.clip(value, low, high)
+
+        moved = np.flatnonzero(random_state.random(n_pop) < self.head_prob)
+        if encoding.problem.mode == "prefix":
+            size = random_state.integers(1, self.max_split_step + 1, moved.size)
+            sign = np.where(random_state.random(moved.size) < 0.5, -1, 1)
+            X[moved, 0] = np.clip(X[moved, 0] + sign * size, encoding.xl[0], encoding.xu[0])
+        else:
+            node = random_state.integers(0, head, moved.size)
+            X[moved, node] = 1 - X[moved, node]
+        recoded = np.flatnonzero(random_state.random(n_pop) < self.head_prob)
+        X[recoded, -1] = random_state.integers(0, encoding.xu[-1] + 1, recoded.size)
         return X
 
 
@@ -92,7 +155,8 @@ class _SplitProblemForPymoo(Problem):
     """The split problem as a vectorised pymoo Problem: F minimised, G <= 0 feasible.
 
     Every evaluation also feeds an archive of the feasible non-dominated plans seen so far
-    (NSGA-II's last population can lose points it once held).
+    (NSGA-II's last population can lose points it once held); `improved` says whether an
+    evaluation added to it since it was last reset.
     """
 
     def __init__(self, problem: SplitProblem, encoding: PlanEncoding) -> None:
@@ -105,11 +169,23 @@ class _SplitProblemForPymoo(Problem):
         self.archive = Plans.empty(problem.profile.n_rows)
         self.archive_F = np.zeros((0, problem.n_objectives))
         self.evaluations = 0
+        self.improved = False
+        self._last: tuple[np.ndarray, Plans, Evaluation] | None = None
+
+    def evaluation(self, X: np.ndarray) -> tuple[Plans, Evaluation]:
+        """Plans and evaluation of a population. The last answer is kept: the memory repair
+        asks for the offspring that pymoo then evaluates (saves a tenth of the run)."""
+        X = np.asarray(np.round(X), int)
+        if self._last is not None and np.array_equal(self._last[0], X):
+            return self._last[1], self._last[2]
+        plans = self.encoding.decode(X)
+        evaluation = evaluate(self.split_problem, plans)
+        self._last = (X, plans, evaluation)
+        return plans, evaluation
 
     def _evaluate(self, X, out, *args, **kwargs):
         problem = self.split_problem
-        plans = self.encoding.decode(X)
-        evaluation = evaluate(problem, plans)
+        plans, evaluation = self.evaluation(X)
         self.evaluations += len(plans)
         F = minimisation_form(evaluation.objectives(problem.objectives), problem.maximise)
         out["F"] = np.where(np.isfinite(F), F, 1e300)
@@ -143,6 +219,7 @@ class _SplitProblemForPymoo(Problem):
                                   self.split_problem.profile.n_rows)
         values = np.concatenate([self.archive_F, F[feasible]])
         keep = nondominated(values, [False] * values.shape[1])
+        self.improved |= bool((keep >= len(self.archive_F)).any())
         self.archive, self.archive_F = candidates.take(keep), values[keep]
 
 
@@ -161,7 +238,7 @@ class _MemoryRepair(Repair):
             return X
         X = np.asarray(np.round(X), int)
         bound = split_problem.constraints["memory_bytes"]
-        memory = evaluate(split_problem, self.encoding.decode(X))["memory_bytes"]
+        memory = problem.evaluation(X)[1]["memory_bytes"]
         over = np.flatnonzero(~meets("memory_bytes", memory, bound))
         if not over.size:
             return X
@@ -198,6 +275,20 @@ def seed_plans(problem: SplitProblem) -> Plans:
     return Plans.concat(batches, profile.n_rows)
 
 
+def uniform_pairs(problem: SplitProblem, rng: np.random.Generator) -> Plans:
+    """Every node on the edge (the largest split), weights at one bit-width and activations
+    at another, for every such pair of the bit set, in random order."""
+    _, high = problem.split_bounds
+    pairs = [(w, a) for w in problem.bit_set for a in problem.bit_set if w != a]
+    batches = []
+    for k in rng.permutation(len(pairs)):
+        w, a = pairs[k]
+        plans = prefix_plans(problem, np.array([high]), w)
+        batches.append(Plans(plans.edge, plans.bits_w, np.where(plans.edge, a, 0),
+                             plans.codec))
+    return Plans.concat(batches, problem.profile.n_rows)
+
+
 def split_samples(problem: SplitProblem, count: int, rng: np.random.Generator) -> Plans:
     """`count` random splits at the widest bit-width (more seeds with diverse splits)."""
     low, high = problem.split_bounds
@@ -209,29 +300,52 @@ def split_samples(problem: SplitProblem, count: int, rng: np.random.Generator) -
 class NSGA2Solver(Solver):
     """pymoo's NSGA-II on an integer encoding, seeded with the baselines' plans.
 
-    Operators keep variables integer (SBX and polynomial mutation with rounding); plans over
-    the memory bound are repaired toward the lowest bit-width and a smaller split. Up to a
-    quarter of the first population are baseline plans, the rest random. The
+    Two-point crossover on the gene vector and a mutation that moves one bit gene of an
+    edge node by one bit-width (and now and then the split by a few nodes); plans over the
+    memory bound are repaired toward the lowest bit-width and a smaller split. Up to a
+    quarter of the first population are baseline and uniform plans, the rest random. The
     front is the archive of every feasible non-dominated plan evaluated. `seed` makes runs
     bit-identical; `time_limit` stops between generations.
 
     Options:
-        pop_size: population size.
-        n_gen: generations (the default termination).
+        pop_size: population size (None: 50, or 100 for plans of more than 400 bit genes).
+        n_gen: generations at most.
+        n_genes: bit genes each mutation moves (None: 1, or 2 above 400 bit genes).
+        patience: stop early after this many generations in a row without a new
+            non-dominated plan (None: always run n_gen).
     """
 
     name = "nsga2"
     exact = False
     citation = ("Deb et al., NSGA-II, IEEE TEC 2002; Blank and Deb, pymoo, IEEE Access 2020")
 
-    def __init__(self, *, pop_size: int = 100, n_gen: int = 200) -> None:
-        if pop_size < 2 or n_gen < 1:
-            raise ValueError(f"pop_size must be >= 2 and n_gen >= 1, got {pop_size}, {n_gen}")
+    def __init__(self, *, pop_size: int | None = None, n_gen: int = 1000,
+                 n_genes: int | None = None, patience: int | None = 100) -> None:
+        if pop_size is not None and pop_size < 2:
+            raise ValueError(f"pop_size must be >= 2 or None, got {pop_size}")
+        if n_gen < 1:
+            raise ValueError(f"n_gen must be >= 1, got {n_gen}")
+        if n_genes is not None and n_genes < 1:
+            raise ValueError(f"n_genes must be >= 1 or None, got {n_genes}")
+        if patience is not None and patience < 1:
+            raise ValueError(f"patience must be >= 1 or None, got {patience}")
         self.pop_size = pop_size
         self.n_gen = n_gen
+        self.n_genes = n_genes
+        self.patience = patience
 
     def __repr__(self) -> str:
-        return f"NSGA2Solver(pop_size={self.pop_size}, n_gen={self.n_gen})"
+        return (f"NSGA2Solver(pop_size={self.pop_size}, n_gen={self.n_gen}, "
+                f"n_genes={self.n_genes}, patience={self.patience})")
+
+    @staticmethod
+    def sizes(problem: SplitProblem) -> tuple[int, int]:
+        """The default (pop_size, n_genes) for a problem. Measured at 5 s: 50 and 1 were
+        best on ResNet-50 (282 bit genes) and PP-OCR cls (347); 100 and 2 on PP-OCR rec
+        (497) and DenseNet-121 (673)."""
+        profile = problem.profile
+        bit_genes = profile.n_nodes + int(profile.has_weights[1:].sum())
+        return (100, 2) if bit_genes > 400 else (50, 1)
 
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
         encoding = PlanEncoding(problem)
@@ -240,35 +354,46 @@ class NSGA2Solver(Solver):
         # at most a quarter of the first population: baseline plans alone had too little
         # diversity in the bits (measured: 200 generations to the reference hypervolume
         # instead of 5 on the 176-node benchmark)
-        room = max(1, self.pop_size // 4)
-        seeds = encoding.encode(seed_plans(problem))[:room]
+        auto_pop, auto_genes = self.sizes(problem)
+        pop_size = self.pop_size or auto_pop
+        room = max(1, pop_size // 4)
+        seeds = Plans.concat([seed_plans(problem), uniform_pairs(problem, rng)],
+                             problem.profile.n_rows)
+        seeds = encoding.encode(seeds)[:room]
         if len(seeds) < room:
             extra = split_samples(problem, room - len(seeds), rng)
             seeds = np.vstack([seeds, encoding.encode(extra)])
-        sampling = IntegerRandomSampling()
-        if len(seeds):
-            random = sampling(pymoo_problem, self.pop_size - len(seeds),
-                              random_state=rng).get("X") if self.pop_size > len(seeds) \
-                else np.zeros((0, len(encoding.xl)))
-            sampling = Population.new("X", np.vstack([seeds, random]).astype(float))
+        random = IntegerRandomSampling()(pymoo_problem, pop_size - len(seeds),
+                                         random_state=rng).get("X") \
+            if pop_size > len(seeds) else np.zeros((0, len(encoding.xl)))
+        sampling = Population.new("X", np.vstack([seeds, random]).astype(int))
+        # duplicates are not eliminated: pymoo's check (pairwise distances, and a new
+        # mating round when a child repeats) cost a quarter of each generation, for no
+        # measured gain in hypervolume per generation
         algorithm = NSGA2(
-            pop_size=self.pop_size, sampling=sampling,
-            crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-            mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
-            repair=_MemoryRepair(problem, encoding), eliminate_duplicates=True)
+            pop_size=pop_size, sampling=sampling, crossover=TwoPointCrossover(prob=0.9),
+            mutation=StepMutation(encoding, n_genes=self.n_genes or auto_genes),
+            repair=_MemoryRepair(problem, encoding),
+            eliminate_duplicates=False)
         algorithm.setup(pymoo_problem, termination=get_termination("n_gen", self.n_gen),
                         seed=context.seed, verbose=False)
-        stopped = False
+        message, stalled = "", 0
         while algorithm.has_next():
+            pymoo_problem.improved = False
             algorithm.next()
+            stalled = 0 if pymoo_problem.improved else stalled + 1
             context.report(algorithm.n_gen - 1, self.n_gen, "generations")
-            if context.expired() and algorithm.has_next():
-                stopped = True
+            if not algorithm.has_next():
+                break
+            if context.expired():
+                message = "time limit reached"
+                break
+            if self.patience is not None and stalled >= self.patience:
+                message = f"stopped early: no new non-dominated plan in {stalled} generations"
                 break
         stats = SolveStats(context.elapsed, pymoo_problem.evaluations,
-                           {"generations": algorithm.n_gen - 1})
+                           {"generations": algorithm.n_gen - 1, "pop_size": pop_size})
         archive = pymoo_problem.archive
-        message = "time limit reached" if stopped else ""
         if not len(archive):
             message = (message + "; " if message else "") + "no feasible plan found"
         return Front.from_plans(problem, archive, solver=self.name,

@@ -81,7 +81,9 @@ def sweep(oracle: LexOracle, k: int, steps: Sequence[float],
     """Run the epsilon-constraint sweep; `steps[j]` is the decrement of eps_j (j >= 1).
 
     With the oracle's smallest unit as the steps the result is the complete front (as
-    vectors in the oracle's units); larger steps give a certified approximation.
+    vectors in the oracle's units); larger steps give a certified approximation, which
+    also gets every objective's lexicographic best (the payoff table's rows, which steps
+    can jump over), so that its extent is the exact front's.
     `on_point(candidate)` is called for every answer (progress). Stops early, with
     `complete=False`, on OracleTimeout.
     """
@@ -117,6 +119,12 @@ def sweep(oracle: LexOracle, k: int, steps: Sequence[float],
 
     try:
         level(k - 1, [None] * k)
+        if any(step > 0 for step in steps[1:]):
+            for j in range(1, k):  # row 0 is the sweep's first answer
+                calls += 1
+                answer = oracle.lexmin([j] + [i for i in range(k) if i != j], [None] * k)
+                if answer is not None:
+                    found.append(answer)
     except OracleTimeout:
         return SweepResult(found, False, calls)
     return SweepResult(found, True, calls)

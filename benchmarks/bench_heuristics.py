@@ -25,6 +25,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import moocore
 import numpy as np
 from pymoo.core.mixed import MixedVariableGA
 from pymoo.core.problem import ElementwiseProblem
@@ -40,7 +41,7 @@ from moosplit.solvers.nsga2 import NSGA2Solver, PlanEncoding
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_exact import TARGET_MAX_LABELS, bounded, generated, machine  # noqa: E402
 
-NSGA2_BUDGETS = (25, 50, 100, 200, 400, 600, 800, 1000)
+NSGA2_BUDGETS = (1, 5, 10, 25, 50, 100, 200, 400, 600, 800, 1000)
 
 
 class PlainProblem(ElementwiseProblem):
@@ -62,6 +63,18 @@ class PlainProblem(ElementwiseProblem):
                                      self.split_problem.maximise)[0]
         out["G"] = [evaluation[name][0] - bound for name, bound in
                     self.split_problem.constraints.items()]
+
+
+def worst_gap(F: np.ndarray, reference: np.ndarray, maximise) -> float:
+    """The additive epsilon indicator of F to the reference, on objectives normalised by
+    the reference's range (moosplit.comparison's normalisation); inf for an empty F."""
+    if not len(F):
+        return float("inf")
+    ref = minimisation_form(reference, maximise)
+    low, span = ref.min(axis=0), np.ptp(ref, axis=0)
+    span = np.where(span > 0, span, 1.0)
+    return float(moocore.epsilon_additive((minimisation_form(F, maximise) - low) / span,
+                                          ref=(ref - low) / span))
 
 
 def plain_front(problem: moosplit.SplitProblem, n_gen: int) -> tuple[np.ndarray, float]:
@@ -128,19 +141,34 @@ def main() -> None:
         reference = union[nondominated(union, problem.maximise)]
         what = (f"the best known front (union of every row; {args.reference} did not prove "
                 f"its front within {args.time_limit:g} s)")
-    rows = [(name, budget, len(F), _scores(F, reference, problem.maximise)[0], t)
-            for name, budget, F, t in fronts]
+    rows = [(name, budget, len(F), _scores(F, reference, problem.maximise)[0], t,
+             worst_gap(F, reference, problem.maximise)) for name, budget, F, t in fronts]
     header = (f"Measured {date.today().isoformat()} on {machine()}; "
               f"`python benchmarks/bench_heuristics.py {' '.join(sys.argv[1:])}`; problem: "
               f"{label}, bits 2,4,6,8,16, latency_ms + error, memory bound; population "
               f"{', '.join(map(str, sorted(pop_sizes)))} (nsga2) and 100 (MixedVariableGA), "
-              f"seed 0; HV ratio against {what}.")
-    lines = ["| backend | budget | points | HV ratio | time (s) |", "|---|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d:.4f} | {e:.2f} |" for a, b, c, d, e in rows]
+              f"seed 0; HV ratio against {what}; worst gap: the additive epsilon indicator "
+              "to it, in % of each objective's range (the least shift that makes the front "
+              "weakly dominate every reference point).")
+    lines = ["| backend | budget | points | HV ratio | worst gap (%) | time (s) |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d:.4f} | {100 * g:.2f} | {e:.2f} |"
+              for a, b, c, d, e, g in rows]
     table = "\n".join(lines)
-    first = next(((b, t) for a, b, c, d, t in rows if a == "nsga2" and d >= 0.99), None)
+    first = next(((b, t) for a, b, c, d, t, _ in rows if a == "nsga2" and d >= 0.99), None)
     table += ("\n\nnsga2 first reaches HV ratio 0.99 at " + (f"{first[0]} ({first[1]:.2f} s)."
               if first else "none of these budgets."))
+    # the issue's speed-up: time for nsga2 to reach plain MixedVariableGA's best
+    plain = [(d, t) for a, b, c, d, t, _ in rows if a.startswith("MixedVariableGA")]
+    if plain:
+        best = max(d for d, _ in plain)
+        # (its later budgets add only a little: count it as there once within 0.001)
+        plain_time = min(t for d, t in plain if d >= best - 1e-3)
+        ours = next((t for a, b, c, d, t, _ in rows if a == "nsga2" and d >= best), None)
+        table += (f"\nPlain MixedVariableGA's best, {best:.4f}, is within 0.001 at "
+                  f"{plain_time:.2f} s; "
+                  + (f"nsga2 reaches it in {ours:.2f} s ({plain_time / ours:.0f}x faster)."
+                     if ours else "nsga2 does not reach it."))
     print(header)
     print(table)
     if args.out:

@@ -479,7 +479,9 @@ def test_resolution_with_a_solver_that_takes_it(capsys, dag):
         assert rc == 0, err
         assert out.splitlines()[0] == HEADER
         F = pd.read_csv(io.StringIO(out))[["latency_ms", "error"]].to_numpy()
-        assert 0 < len(F) < len(exact)
+        # (a certified front keeps each objective's best plan: on a 3-point front it may
+        # keep all of them)
+        assert 0 < len(F) <= len(exact)
         assert "certified" in err
         # every exact point is covered within 0.2 x its objective's range
         for point in exact:

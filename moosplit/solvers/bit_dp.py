@@ -19,8 +19,9 @@ Certified mode (a slack budget per objective, see docs/solvers.md): labels withi
 cell of the relaxed sums are merged too, keeping one real partial plan per cell. Sums that a
 constraint reads are never relaxed.
 
-Bounding (two objectives, in both modes): a label whose lower bound on the final objective
-vector is strictly beaten in both objectives by an *incumbent* (a feasible plan the caller
+Bounding (objectives among latency, memory and error; both modes): a label whose lower
+bound on the final objective vector is strictly beaten in every objective by an
+*incumbent* (a feasible plan the caller
 returns too, such as one closed earlier in the pass) cannot lead to a front point, and is
 dropped. Partial sums only grow, so the error and memory sums are floors; latency's floor
 adds the cheapest completion (`begin_pass`'s `latency_future`).
@@ -173,7 +174,8 @@ class BitDP:
         objectives = problem.objectives
         self.bounding = set(objectives) <= {"latency_ms", "error", "memory_bytes"}
         self._incumbents = np.zeros((0, len(objectives)))
-        self._staircase = (np.zeros(0), np.zeros(0))
+        self._staircase = (np.zeros(0), np.zeros(0))  # two objectives: f1 sorted, best f2
+        self._tested = np.zeros((0, len(objectives)))  # three or more: MAX_TESTED of them
         self.bounded = 0              # labels dropped by bounding
         if self.certified:
             self._drop_dominated_choices()
@@ -226,22 +228,22 @@ class BitDP:
             self._staircase = first, np.minimum.accumulate(self._incumbents[order, 1])
         else:  # a spread subset: each label is tested against every one of them
             pick = np.unique(np.linspace(0, len(order) - 1, MAX_TESTED).round().astype(int))
-            self._staircase = first, self._incumbents[order[pick]]
+            self._tested = self._incumbents[order[pick]]
 
     def _beaten(self, sums: np.ndarray) -> np.ndarray:
-        """Labels whose every completion some incumbent beats strictly in both objectives
+        """Labels whose every completion some incumbent beats strictly in every objective
         (a relative 1e-9 margin absorbs rounding: the floor and the closed value are the
         same sums taken in another order)."""
-        first, best_second = self._staircase
-        if not first.size or not len(sums):
+        if not len(self._incumbents) or not len(sums):
             return np.zeros(len(sums), bool)
         floor = np.column_stack([self._floor(q, sums) for q in self.problem.objectives])
         floor = floor - 1e-9 * np.abs(floor) - 1e-12
         if floor.shape[1] == 2:
+            first, best_second = self._staircase
             at = np.searchsorted(first, floor[:, 0], side="right") - 1
             return (at >= 0) & (best_second[np.maximum(at, 0)] <= floor[:, 1])
         beaten = np.zeros(len(floor), bool)
-        for point in best_second:
+        for point in self._tested:
             beaten |= np.all(point <= floor, axis=1)
         return beaten
 

@@ -21,10 +21,10 @@ constraint reads are never relaxed.
 
 Bounding (objectives among latency, memory and error; both modes): a label whose lower
 bound on the final objective vector is strictly beaten in every objective by an
-*incumbent* (a feasible plan the caller
-returns too, such as one closed earlier in the pass) cannot lead to a front point, and is
-dropped. Partial sums only grow, so the error and memory sums are floors; latency's floor
-adds the cheapest completion (`begin_pass`'s `latency_future`).
+*incumbent* (a feasible plan the caller returns too, such as one closed earlier in the
+pass) cannot lead to a front point, and is dropped. Partial sums only grow, so the error
+and memory sums are floors; latency's floor adds the cheapest completion (`begin_pass`'s
+`latency_future`).
 """
 
 from __future__ import annotations
@@ -55,8 +55,7 @@ class Step:
     def take(self, index: np.ndarray) -> Step:
         """The labels at `index`, in that order."""
         return Step(self.node, self.frontier, self.digits[index], self.codes[index],
-                    self.sums[index],
-                    self.parent[index], self.choice[index])
+                    self.sums[index], self.parent[index], self.choice[index])
 
 
 @dataclass
@@ -255,7 +254,7 @@ class BitDP:
         if objective == "memory_bytes":
             return sums[:, dims.index("weights")] + sums[:, dims.index("peak")]
         future = self._latency_future[min(self._done, len(self._latency_future) - 1)]
-        if "edge_ms" in dims:
+        if self.tracks_edge_latency:
             return sums[:, dims.index("edge_ms")] + future
         return np.full(len(sums), future)
 
@@ -333,8 +332,7 @@ class BitDP:
     def _root(self) -> Step:
         """The one empty label before any node (nothing on the edge yet)."""
         return Step(0, (), np.zeros((1, 0), np.uint8), np.zeros(1, np.int64),
-                    np.zeros((1, len(self.dims))),
-                    np.full(1, -1), np.full(1, -1))
+                    np.zeros((1, len(self.dims))), np.full(1, -1), np.full(1, -1))
 
     def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
         """Labels whose partial sums do not already break a constraint (they only grow)."""
@@ -348,7 +346,6 @@ class BitDP:
             floor = sums[:, self.dims.index("edge_ms")] + self.problem.network.rtt_ms
             keep &= floor <= self.bounds["latency_ms"]
         return keep
-
 
     def _prune(self, step: Step) -> Step:
         """Bound, dominance (per state, on `_key`) and incumbent pruning, then, in

@@ -149,7 +149,7 @@ class CpSat(Solver):
             if table is not None:
                 steps, slack, gap = self._steps(problem, objectives, table, slack)
                 oracle.first_gap = gap if k == 2 else None
-            result = sweep(oracle, k, steps, on_point=found)
+            result = sweep(oracle, k, steps, on_point=found, extremes=table is not None)
         except OracleTimeout:
             result = SweepResult(candidates, False, oracle.solves)
         if candidates:
@@ -201,11 +201,12 @@ class CpSat(Solver):
                 t_min, batch = ideal[j], problem.profile.batch
                 room = batch - delta * t_min
                 delta = delta * t_min**2 / room if room > 0 else np.inf
+            units = min(delta, 2.0**62 / obj.scale) * obj.scale  # delta in model units
             if j > 0:
-                steps[j] = max(1.0, np.floor(min(delta, 2.0**62 / obj.scale) * obj.scale))
+                steps[j] = max(1.0, np.floor(units))
                 out[j] = slack[j] + (steps[j] - 1) / obj.scale
             elif len(objectives) == 2:
-                gap = int(np.floor(0.5 * min(delta, 2.0**62 / obj.scale) * obj.scale))
+                gap = int(np.floor(0.5 * units))
                 out[j] = slack[j] + gap / obj.scale
         return steps, out, gap
 

@@ -392,16 +392,14 @@ class Epsilon(Solver):
         wanted = resolution.additive(zero, floor)
         # (no plan at all: the problem is infeasible, and the run has proved it)
         if passes.complete and len(oracle.F) and np.any(spent > share * wanted):
-            bounded = dp.bounded
             dp, passes, oracle, spent = self._merging_run(problem, share * wanted, caps,
                                                           oracle.front_plans(), context)
-            dp.bounded += bounded
             runs = 2
             floor = np.maximum(floor, self._range_floor(problem, dp, oracle, spent))
             wanted = resolution.additive(zero, floor)
         steps = np.maximum(wanted - spent, 0.0)
         steps[0] = 0.0  # f1 is minimised, never stepped
-        result = sweep(oracle, k, steps)
+        result = sweep(oracle, k, steps, extremes=True)
         result.complete = result.complete and passes.complete
         stats = SolveStats(context.elapsed, oracle.n_closed, {
             "labels": passes.labels, "peak_labels": dp.peak, "merged": dp.merged,

@@ -60,6 +60,11 @@ class SweepResult:
     oracle_calls: int
 
 
+def lex_order(first: int, k: int) -> list[int]:
+    """Objective `first`, then the others in their order: a payoff table row's order."""
+    return [first] + [i for i in range(k) if i != first]
+
+
 def payoff_table(oracle: LexOracle, k: int) -> np.ndarray | None:
     """Row j: the lexicographic minimum with objective j first (None if infeasible).
 
@@ -68,8 +73,7 @@ def payoff_table(oracle: LexOracle, k: int) -> np.ndarray | None:
     """
     rows = []
     for j in range(k):
-        order = [j] + [i for i in range(k) if i != j]
-        found = oracle.lexmin(order, [None] * k)
+        found = oracle.lexmin(lex_order(j, k), [None] * k)
         if found is None:
             return None
         rows.append(found.values)
@@ -77,13 +81,14 @@ def payoff_table(oracle: LexOracle, k: int) -> np.ndarray | None:
 
 
 def sweep(oracle: LexOracle, k: int, steps: Sequence[float],
-          on_point: Callable[[Candidate], None] | None = None) -> SweepResult:
+          on_point: Callable[[Candidate], None] | None = None, *,
+          extremes: bool = False) -> SweepResult:
     """Run the epsilon-constraint sweep; `steps[j]` is the decrement of eps_j (j >= 1).
 
     With the oracle's smallest unit as the steps the result is the complete front (as
-    vectors in the oracle's units); larger steps give a certified approximation, which
-    also gets every objective's lexicographic best (the payoff table's rows, which steps
-    can jump over), so that its extent is the exact front's.
+    vectors in the oracle's units); larger steps give a certified approximation. Such
+    steps can jump over an objective's lexicographic best: `extremes` adds the payoff
+    table's rows, so that a certified front spans the exact front's range.
     `on_point(candidate)` is called for every answer (progress). Stops early, with
     `complete=False`, on OracleTimeout.
     """
@@ -119,10 +124,10 @@ def sweep(oracle: LexOracle, k: int, steps: Sequence[float],
 
     try:
         level(k - 1, [None] * k)
-        if any(step > 0 for step in steps[1:]):
+        if extremes:
             for j in range(1, k):  # row 0 is the sweep's first answer
                 calls += 1
-                answer = oracle.lexmin([j] + [i for i in range(k) if i != j], [None] * k)
+                answer = oracle.lexmin(lex_order(j, k), [None] * k)
                 if answer is not None:
                     found.append(answer)
     except OracleTimeout:

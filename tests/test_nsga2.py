@@ -63,7 +63,7 @@ def test_time_limit_and_progress():
     problem = moosplit.random_problem(10, kind="dag", seed=2)
     reports = []
     front = moosplit.solve(problem, "nsga2", seed=0, time_limit=0.3, n_gen=100_000,
-                           progress=reports.append)
+                           patience=None, progress=reports.append)
     assert "time limit" in front.message
     assert reports and reports[-1].unit == "generations"
     assert front.stats.extra["generations"] < 100_000

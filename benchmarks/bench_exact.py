@@ -29,7 +29,7 @@ import time
 from datetime import date
 
 import moosplit
-from moosplit.profiles.builder import cpu_model
+from moosplit.profilers.builder import cpu_model
 
 TARGETS = {  # (nodes, objectives, resolution) -> seconds, from the issue
     (176, ("latency_ms", "error"), 0.001): 5.0,

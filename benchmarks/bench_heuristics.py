@@ -9,7 +9,7 @@ DAG of that size): bits {2, 4, 6, 8, 16}, bench_exact.py's memory bound, latency
 backend's (default epsilon, with bench_exact.py's max_labels for target rows), certified
 at 0.1%; if it does not finish within --time-limit,
 the reference is the non-dominated union of every front in the table ("best known"), and
-the table says so. Hypervolume ratios use moosplit.comparison's normalisation.
+the table says so. Hypervolume ratios use moosplit.workflows.comparison's normalisation.
 `MixedVariableGA` is written as a pymoo user would: one Integer variable per decision, an
 ElementwiseProblem calling moosplit.evaluate on one plan at a time, RankAndCrowding
 survival. Both GAs run at several generation budgets with seed 0 (`nsga2` with its default
@@ -34,9 +34,9 @@ from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 from pymoo.optimize import minimize
 
 import moosplit
-from moosplit.comparison import _scores
-from moosplit.pareto import minimisation_form, nondominated
+from moosplit.results.pareto import minimisation_form, nondominated
 from moosplit.solvers.nsga2 import NSGA2Solver, PlanEncoding
+from moosplit.workflows.comparison import _scores
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_exact import TARGET_MAX_LABELS, bounded, generated, machine  # noqa: E402
@@ -67,7 +67,7 @@ class PlainProblem(ElementwiseProblem):
 
 def worst_gap(F: np.ndarray, reference: np.ndarray, maximise) -> float:
     """The additive epsilon indicator of F to the reference, on objectives normalised by
-    the reference's range (moosplit.comparison's normalisation); inf for an empty F."""
+    the reference's range (moosplit.workflows.comparison's normalisation); inf for an empty F."""
     if not len(F):
         return float("inf")
     ref = minimisation_form(reference, maximise)

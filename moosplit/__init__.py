@@ -11,9 +11,6 @@ The main names:
 from . import solvers  # noqa: F401  (registers the backends)
 from .errors import ProblemError, ProfileError, SolverError, UnsupportedProblemError
 from .evaluator import Evaluation, evaluate
-from .front import Front, Guarantee, SolveStats, Status
-from .front_csv import read_front, write_front
-from .indicators import compare_fronts, epsilon_additive, hypervolume, igd_plus
 from .plans import Plan, Plans, check_plans
 from .problems import CodecTable, Network, SplitProblem, random_problem, read_codecs
 from .profiles import (
@@ -24,6 +21,9 @@ from .profiles import (
     read_profile,
     write_profile,
 )
+from .results.front import Front, Guarantee, SolveStats, Status
+from .results.front_csv import read_front, write_front
+from .results.indicators import compare_fronts, epsilon_additive, hypervolume, igd_plus
 from .solvers import available_solvers, get_solver, solve
 
 __version__ = "0.1.0"

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from importlib.metadata import distribution, version
 from pathlib import Path
 
-from moosplit.profiles.builder import Measurement, build_profile
-from moosplit.profiles.calibration import calibration_batch
+from moosplit.profilers.builder import Measurement, build_profile
+from moosplit.profilers.calibration import calibration_batch
 from moosplit.profiles.csv_io import write_profile
 
 OUT = Path(__file__).resolve().parents[1] / "moosplit" / "profiles" / "bundled"
@@ -62,8 +62,8 @@ RECIPES = (
 def runner_for(recipe: Recipe):
     """Load the recipe's model; return (runner, weights origin, licence note)."""
     if recipe.input_shape is None:
-        from moosplit.profiles.architectures import ARCHITECTURES, build_architecture
-        from moosplit.profiles.torch_model import trace_module
+        from moosplit.profilers.architectures import ARCHITECTURES, build_architecture
+        from moosplit.profilers.torch_model import trace_module
 
         info = ARCHITECTURES[recipe.model]
         module = build_architecture(recipe.model, seed=0)
@@ -73,7 +73,7 @@ def runner_for(recipe: Recipe):
                   "and sizes are honest, quantisation errors are not those of trained "
                   "weights")
         return runner, origin, f"architecture: {info.reference}"
-    from moosplit.profiles.onnx_model import load_onnx
+    from moosplit.profilers.onnx_model import load_onnx
 
     path = distribution("rapidocr-onnxruntime").locate_file(PPOCR.format(recipe.model))
     runner = load_onnx(path, batch=1, input_shape=recipe.input_shape)

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import fx  # noqa: E402
 
-from moosplit.profiles.architectures import (  # noqa: E402
+from moosplit.profilers.architectures import (  # noqa: E402
     ARCHITECTURES,
     build_architecture,
 )
@@ -237,7 +237,7 @@ def test_without_torch(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_imports_without_torch() -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "import moosplit.profiles.architectures as a, moosplit.profiles._torch_architectures\n"
+        "import moosplit.profilers.architectures as a, moosplit.profilers._torch_architectures\n"
         "assert len(a.ARCHITECTURES) == 9\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

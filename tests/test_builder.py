@@ -11,9 +11,9 @@ import pytest
 import moosplit
 from moosplit.cli import main
 from moosplit.problems.codecs import read_codecs
-from moosplit.profiles.builder import Measurement, build_profile
-from moosplit.profiles.calibration import calibration_batch
-from moosplit.profiles.devices import get_device
+from moosplit.profilers.builder import Measurement, build_profile
+from moosplit.profilers.calibration import calibration_batch
+from moosplit.profilers.devices import get_device
 
 torch = pytest.importorskip("torch")
 
@@ -37,7 +37,7 @@ class SmallResNet(torch.nn.Module):
 
 
 def small_runner(batch: int = 1):
-    from moosplit.profiles.torch_model import trace_module
+    from moosplit.profilers.torch_model import trace_module
 
     torch.manual_seed(0)
     return trace_module(SmallResNet().eval(), (batch, 3, 16, 16), name="small")

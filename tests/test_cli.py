@@ -798,7 +798,7 @@ def test_info_random_and_bundled_profiles(capsys, dag):
 
 def test_transmitter_preset_sets_bandwidth_and_power(capsys):
     from moosplit.cli import main
-    from moosplit.profiles.devices import TRANSMITTER_PRESETS
+    from moosplit.profilers.devices import TRANSMITTER_PRESETS
 
     radio = TRANSMITTER_PRESETS["ko2018-2mbps"]
     assert main(["solve", "mobilenet_v2", "--objectives", "latency_ms,energy_mj", "--bits", "16",

@@ -9,10 +9,10 @@ import pytest
 
 import moosplit
 from moosplit.problems.codecs import CodecTable
-from moosplit.profiles.codec_measure import codes, measure_codecs
-from moosplit.profiles.graph import LayerGraph
-from moosplit.profiles.quant_error import activation_mse
-from moosplit.profiles.quantise import quantisation_mse, quantise
+from moosplit.profilers.codec_measure import codes, measure_codecs
+from moosplit.profilers.graph import LayerGraph
+from moosplit.profilers.quant_error import activation_mse
+from moosplit.profilers.quantise import quantisation_mse, quantise
 
 
 class ConstantRunner:

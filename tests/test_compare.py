@@ -5,7 +5,7 @@ import pandas as pd
 
 import moosplit
 from moosplit.cli import main
-from moosplit.comparison import compare
+from moosplit.workflows.comparison import compare
 
 
 def test_exact_backends_score_one_and_heuristics_no_more():

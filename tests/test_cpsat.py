@@ -3,7 +3,7 @@
 import numpy as np
 
 import moosplit
-from moosplit.front import Status
+from moosplit.results.front import Status
 from moosplit.testing.pytest_backends import BackendConformance
 
 

@@ -1,4 +1,4 @@
-"""Device models (moosplit.profiles.devices): hand-computed latencies, rules and presets."""
+"""Device models (moosplit.profilers.devices): hand-computed latencies, rules and presets."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moosplit.profiles import Profile
-from moosplit.profiles.devices import (
+from moosplit.profilers.devices import (
     DEVICE_PRESETS,
     TRANSMITTER_PRESETS,
     CpuDevice,
@@ -23,7 +22,8 @@ from moosplit.profiles.devices import (
     get_device,
     get_transmitter,
 )
-from moosplit.profiles.graph import LayerGraph
+from moosplit.profilers.graph import LayerGraph
+from moosplit.profiles import Profile
 from moosplit.profiles.schema import (
     activation_error_column,
     bit_latency_column,

@@ -1,4 +1,4 @@
-"""Dynamic split computing (moosplit.dynamic, `moosplit dynamic`).
+"""Dynamic split computing (moosplit.workflows.dynamic, `moosplit dynamic`).
 
 The envelope is checked against brute force over dense rate grids on random profiles; the
 gain G and the breakpoints against numbers worked out by hand on a three-layer chain.
@@ -15,7 +15,9 @@ import pytest
 import moosplit
 import moosplit.cli
 from moosplit.cli import dynamic as dynamic_command
-from moosplit.dynamic import (
+from moosplit.errors import ProblemError
+from moosplit.results.front_csv import FRONT_COLUMNS
+from moosplit.workflows.dynamic import (
     Step,
     bottlenecks,
     dynamic_policy,
@@ -26,8 +28,6 @@ from moosplit.dynamic import (
     scenario_gain,
     split_candidates,
 )
-from moosplit.errors import ProblemError
-from moosplit.front_csv import FRONT_COLUMNS
 
 COLUMNS = ("name", "op", "inputs", "out_elems", "weight_elems", "macs", "edge_ms", "cloud_ms")
 RTOL = 1e-9
@@ -313,7 +313,7 @@ def test_bottlenecks(hand):
 
 def test_plot(hand, tmp_path):
     pytest.importorskip("matplotlib")
-    from moosplit.dynamic import plot_policy
+    from moosplit.workflows.dynamic import plot_policy
 
     policy = dynamic_policy([hand, make_profile(HAND_ROWS, batch=8)], rates=(0.5, 8))
     for name in ("map.png", "map.svg"):

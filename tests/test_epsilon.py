@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import moosplit
-from moosplit.front import Status
+from moosplit.results.front import Status
 from moosplit.solvers.epsilon import range_floor
 from moosplit.testing.conformance import check_against_reference
 from moosplit.testing.pytest_backends import BackendConformance
@@ -33,7 +33,7 @@ def test_epsilon_and_cpsat_agree_beyond_exhaustive_sizes(seed):
     # covered by it within that slack, and cpsat never beats the exact front
     for point in a.F:
         assert np.any(np.all(b.F <= point + slack + 1e-9 * np.abs(point), axis=1)), seed
-    assert moosplit.indicators.covered(b.F, a.F, problem.maximise, rtol=1e-6).all(), seed
+    assert moosplit.results.indicators.covered(b.F, a.F, problem.maximise, rtol=1e-6).all(), seed
 
 
 def test_sweep_visits_each_front_point_once():
@@ -154,7 +154,7 @@ def test_range_floor_is_a_lower_bound():
     for _ in range(200):
         k = int(rng.integers(2, 4))
         truth = rng.random((30, k))
-        truth = truth[moosplit.pareto.nondominated(truth, [False] * k)]
+        truth = truth[moosplit.results.pareto.nondominated(truth, [False] * k)]
         slack = rng.uniform(0, 0.2, k)
         # a covering set: each true point moved up by at most the slack, plus junk
         cover = np.vstack([truth + rng.uniform(0, 1, truth.shape) * slack,

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import moosplit
-from moosplit.front import EXACT, Front, Status
+from moosplit.results.front import EXACT, Front, Status
 
 
 def tiny_problem(**changes):
@@ -36,7 +36,7 @@ def test_empty_front_keeps_its_shape():
     front = moosplit.solve(problem, "exhaustive")
     assert front.status is Status.INFEASIBLE
     assert front.F.shape == (0, 3)
-    assert list(front.to_frame().columns) == list(moosplit.front_csv.FRONT_COLUMNS)
+    assert list(front.to_frame().columns) == list(moosplit.results.front_csv.FRONT_COLUMNS)
 
 
 def test_from_plans_keeps_nondominated_and_sorts():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import moosplit
-from moosplit.front import Status
-from moosplit.indicators import covered
+from moosplit.results.front import Status
+from moosplit.results.indicators import covered
 from moosplit.solvers.enumeration import choices_per_set, edge_sets, iterate_plans
 from moosplit.solvers.nsga2 import NSGA2Solver, PlanEncoding, StepMutation, uniform_pairs
 from moosplit.testing.pytest_backends import BackendConformance

@@ -15,8 +15,8 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from moosplit.errors import ProfileError  # noqa: E402
-from moosplit.profiles.onnx_model import SESSION_CACHE_SIZE, load_onnx  # noqa: E402
-from moosplit.profiles.quantise import quantise  # noqa: E402
+from moosplit.profilers.onnx_model import SESSION_CACHE_SIZE, load_onnx  # noqa: E402
+from moosplit.profilers.quantise import quantise  # noqa: E402
 
 F = TensorProto.FLOAT
 SEED = 0
@@ -397,7 +397,7 @@ def test_ppocr_run_and_time(ppocr):
 
 def test_rows_in_several_gate_groups(residual_path, x2, monkeypatch):
     """Two rows quantised at once, gated by different sessions' groups."""
-    from moosplit.profiles import onnx_model
+    from moosplit.profilers import onnx_model
 
     monkeypatch.setattr(onnx_model, "QUANT_GROUP_ROWS", 2)
     model = load_onnx(residual_path, batch=2)
@@ -477,7 +477,7 @@ def test_model_outputs_read_inside_or_passed_through_get_output_rows(tmp_path):
     np.testing.assert_allclose(q["output:c"][0], quantise(out["conv"][0], 3), atol=1e-6)
     np.testing.assert_array_equal(q["relu"][0], out["relu"][0])
     assert model.time_nodes(x, warmup=0, runs=1)[3:].tolist() == [0.0, 0.0]
-    from moosplit.profiles.quant_error import output_sensitivity, sink_rows
+    from moosplit.profilers.quant_error import output_sensitivity, sink_rows
 
     assert [g.names[i] for i in sink_rows(model)] == ["relu", "output:c", "output:x"]
     cols = output_sensitivity(model, x, (4,), batch_size=2)

@@ -1,4 +1,4 @@
-"""Figures: `moosplit.plots` and `moosplit plot`."""
+"""Figures: `moosplit.workflows.plots` and `moosplit plot`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from moosplit import cli as cli_package
 from moosplit.cli import main
 from moosplit.cli import plot as plot_command
 from moosplit.cli import sweep as sweep_command
-from moosplit.plots import figure_format, plot_fronts, plot_sweep, pyplot, set_scale
-from moosplit.sweeps import sweep
+from moosplit.workflows.plots import figure_format, plot_fronts, plot_sweep, pyplot, set_scale
+from moosplit.workflows.sweeps import sweep
 
 pytest.importorskip("matplotlib")
 

@@ -1,4 +1,4 @@
-"""Quantisation error columns (moosplit.profiles.quant_error) and calibration images."""
+"""Quantisation error columns (moosplit.profilers.quant_error) and calibration images."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from moosplit.profiles.calibration import (
+from moosplit.profilers.calibration import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     calibration_batch,
     load_images,
     sample_images,
 )
-from moosplit.profiles.graph import LayerGraph, ProgressCallback
-from moosplit.profiles.quant_error import (
+from moosplit.profilers.graph import LayerGraph, ProgressCallback
+from moosplit.profilers.quant_error import (
     ErrorColumns,
     activation_mse,
     estimate_errors,
@@ -25,7 +25,7 @@ from moosplit.profiles.quant_error import (
     sink_rows,
     weight_mse,
 )
-from moosplit.profiles.quantise import quantise
+from moosplit.profilers.quantise import quantise
 
 BITS = (2, 4, 8)
 
@@ -33,7 +33,7 @@ BITS = (2, 4, 8)
 class TwoLayerRunner:
     """input -> fc1 (W1) -> relu -> fc2 (W2, bias b2), in numpy, honouring fake quantisation.
 
-    Implements :class:`moosplit.profiles.graph.ModelRunner`; activations are quantised per
+    Implements :class:`moosplit.profilers.graph.ModelRunner`; activations are quantised per
     tensor (the whole batch), weights per output channel, both with ``quantise``.
     """
 

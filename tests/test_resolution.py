@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import moosplit
-from moosplit.resolution import Resolution, thin
+from moosplit.results.resolution import Resolution, thin
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -3,7 +3,7 @@
 import pytest
 
 import moosplit
-from moosplit.front import Status
+from moosplit.results.front import Status
 from moosplit.solvers import Solver, available_solvers, get_solver
 
 

@@ -1,4 +1,4 @@
-"""Sweeps: `moosplit.sweeps.sweep` and `moosplit sweep`."""
+"""Sweeps: `moosplit.workflows.sweeps.sweep` and `moosplit sweep`."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from moosplit import cli as cli_package
 from moosplit.cli import main
 from moosplit.cli import plot as plot_command
 from moosplit.cli import sweep as sweep_command
-from moosplit.pareto import minimisation_form
 from moosplit.problems.quantities import QUANTITIES
-from moosplit.sweeps import (
+from moosplit.results.pareto import minimisation_form
+from moosplit.workflows.sweeps import (
     PLAN_COLUMNS,
     SETTINGS,
     Pick,

@@ -1,4 +1,4 @@
-"""Tests of the PyTorch front end of the profiler (moosplit.profiles.torch_model)."""
+"""Tests of the PyTorch front end of the profiler (moosplit.profilers.torch_model)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from moosplit.errors import ProfileError
-from moosplit.profiles.quantise import quantise
-from moosplit.profiles.torch_model import TorchModel, trace_module
+from moosplit.profilers.quantise import quantise
+from moosplit.profilers.torch_model import TorchModel, trace_module
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -517,7 +517,7 @@ def test_returned_values_read_inside_and_the_input_get_output_rows() -> None:
     np.testing.assert_array_equal(q["output:conv"][0], quantise(outputs["conv"][0], 3))
     np.testing.assert_array_equal(q["relu"][0], outputs["relu"][0])  # only the output moves
     assert model.time_nodes(x, warmup=0, runs=1)[3:].tolist() == [0.0, 0.0]
-    from moosplit.profiles.quant_error import output_sensitivity, sink_rows
+    from moosplit.profilers.quant_error import output_sensitivity, sink_rows
 
     assert [g.names[i] for i in sink_rows(model)] == ["relu", "output:conv", "output:x"]
     cols = output_sensitivity(model, x, (4,), batch_size=2)

@@ -7,9 +7,19 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ProblemError, ProfileError, SolverError, UnsupportedProblemError
-from . import codecs, compare, dynamic, info, plot, profile, profiles, solve, sweep
+from . import (
+    codecs,
+    compare,
+    dynamic,
+    info,
+    list_profiles,
+    plot,
+    profile_model,
+    solve,
+    sweep,
+)
 
-COMMANDS = (solve, compare, sweep, dynamic, plot, info, profile, profiles, codecs)
+COMMANDS = (solve, compare, sweep, dynamic, plot, info, profile_model, list_profiles, codecs)
 
 
 class UsageError(Exception):
@@ -44,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(__version__)
             return 0
         if args.command is None:
-            names = ", ".join(c.__name__.rsplit(".", 1)[-1] for c in COMMANDS)
+            names = ", ".join(c.COMMAND for c in COMMANDS)
             raise UsageError(f"a command is required ({names}); see 'moosplit --help'")
         return int(args.run(args) or 0)
     except (UsageError, ProfileError, ProblemError, UnsupportedProblemError,

@@ -7,13 +7,15 @@ import sys
 
 from ..errors import ProfileError
 from .options import check_out_folder, comma_list
-from .profile import as_cli_errors, load_runner, parse_shape
+from .profile_model import as_cli_errors, load_runner, parse_shape
 
+COMMAND = "codecs"
+"""The command this module implements."""
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `codecs` command."""
     parser = sub.add_parser(
-        "codecs", help="measure codec ratios, errors and encode times on real activations",
+        COMMAND, help="measure codec ratios, errors and encode times on real activations",
         description="Run calibration inputs through MODEL (as for 'moosplit profile') and "
         "measure, for every node's output, lossless codecs (8-bit codes compressed by zlib "
         "or lzma) and lossy ones (coarser quantisation, then the first coder): ratio "
@@ -43,8 +45,8 @@ def _lossy_bits(text: str) -> tuple[int, ...]:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit codecs`."""
-    from ..profiles.calibration import calibration_batch
-    from ..profiles.codec_measure import measure_codecs
+    from ..profilers.calibration import calibration_batch
+    from ..profilers.codec_measure import measure_codecs
 
     if args.batch < 1:
         raise ProfileError(f"--batch must be >= 1, got {args.batch}")

@@ -6,19 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..comparison import compare, plot_comparison
 from ..errors import ProblemError
 from ..solvers.registry import available_solvers
+from ..workflows.comparison import compare, plot_comparison
 from .options import add_problem_options, build_problem, comma_list
 from .output import ProgressPrinter
 
 DEFAULT = "epsilon,nsga2,lagrangian,cloud_only,edge_only,uniform,neurosurgeon,qdmp"
 
 
+COMMAND = "compare"
+"""The command this module implements."""
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `compare` command."""
     parser = sub.add_parser(
-        "compare", help="run several backends on one problem and score their fronts",
+        COMMAND, help="run several backends on one problem and score their fronts",
         description="Run backends with one seed on one problem; print points, hypervolume "
         "ratio and IGD+ against the best front known (the exact one when an exact backend "
         "finishes), and time.")

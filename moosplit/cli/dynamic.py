@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..dynamic import (
+from ..errors import ProblemError
+from ..problems.problem import Network
+from ..profiles.bundled import bundled_profiles, load_profile
+from ..profiles.profile import Profile
+from ..workflows.dynamic import (
     Policy,
     ScenarioResult,
     bottlenecks,
@@ -18,10 +22,6 @@ from ..dynamic import (
     read_scenario,
     run_scenario,
 )
-from ..errors import ProblemError
-from ..problems.problem import Network
-from ..profiles.bundled import bundled_profiles, load_profile
-from ..profiles.profile import Profile
 from .options import comma_list, constraints_from_args
 
 # Library messages name parameters; on the command line, name the options instead.
@@ -30,10 +30,13 @@ _OPTION_OF_FIELD = {"rtt_ms": "--rtt-ms", "tx_power_mw": "--tx-power-mw", "bits"
 _FIELD_AT_START = re.compile(r"^(" + "|".join(_OPTION_OF_FIELD) + r")\b")
 
 
+COMMAND = "dynamic"
+"""The command this module implements."""
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `dynamic` command."""
     parser = sub.add_parser(
-        "dynamic", help="fastest split per data rate and batch size (dynamic split computing)",
+        COMMAND, help="fastest split per data rate and batch size (dynamic split computing)",
         description="Dynamic split computing: for each batch size (one profile per batch "
         "size, told apart by their 'batch' metadata) and each data rate in --rates, the "
         "fastest prefix split. Rate intervals and their breakpoints are exact. Prints a "
@@ -159,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             raise ProblemError(f"--scenario {args.scenario}: {text}") from None
         gain_lines = [scenario_line(result, args.static_split)]
     if args.plot is not None:
-        from ..dynamic import plot_policy
+        from ..workflows.dynamic import plot_policy
 
         plot_policy(policy, args.plot)
         print(f"wrote the policy map to {args.plot}", file=sys.stderr)

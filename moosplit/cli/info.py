@@ -6,16 +6,19 @@ import argparse
 
 import numpy as np
 
-from ..dynamic import natural_bottlenecks, prefix_tx_bytes
 from ..profiles.bundled import load_profile
 from ..profiles.schema import REFERENCE_BITS
+from ..workflows.dynamic import natural_bottlenecks, prefix_tx_bytes
 
 __all__ = ["add_parser", "natural_bottlenecks", "prefix_tx_bytes", "run"]
 
 
+COMMAND = "info"
+"""The command this module implements."""
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `info` command."""
-    parser = sub.add_parser("info", help="describe a profile and its natural bottlenecks",
+    parser = sub.add_parser(COMMAND, help="describe a profile and its natural bottlenecks",
                             description="Describe a profile: size, costs, bit-widths, "
                             "metadata, and the natural bottlenecks (prefix splits whose "
                             "transmitted tensors are smaller than the raw input).")

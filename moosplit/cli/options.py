@@ -10,8 +10,8 @@ from ..errors import ProblemError
 from ..problems.codecs import read_codecs
 from ..problems.problem import MODES, Network, SplitProblem
 from ..problems.quantities import QUANTITIES
+from ..profilers.devices import TRANSMITTER_PRESETS
 from ..profiles.bundled import bundled_profiles, load_profile
-from ..profiles.devices import TRANSMITTER_PRESETS
 
 MIB = 2**20
 

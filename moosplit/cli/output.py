@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..front import Front
 from ..problems.quantities import QUANTITIES
+from ..results.front import Front
 from ..solvers.base import Progress
 
 

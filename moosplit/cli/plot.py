@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProblemError, UnsupportedProblemError
-from ..front import Front
-from ..front_csv import read_front
-from ..plots import figure_format, plot_fronts
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
-from ..selection import limit_names
+from ..results.front import Front
+from ..results.front_csv import read_front
+from ..results.selection import limit_names
 from ..solvers.registry import available_solvers, solve
+from ..workflows.plots import figure_format, plot_fronts
 from .options import add_problem_options, build_problem, check_out_folder, comma_list
 
 
@@ -36,10 +36,13 @@ class _ProfileAsOption:
         return getattr(self._parser, name)
 
 
+COMMAND = "plot"
+"""The command this module implements."""
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `plot` command."""
     parser = sub.add_parser(
-        "plot", help="draw front CSVs with baselines and thresholds (.png or .svg)",
+        COMMAND, help="draw front CSVs with baselines and thresholds (.png or .svg)",
         description="Read front CSVs written by 'moosplit solve --out', re-evaluate every "
         "plan against the problem PROFILE and the options describe (a file written for "
         "other options is refused), run the requested baselines on that problem, and draw "

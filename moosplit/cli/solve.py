@@ -6,18 +6,20 @@ import argparse
 import sys
 
 from ..errors import ProblemError
-from ..front_csv import write_front
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
-from ..selection import limit_names
+from ..results.front_csv import write_front
+from ..results.selection import limit_names
 from ..solvers.registry import DEFAULT_SOLVER, available_solvers, get_solver
 from .options import add_problem_options, build_problem, check_out_folder
 from .output import ProgressPrinter, front_table
 
+COMMAND = "solve"
+"""The command this module implements."""
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `solve` command."""
-    parser = sub.add_parser("solve", help="solve a split problem and print its front",
+    parser = sub.add_parser(COMMAND, help="solve a split problem and print its front",
                             description="Solve a split problem with one backend; print "
                             "the front as a table, or write it as CSV with --out.")
     add_problem_options(parser)

@@ -11,20 +11,23 @@ from contextlib import contextmanager
 import pandas as pd
 
 from ..errors import ProblemError
-from ..plots import figure_format, plot_sweep
 from ..problems.quantities import QUANTITIES
 from ..solvers.registry import available_solvers
-from ..sweeps import SETTINGS, SweepTable, check_vary, parse_pick, sweep
+from ..workflows.plots import figure_format, plot_sweep
+from ..workflows.sweeps import SETTINGS, SweepTable, check_vary, parse_pick, sweep
 from .options import add_problem_options, build_problem, check_out_folder
 from .output import ProgressPrinter
 
 PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
 
 
+COMMAND = "sweep"
+"""The command this module implements."""
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `sweep` command."""
     parser = sub.add_parser(
-        "sweep", help="solve a problem over a grid of settings (bandwidth, memory, ...)",
+        COMMAND, help="solve a problem over a grid of settings (bandwidth, memory, ...)",
         description="Solve every combination of the --vary values (the problem options "
         "give the rest) and print one row per combination: status, front size, "
         "hypervolume against a reference point common to the sweep, and the chosen plan.")

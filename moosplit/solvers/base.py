@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..errors import UnsupportedProblemError
-from ..front import Front
 from ..problems.problem import SplitProblem
+from ..results.front import Front
 
 
 @dataclass(frozen=True)

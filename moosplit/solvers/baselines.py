@@ -16,10 +16,10 @@ import numpy as np
 
 from ..errors import UnsupportedProblemError
 from ..evaluator import evaluate
-from ..front import HEURISTIC, Front, SolveStats, Status
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
 from ..profiles.schema import REFERENCE_BITS
+from ..results.front import HEURISTIC, Front, SolveStats, Status
 from .base import SolveContext, Solver
 from .registry import register
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import moocore
 import numpy as np
 
-from ..pareto import minimisation_form
 from ..problems.problem import SplitProblem, limit, meets
 from ..problems.quantities import QUANTITIES
+from ..results.pareto import minimisation_form
 
 
 @dataclass

@@ -8,13 +8,13 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ..evaluator import evaluate
-from ..front import Front, SolveStats
 from ..problems.problem import SplitProblem
-from ..resolution import Resolution
+from ..results.front import Front, SolveStats
+from ..results.resolution import Resolution
 from .base import SolveContext, Solver
 from .cpsat_model import CpSatSplitModel, ScaledObjective
+from .oracle_sweep import Candidate, OracleTimeout, SweepResult, payoff_table, sweep, sweep_front
 from .registry import register
-from .sweep import Candidate, OracleTimeout, SweepResult, payoff_table, sweep, sweep_front
 
 
 class _CpSatOracle:
@@ -110,7 +110,7 @@ class CpSat(Solver):
 
     Options:
         resolution: a number (relative to each objective's range) or a
-            :class:`moosplit.resolution.Resolution`.
+            :class:`moosplit.results.resolution.Resolution`.
         workers: CP-SAT search workers (1 gives reproducible runs).
     """
 

@@ -10,16 +10,16 @@ import numpy as np
 
 from ..errors import UnsupportedProblemError
 from ..evaluator import evaluate
-from ..front import Front, SolveStats
-from ..pareto import minimisation_form
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
-from ..resolution import Resolution
+from ..results.front import Front, SolveStats
+from ..results.pareto import minimisation_form
+from ..results.resolution import Resolution
 from .base import SolveContext, Solver
 from .bit_dp import BitDP, Closed, LabelLimit, Step
 from .enumeration import TooMany, edge_sets
+from .oracle_sweep import Candidate, payoff_table, sweep, sweep_front
 from .registry import register
-from .sweep import Candidate, payoff_table, sweep, sweep_front
 
 DP_SHARE = 0.75
 """Of each stepped objective's certified slack, the part label merging may spend; the

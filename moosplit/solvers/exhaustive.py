@@ -10,11 +10,11 @@ import numpy as np
 
 from ..errors import UnsupportedProblemError
 from ..evaluator import Evaluation, evaluate
-from ..front import EXACT, HEURISTIC, Front, SolveStats, Status, certified_subset
-from ..pareto import minimisation_form
 from ..plans import Plans
 from ..problems.problem import SplitProblem
-from ..resolution import Resolution
+from ..results.front import EXACT, HEURISTIC, Front, SolveStats, Status, certified_subset
+from ..results.pareto import minimisation_form
+from ..results.resolution import Resolution
 from .base import SolveContext, Solver
 from .enumeration import TooMany, choices_per_set, edge_sets, iterate_plans
 from .registry import available_solvers, register
@@ -32,7 +32,7 @@ class Exhaustive(Solver):
         max_plans: largest number of plans it agrees to enumerate.
         chunk_size: plans evaluated per batch (memory vs. overhead).
         resolution: if given, return a certified subset of the exact front (see
-            :class:`moosplit.resolution.Resolution`; a number is relative to each
+            :class:`moosplit.results.resolution.Resolution`; a number is relative to each
             objective's range). Enumeration is the same; only the answer is smaller.
     """
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..evaluator import evaluate
-from ..front import HEURISTIC, Front, SolveStats, Status
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem, meets
+from ..results.front import HEURISTIC, Front, SolveStats, Status
 from .base import SolveContext, Solver
 from .registry import register
 

@@ -13,12 +13,12 @@ from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.termination import get_termination
 
 from ..evaluator import Evaluation, evaluate
-from ..front import HEURISTIC, Front, SolveStats, Status
-from ..pareto import minimisation_form, nondominated
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem, limit, meets
 from ..problems.quantities import QUANTITIES
 from ..profiles.schema import REFERENCE_BITS
+from ..results.front import HEURISTIC, Front, SolveStats, Status
+from ..results.pareto import minimisation_form, nondominated
 from .base import SolveContext, Solver
 from .registry import register
 

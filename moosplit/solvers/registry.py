@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..front import Front
 from ..problems.problem import SplitProblem
+from ..results.front import Front
 from .base import ProgressCallback, Solver
 
 _REGISTRY: dict[str, type[Solver]] = {}

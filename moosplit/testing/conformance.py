@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ..evaluator import evaluate
-from ..front import Front, Status
-from ..indicators import covered
-from ..pareto import minimisation_form, nondominated
 from ..problems.codecs import CodecTable
 from ..problems.problem import SplitProblem
 from ..problems.random import random_problem
+from ..results.front import Front, Status
+from ..results.indicators import covered
+from ..results.pareto import minimisation_form, nondominated
 from ..solvers.enumeration import bit_assignments, choices_per_set, edge_sets
 from ..solvers.registry import solve
 

@@ -1,7 +1,7 @@
 """The ONNX front end of the profiler: an ONNX file as profile rows, run in onnxruntime.
 
-:func:`load_onnx` reads a model into a :class:`~moosplit.profiles.graph.LayerGraph` and
-returns an :class:`OnnxModel`, the :class:`~moosplit.profiles.graph.ModelRunner` that
+:func:`load_onnx` reads a model into a :class:`~moosplit.profilers.graph.LayerGraph` and
+returns an :class:`OnnxModel`, the :class:`~moosplit.profilers.graph.ModelRunner` that
 latency measurement and quantisation error use.
 
 How the file becomes rows:
@@ -24,21 +24,21 @@ How the file becomes rows:
 - ``weight_elems`` counts the floating-point constant tensors of more than one element a row
   reads as data (after folding): stored in the file (initializers, ``Constant`` values) or
   computed from stored ones (a reshaped bias). Never weights: scalars, integer tensors,
-  shape-like operands whatever their type (:data:`~moosplit.profiles.onnx_ops.SHAPE_INPUTS`:
+  shape-like operands whatever their type (:data:`~moosplit.profilers.onnx_ops.SHAPE_INPUTS`:
   Resize roi/scales/sizes, Reshape and Expand shapes, Pad pads, Slice starts/ends/axes/steps,
   Tile repeats, reduction axes, ...), and tensors generated from scalars and shapes alone
   (ConstantOfShape, Expand or Tile of a scalar, Range). A constant read by several rows
   belongs to the first of them.
 - ``macs`` (per sample, like ``out_elems``) follow one formula per operator, listed in
-  :mod:`moosplit.profiles.onnx_ops`, with data-movement operators at 0 by definition. An
+  :mod:`moosplit.profilers.onnx_ops`, with data-movement operators at 0 by definition. An
   operator without a formula is counted as one MAC per output element, and said so in
-  :attr:`LayerGraph.notes <moosplit.profiles.graph.LayerGraph.notes>` and a warning.
+  :attr:`LayerGraph.notes <moosplit.profilers.graph.LayerGraph.notes>` and a warning.
 
 Running (:meth:`OnnxModel.run`, :meth:`OnnxModel.time_nodes`) uses the cleaned model in
 onnxruntime on the CPU with graph optimisations off (nodes map one to one onto rows), one
 intra-op and one inter-op thread, sequential execution.
 
-Quantisation follows :func:`moosplit.profiles.quantise.quantise`. Weights: the kernels of
+Quantisation follows :func:`moosplit.profilers.quantise.quantise`. Weights: the kernels of
 Conv, ConvTranspose, Gemm, MatMul and LSTM/GRU/RNN (for other operators, float constants
 with at least two dimensions longer than one) are quantised per output channel and fed to
 the session in place of their initializers (biases and normalisation vectors are not
@@ -46,7 +46,7 @@ quantised; any other weight with two or more dimensions longer than one that is 
 quantised, such as a 2-D Gemm ``C``, is named in a note). Activations: each float output of
 a row passes through an ``If`` node whose then-branch fake-quantises it (scale ``max|x|``
 of the tensor in that run, unsigned when no value is negative: exactly
-:func:`~moosplit.profiles.quantise.quantise`) and whose else-branch passes it on; the
+:func:`~moosplit.profilers.quantise.quantise`) and whose else-branch passes it on; the
 switch and the bit-width's levels are graph inputs. One session gates
 :data:`QUANT_GROUP_ROWS` consecutive rows, so a sensitivity analysis (one quantised row per
 call, every bit-width) builds one session per group rather than per row or call. The plain
@@ -77,6 +77,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProfileError
+from ..profiles.schema import REFERENCE_BITS
 from .graph import LayerGraph, ProgressCallback
 from .onnx_ops import (
     DEFAULT_DOMAINS,
@@ -87,7 +88,6 @@ from .onnx_ops import (
     weight_axes,
 )
 from .quantise import quantise
-from .schema import REFERENCE_BITS
 
 INSTALL_HINT = "pip install 'moosplit[profile]'"
 SESSION_CACHE_SIZE = 4
@@ -879,7 +879,7 @@ class OnnxModel:
     """An ONNX model read into profile rows; runs, times and fake-quantises it.
 
     Build one with :func:`load_onnx`. Implements
-    :class:`~moosplit.profiles.graph.ModelRunner`.
+    :class:`~moosplit.profilers.graph.ModelRunner`.
     """
 
     timing = "onnxruntime's profiler, graph optimisations off, one thread"

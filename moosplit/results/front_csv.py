@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ProblemError
-from .evaluator import evaluate
+from ..errors import ProblemError
+from ..evaluator import evaluate
+from ..plans import Plan, Plans
+from ..problems.problem import SplitProblem
+from ..problems.quantities import QUANTITIES
+from ..profiles.csv_io import read_text_file
 from .front import Front, Guarantee, SolveStats, Status
 from .pareto import nondominated
-from .plans import Plan, Plans
-from .problems.problem import SplitProblem
-from .problems.quantities import QUANTITIES
-from .profiles.csv_io import read_text_file
 
 FRONT_COLUMNS = ("split", "edge_nodes", *QUANTITIES, "bits_w", "bits_a", "codec")
 

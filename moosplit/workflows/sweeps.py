@@ -28,14 +28,14 @@ import moocore
 import numpy as np
 import pandas as pd
 
-from .errors import ProblemError
-from .front import Front
-from .pareto import minimisation_form
-from .problems.problem import SplitProblem
-from .problems.quantities import QUANTITIES
-from .selection import limit_names
-from .solvers.base import Progress, Solver
-from .solvers.registry import solve
+from ..errors import ProblemError
+from ..problems.problem import SplitProblem
+from ..problems.quantities import QUANTITIES
+from ..results.front import Front
+from ..results.pareto import minimisation_form
+from ..results.selection import limit_names
+from ..solvers.base import Progress, Solver
+from ..solvers.registry import solve
 
 MIB = 2**20
 
@@ -140,9 +140,9 @@ def combinations(vary: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
 class Pick:
     """Which plan of each front a sweep reports.
 
-    kind "knee" (:func:`moosplit.selection.knee`) or "select": the best by `by` (None: the
+    kind "knee" (:func:`moosplit.results.selection.knee`) or "select": the best by `by` (None: the
     first objective) among the points within `limits` (keywords of
-    :func:`moosplit.selection.select`, such as ``max_error=0.05``).
+    :func:`moosplit.results.selection.select`, such as ``max_error=0.05``).
     """
 
     kind: str = "knee"

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from .front import Front
-from .pareto import nondominated
-from .problems.quantities import QUANTITIES
-from .selection import limit_names
+from ..problems.quantities import QUANTITIES
+from ..results.front import Front
+from ..results.pareto import nondominated
+from ..results.selection import limit_names
 from .sweeps import SweepTable, column_of
 
 FORMATS = (".png", ".svg")
@@ -165,7 +165,7 @@ def plot_fronts(
     Each front is a step line through its points that are non-dominated on (x, y), in the
     quantities' senses, with every point marked (hollow: dominated in this projection of
     a front of more objectives). Baselines are large distinct markers. thresholds:
-    limits by the names of :func:`moosplit.selection.select` (``max_error``,
+    limits by the names of :func:`moosplit.results.selection.select` (``max_error``,
     ``max_latency_ms``, ``min_edge_macs``), each with one value or several, drawn as
     labelled dashed lines on the axis of their quantity. An axis spanning more than two
     decades is logarithmic (symlog when it holds zeros). The format follows the

@@ -36,15 +36,15 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import ProblemError
-from .evaluator import evaluate
-from .front import EXACT, Front, Status
-from .front_csv import FRONT_COLUMNS
-from .plans import Plan, Plans, prefix_plans
-from .problems.problem import Network, SplitProblem
-from .profiles.csv_io import read_text_file
-from .profiles.profile import Profile
-from .profiles.schema import REFERENCE_BITS
+from ..errors import ProblemError
+from ..evaluator import evaluate
+from ..plans import Plan, Plans, prefix_plans
+from ..problems.problem import Network, SplitProblem
+from ..profiles.csv_io import read_text_file
+from ..profiles.profile import Profile
+from ..profiles.schema import REFERENCE_BITS
+from ..results.front import EXACT, Front, Status
+from ..results.front_csv import FRONT_COLUMNS
 
 RATE_DEPENDENT = ("latency_ms", "energy_mj", "throughput_fps")
 """Quantities that change with the data rate: a policy cannot be constrained on them."""

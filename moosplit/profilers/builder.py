@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .graph import LayerGraph, ModelRunner, ProgressCallback
-from .profile import Profile
-from .schema import (
+from ..profiles.profile import Profile
+from ..profiles.schema import (
     REFERENCE_BITS,
     activation_error_column,
     bit_latency_column,
     weight_error_column,
 )
+from .graph import LayerGraph, ModelRunner, ProgressCallback
 
 HOST = "host"
 """Device name meaning 'measure on this machine' rather than a device model."""
@@ -110,10 +110,10 @@ def build_profile(
 
     `edge` and `cloud` are ``"host"`` (measure on this machine with
     :meth:`ModelRunner.time_nodes`), a device preset name, or a device model from
-    :mod:`moosplit.profiles.devices`. A device model whose latency depends on bit-widths
+    :mod:`moosplit.profilers.devices`. A device model whose latency depends on bit-widths
     (a roofline) adds the ``edge_ms_w{bw}a{ba}`` columns, and one with a power figure adds
     ``edge_mj``. `errors` is ``"mse"`` or ``"output"`` (see
-    :func:`moosplit.profiles.quant_error.estimate_errors`, run on `calibration`) or None
+    :func:`moosplit.profilers.quant_error.estimate_errors`, run on `calibration`) or None
     for a reference-precision profile without error columns. `metadata` is added to what
     the builder records (model, batch, devices, how each column was obtained).
     """
@@ -154,7 +154,7 @@ def build_profile(
     if with_errors:
         if calibration is None:
             raise ValueError("errors need calibration inputs (see "
-                             "moosplit.profiles.calibration.calibration_batch)")
+                             "moosplit.profilers.calibration.calibration_batch)")
         from .quant_error import estimate_errors
 
         # runs in batches of the profile's own batch: fixed-batch graphs need it, and the

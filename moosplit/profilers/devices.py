@@ -15,7 +15,7 @@ The equations, and where every preset number comes from, are in ``docs/profiles.
 
 Example:
     >>> import numpy as np
-    >>> from moosplit.profiles.graph import LayerGraph
+    >>> from moosplit.profilers.graph import LayerGraph
     >>> g = LayerGraph(model="toy", names=("input", "fc"), ops=("input", "linear"),
     ...                inputs=((), ("input",)), out_elems=np.array([3000, 2000]),
     ...                weight_elems=np.array([0, 6_000_000]), macs=np.array([0, 6_000_000]),
@@ -35,8 +35,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..profiles.schema import MAX_BITS, REFERENCE_BITS
 from .graph import LayerGraph
-from .schema import MAX_BITS, REFERENCE_BITS
 
 __all__ = [
     "DEVICE_PRESETS",
@@ -253,7 +253,7 @@ class RooflineDevice(_PoweredDevice):
 
 def _free_rows(graph: LayerGraph) -> np.ndarray:
     """Rows that cost nothing: the input (row 0) and explicit `output` rows, which only
-    mark a model output that other rows also read (see moosplit.profiles.onnx_model)."""
+    mark a model output that other rows also read (see moosplit.profilers.onnx_model)."""
     free = np.array([op == "output" for op in graph.ops])
     free[0] = True
     return free

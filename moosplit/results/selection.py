@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..problems.problem import meets
+from ..problems.quantities import QUANTITIES
 from .front import Front
 from .pareto import minimisation_form
-from .problems.problem import meets
-from .problems.quantities import QUANTITIES
 
 
 def _subset(front: Front, index) -> Front:

@@ -13,17 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ProfileError
-from ..profiles.builder import HOST, Measurement, build_profile
+from ..profilers.builder import HOST, Measurement, build_profile
 from ..profiles.csv_io import write_profile
 from ..solvers.base import Progress
 from .options import check_out_folder, comma_list
 from .output import ProgressPrinter
 
+COMMAND = "profile"
+"""The command this module implements."""
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `profile` command."""
     parser = sub.add_parser(
-        "profile", help="profile a model into a layer table (CSV)",
+        COMMAND, help="profile a model into a layer table (CSV)",
         description="Read a model's graph, measure or model per-node latency on the edge and "
         "cloud devices, estimate quantisation errors on calibration inputs, and write the "
         "profile CSV. MODEL is an ONNX file (extra 'profile'), the name of a built-in "
@@ -81,7 +83,7 @@ def check_device(option: str, name: str) -> None:
     """Refuse an unknown device preset before any slow work, naming the option."""
     if name == HOST:
         return
-    from ..profiles.devices import get_device
+    from ..profilers.devices import get_device
 
     try:
         get_device(name)
@@ -92,15 +94,15 @@ def check_device(option: str, name: str) -> None:
 def load_runner(model: str, *, batch: int, shape: tuple[int, ...] | None, seed: int):
     """Load MODEL as a ModelRunner, and say where its weights come from."""
     if model.lower().endswith(".onnx"):
-        from ..profiles.onnx_model import load_onnx
+        from ..profilers.onnx_model import load_onnx
 
         if not Path(model).is_file():
             raise ProfileError(f"{model}: no such ONNX file")
         return load_onnx(model, batch=batch, input_shape=shape), f"as stored in {model}"
-    from ..profiles.architectures import ARCHITECTURES, build_architecture
+    from ..profilers.architectures import ARCHITECTURES, build_architecture
 
     if model in ARCHITECTURES:
-        from ..profiles.torch_model import trace_module
+        from ..profilers.torch_model import trace_module
 
         info = ARCHITECTURES[model]
         module = build_architecture(model, seed=seed)
@@ -109,7 +111,7 @@ def load_runner(model: str, *, batch: int, shape: tuple[int, ...] | None, seed: 
                   "are honest, quantisation errors are not those of trained weights")
         return trace_module(module, (batch, *per_sample), name=model), origin
     if ":" in model:
-        from ..profiles.torch_model import trace_module
+        from ..profilers.torch_model import trace_module
 
         if shape is None:
             raise ProfileError(f"{model}: a torch factory needs --input-shape")
@@ -191,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
                                       seed=args.seed)
         calibration, origin = None, ""
         if args.errors != "none":
-            from ..profiles.calibration import calibration_batch
+            from ..profilers.calibration import calibration_batch
 
             calibration, origin = calibration_batch(runner.graph.input_shape[1:], args.samples,
                                                     folder=args.calibration, seed=args.seed)

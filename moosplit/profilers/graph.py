@@ -1,10 +1,10 @@
 """A model's graph reduced to profile rows, and the interface the profiler front ends share.
 
-A front end (ONNX in :mod:`moosplit.profiles.onnx_model`, PyTorch in
-:mod:`moosplit.profiles.torch_model`) reads a model into a :class:`LayerGraph` (the
+A front end (ONNX in :mod:`moosplit.profilers.onnx_model`, PyTorch in
+:mod:`moosplit.profilers.torch_model`) reads a model into a :class:`LayerGraph` (the
 structural columns of SPEC section 2) and implements :class:`ModelRunner`, which is all that
 latency measurement (:meth:`ModelRunner.time_nodes`) and quantisation error
-(:mod:`moosplit.profiles.quant_error`) need from a model.
+(:mod:`moosplit.profilers.quant_error`) need from a model.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ ProgressCallback = Callable[[int, int], None]
 class ModelRunner(Protocol):
     """A loaded model that profiling can run, time and quantise.
 
-    Fake quantisation follows :func:`moosplit.profiles.quantise.quantise`: weights per
+    Fake quantisation follows :func:`moosplit.profilers.quantise.quantise`: weights per
     output channel (axis 0 of what :meth:`weights` returns), activations per tensor;
     bit-widths of 16 or more leave a tensor unchanged (16 bits is the reference precision).
     Rows with op ``output`` (a model output that other rows also read, or the input passed

@@ -1,7 +1,7 @@
 """Per-operator facts for the ONNX front end: MAC formulas, operator kinds, weight axes.
 
 Pure Python on shapes and attributes (no onnx import), used by
-:mod:`moosplit.profiles.onnx_model`. Shapes are whole-batch tensor shapes (batch first);
+:mod:`moosplit.profilers.onnx_model`. Shapes are whole-batch tensor shapes (batch first);
 the caller turns totals into per-sample values.
 
 MAC conventions (multiply-accumulates, biases not counted):
@@ -257,7 +257,7 @@ class WeightAxis:
     """Where a weight tensor keeps its output channels.
 
     :meth:`to_channels_first` returns the tensor with one output channel per slice along
-    axis 0 (what :func:`moosplit.profiles.quantise.quantise` with ``axis=0`` expects);
+    axis 0 (what :func:`moosplit.profilers.quantise.quantise` with ``axis=0`` expects);
     :meth:`restore` undoes it. `groups` > 1 is a grouped ConvTranspose, whose kernel
     ``(C_in, C_out / groups, k...)`` holds output channel ``g * C_out / groups + j`` in
     rows ``g`` of axis 0 and column ``j`` of axis 1.

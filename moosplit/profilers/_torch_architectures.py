@@ -1,4 +1,4 @@
-"""PyTorch definitions behind :mod:`moosplit.profiles.architectures` (private).
+"""PyTorch definitions behind :mod:`moosplit.profilers.architectures` (private).
 
 Each class mirrors its torchvision counterpart (``torchvision/models/*.py``): the same
 submodules, registered in the same order under the same attribute names, so that
@@ -8,7 +8,7 @@ fixed torchvision options make unreachable is left out (pretrained weights, auxi
 GoogLeNet heads, DenseNet's memory-efficient checkpointing, width multipliers).
 
 The module imports without torch (the classes then derive from :class:`object` and cannot
-be instantiated); :mod:`moosplit.profiles.architectures` checks torch is present first.
+be instantiated); :mod:`moosplit.profilers.architectures` checks torch is present first.
 """
 
 from __future__ import annotations

@@ -9,12 +9,12 @@ import moocore
 import numpy as np
 import pandas as pd
 
-from .errors import UnsupportedProblemError
-from .front import Front
-from .pareto import minimisation_form, nondominated
-from .problems.problem import SplitProblem
-from .solvers.base import ProgressCallback
-from .solvers.registry import available_solvers, solve
+from ..errors import UnsupportedProblemError
+from ..problems.problem import SplitProblem
+from ..results.front import Front
+from ..results.pareto import minimisation_form, nondominated
+from ..solvers.base import ProgressCallback
+from ..solvers.registry import available_solvers, solve
 
 
 @dataclass(frozen=True)

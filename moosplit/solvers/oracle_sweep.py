@@ -26,9 +26,9 @@ from typing import Protocol
 
 import numpy as np
 
-from ..front import EXACT, HEURISTIC, Front, Guarantee, SolveStats, Status
 from ..plans import Plans
 from ..problems.problem import SplitProblem
+from ..results.front import EXACT, HEURISTIC, Front, Guarantee, SolveStats, Status
 
 
 class OracleTimeout(Exception):

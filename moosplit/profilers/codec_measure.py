@@ -4,14 +4,14 @@ Every codec is measured per row on the row's outputs (every tensor its ``out_ele
 counts) for one batch of calibration inputs:
 
 - lossless codecs (``zlib``, ``lzma``): the tensors as 8-bit codes (the quantiser of
-  :func:`moosplit.profiles.quantise.quantise`), compressed by the standard-library coder.
+  :func:`moosplit.profilers.quantise.quantise`), compressed by the standard-library coder.
   They add no error beyond the activation quantisation the plan already counts.
 - lossy codecs (``q4+zlib``, ...): the tensors quantised to fewer bits, then compressed; the
   error is that quantisation's mean squared error per element of the row's float tensors,
-  exactly as ``aerr`` of the ``mse`` error mode (:mod:`moosplit.profiles.quant_error`)
+  exactly as ``aerr`` of the ``mse`` error mode (:mod:`moosplit.profilers.quant_error`)
   computes it, so the two add up in one unit.
 
-Scales follow :func:`moosplit.profiles.quantise.quantise_activation`, as in ``aerr``: each
+Scales follow :func:`moosplit.profilers.quantise.quantise_activation`, as in ``aerr``: each
 tensor on its own scale, one per sample when the tensor is batch-first (its first axis is
 the batch), one for the whole tensor otherwise. A row's tensors are coded one after the
 other and compressed together.
@@ -62,7 +62,7 @@ def codes(x: np.ndarray, bits: int) -> bytes:
 
 def _activation_codes(x: np.ndarray, bits: int, batch: int) -> bytes:
     """:func:`codes` of `x` with the scales of
-    :func:`~moosplit.profiles.quantise.quantise_activation`: per sample if batch-first."""
+    :func:`~moosplit.profilers.quantise.quantise_activation`: per sample if batch-first."""
     x = np.asarray(x, dtype=np.float32)
     if not scaled_per_sample(x, batch):
         return codes(x, bits)

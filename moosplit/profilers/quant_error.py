@@ -1,6 +1,6 @@
 """Quantisation error columns (``werr_b{b}``, ``aerr_b{b}`` of SPEC section 2) of a model.
 
-Two estimates, both built on the one fake quantiser :func:`moosplit.profiles.quantise.quantise`
+Two estimates, both built on the one fake quantiser :func:`moosplit.profilers.quantise.quantise`
 (uniform, max-abs scale, symmetric except that a tensor without negative values uses all
 ``2**b - 1`` levels on ``[0, max]``; weights per output channel, activations per tensor):
 
@@ -26,9 +26,9 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..profiles.schema import REFERENCE_BITS, activation_error_column, weight_error_column
 from .graph import ModelRunner, ProgressCallback
 from .quantise import activation_squared_error, quantise
-from .schema import REFERENCE_BITS, activation_error_column, weight_error_column
 
 MODES = ("mse", "output")
 """Accepted values of `mode` in :func:`estimate_errors`."""
@@ -213,7 +213,7 @@ def activation_mse(runner: ModelRunner, calibration: np.ndarray, bits: Sequence[
 
     One float run (``runner.run`` without quantisation) per calibration batch; each float
     output tensor of a row is quantised on its own scale with
-    :func:`~moosplit.profiles.quantise.quantise_activation`: one scale per sample for a
+    :func:`~moosplit.profilers.quantise.quantise_activation`: one scale per sample for a
     batch-first tensor (first axis the batch of the run, as in a batch-1 inference, so the
     result does not depend on `batch_size`), one for the whole tensor otherwise (a scalar,
     a tensor whose first axis is not the batch). The squared error is averaged over all
@@ -246,7 +246,7 @@ def sink_rows(runner: ModelRunner) -> list[int]:
     """Rows (after the input) whose output no other row reads: the model's outputs.
 
     A model output that other rows read too has a row of op ``output`` of its own (see
-    :class:`~moosplit.profiles.graph.ModelRunner`), so every model output is a sink.
+    :class:`~moosplit.profilers.graph.ModelRunner`), so every model output is a sink.
     """
     graph = runner.graph
     read = {name for preds in graph.inputs for name in preds}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .schema import REFERENCE_BITS
+from ..profiles.schema import REFERENCE_BITS
 
 
 def quantise(x: np.ndarray, bits: int, axis: int | None = None) -> np.ndarray:

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import SolverError
-from .evaluator import Evaluation, evaluate
+from ..errors import SolverError
+from ..evaluator import Evaluation, evaluate
+from ..plans import Plan, Plans
+from ..problems.problem import SplitProblem
+from ..problems.quantities import QUANTITIES
 from .pareto import nondominated
-from .plans import Plan, Plans
-from .problems.problem import SplitProblem
-from .problems.quantities import QUANTITIES
 from .resolution import Resolution, thin
 
 
@@ -161,19 +161,19 @@ class Front:
         return pd.DataFrame(rows, columns=columns)
 
     def select(self, by: str | None = None, **limits: float) -> Front:
-        """The best point within limits (see :func:`moosplit.selection.select`)."""
+        """The best point within limits (see :func:`moosplit.results.selection.select`)."""
         from .selection import select
 
         return select(self, by, **limits)
 
     def knee(self) -> Front:
-        """The knee point (see :func:`moosplit.selection.knee`)."""
+        """The knee point (see :func:`moosplit.results.selection.knee`)."""
         from .selection import knee
 
         return knee(self)
 
     def extremes(self) -> Front:
-        """The best point per objective (see :func:`moosplit.selection.extremes`)."""
+        """The best point per objective (see :func:`moosplit.results.selection.extremes`)."""
         from .selection import extremes
 
         return extremes(self)

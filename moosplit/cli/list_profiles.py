@@ -6,10 +6,12 @@ import argparse
 
 from ..profiles.bundled import bundled_profiles, load_profile
 
+COMMAND = "profiles"
+"""The command this module implements."""
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `profiles` command."""
-    parser = sub.add_parser("profiles", help="list the bundled profiles",
+    parser = sub.add_parser(COMMAND, help="list the bundled profiles",
                             description="List the profiles shipped with moosplit; any of "
                             "these names can stand in for PROFILE.csv in other commands.")
     parser.add_argument("--verbose", "-v", action="store_true",

@@ -2,7 +2,7 @@
 
 :func:`trace_module` traces a module with ``torch.fx.symbolic_trace`` (in eval mode) and
 runs ``ShapeProp`` once on a seeded random input; the :class:`TorchModel` it returns
-implements :class:`moosplit.profiles.graph.ModelRunner` with ``torch.fx.Interpreter``
+implements :class:`moosplit.profilers.graph.ModelRunner` with ``torch.fx.Interpreter``
 subclasses. torch is imported lazily: this module imports without it.
 
 How fx nodes become rows (SPEC section 2):
@@ -79,10 +79,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProfileError
+from ..profiles.schema import REFERENCE_BITS
 from .graph import LayerGraph, ProgressCallback
 from .onnx_ops import WeightAxis
 from .quantise import quantise
-from .schema import REFERENCE_BITS
 
 _INSTALL_HINT = "pip install 'moosplit[torch]'"
 _QUANTISED_CACHE_SIZE = 8
@@ -144,7 +144,7 @@ def trace_module(
 class TorchModel:
     """A traced PyTorch module that profiling can run, time and fake-quantise.
 
-    Made by :func:`trace_module`; implements :class:`moosplit.profiles.graph.ModelRunner`.
+    Made by :func:`trace_module`; implements :class:`moosplit.profilers.graph.ModelRunner`.
     It shares its parameters with the traced module (nothing is copied); ``run`` swaps a
     quantised weight in only while its node runs. Not safe to call from several threads.
     """
@@ -197,7 +197,7 @@ class TorchModel:
         module only while that node runs (rows without weights ignore the entry). Rows in
         `activation_bits` pass their output, each float tensor fake-quantised on its own
         scale, on to their consumers and return it. Quantisation is
-        :func:`moosplit.profiles.quantise.quantise`.
+        :func:`moosplit.profilers.quantise.quantise`.
         """
         wbits = self._node_bits(weight_bits, "weight_bits")
         abits = self._node_bits(activation_bits, "activation_bits")

@@ -1,0 +1,1 @@
+"""Workflows built on solving: parameter sweeps, dynamic split, backend comparison, plots."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .costs import cost_model
 from .errors import ProblemError
 from .problems.problem import SplitProblem
 
@@ -196,9 +197,8 @@ def check_plans(problem: SplitProblem, plans: Plans) -> None:
         fail((edge != ((prefix >= 1) & (prefix <= n[:, None]))).any(axis=1),
              "in prefix mode the edge nodes must be rows 1..n")
     else:
-        src, dst = profile.edges
-        inner = src > 0
-        fail((edge[:, dst[inner]] & ~edge[:, src[inner]]).any(axis=1),
+        closed = cost_model(profile).closed_under_predecessors(edge)
+        fail((closed != edge).any(axis=1),
              "the edge set must be closed under predecessors (cut mode)")
     allowed = np.zeros(max(max(problem.bit_set), 16) + 1, bool)
     allowed[list(problem.bit_set)] = True

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from moosplit.costs import cost_model
 from moosplit.profilers.devices import (
     DEVICE_PRESETS,
     TRANSMITTER_PRESETS,
@@ -245,7 +246,7 @@ def test_bit_latency_columns_make_a_valid_profile() -> None:
     columns["edge_mj"] = energy
     profile = Profile.from_frame(pd.DataFrame(columns), {"batch": "2"})
     assert profile.bit_widths == (8, 16)
-    table = profile.edge_latency_table()
+    table = cost_model(profile).edge_latency
     assert table is not None
     np.testing.assert_allclose(table[:, 8, 8], dev.latency_ms(g, 8, 8))
 

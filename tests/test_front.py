@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import moosplit
-from moosplit.results.front import EXACT, Front, Status
+from moosplit.results.front import EXACT, HEURISTIC, Front, Guarantee, GuaranteeKind, Status
 
 
 def tiny_problem(**changes):
@@ -48,8 +48,8 @@ def test_from_plans_keeps_nondominated_and_sorts():
     # split 2 at 16 bits: 4.5 + 10 + 8 (500 x 16 bits) + 0.2 = 22.7 ms, error 0: dominated
     # by cloud-only; split 1 at 16 bits: 4 + 10 + 32 + 0.3 = 46.3 ms: dominated too.
     plans = plans_of(problem, [(1, sixteen), (2, eight), (0, {}), (2, sixteen)])
-    front = Front.from_plans(problem, plans, solver="test", status=Status.FEASIBLE,
-                             guarantee=EXACT)
+    front = Front.from_plans(problem, plans, solver="test", guarantee=EXACT)
+    assert front.status is Status.OPTIMAL  # an exact guarantee makes the front proven
     assert [front.plan(i).split for i in range(len(front))] == [2, 0]
     assert front.F[0] == pytest.approx([18.7, 3400, 0.034])
     assert np.all(np.diff(front.F[:, 0]) >= 0)
@@ -60,7 +60,22 @@ def test_from_plans_refuses_infeasible_plans():
     eight = {"conv": (8, 8), "pool": (None, 8)}
     with pytest.raises(moosplit.SolverError, match="infeasible"):
         Front.from_plans(problem, plans_of(problem, [(2, eight)]), solver="test",
-                         status=Status.FEASIBLE, guarantee=EXACT)
+                         guarantee=EXACT)
+
+
+@pytest.mark.parametrize(("guarantee", "found", "status"), [
+    (EXACT, True, Status.OPTIMAL), (EXACT, False, Status.INFEASIBLE),
+    (Guarantee("certified", (1.0, 1.0, 1.0)), True, Status.OPTIMAL),
+    (HEURISTIC, True, Status.FEASIBLE), (HEURISTIC, False, Status.UNKNOWN),
+    (Guarantee("unknown"), False, Status.UNKNOWN)])
+def test_status_follows_from_guarantee_and_plans(guarantee, found, status):
+    problem = tiny_problem()
+    plans = plans_of(problem, [(0, {})] if found else [])
+    front = Front.from_plans(problem, plans, solver="test", guarantee=guarantee)
+    assert front.status is status
+    assert (front.message == "no plan satisfies the constraints") == (status is
+                                                                      Status.INFEASIBLE)
+    assert isinstance(front.guarantee.kind, GuaranteeKind)
 
 
 def test_tie_break_keeps_smallest_split_then_smallest_bits():

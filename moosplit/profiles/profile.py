@@ -146,38 +146,6 @@ class Profile:
         """Boolean mask of rows with parameters (whose weight bit-width matters)."""
         return _frozen(self.weight_elems > 0)
 
-    # ---------------------------------------------------------------- tables
-    def error_table(self, kind: str) -> np.ndarray:
-        """(rows, max bits + 1) array: error of each row at each bit value (NaN: unavailable).
-
-        `kind` is "weight" or "activation". Column 0 holds zeros, so that a bit value of 0
-        (node off the edge, or weight bits of a weightless node) adds nothing.
-        """
-        source = {"weight": self.weight_error, "activation": self.activation_error}[kind]
-        table = np.full((self.n_rows, max(source) + 1), np.nan)
-        table[:, 0] = 0.0
-        for bits, values in source.items():
-            table[:, bits] = values
-        return table
-
-    def edge_latency_table(self) -> np.ndarray | None:
-        """(rows, max bits + 1, max bits + 1) edge latency by weight and activation bits.
-
-        None when the profile has no `edge_ms_w{bw}a{ba}` columns (latency then does not
-        depend on bit-width). Weight-bit index 0 holds the value of weightless rows.
-        """
-        if self.edge_ms_bits is None:
-            return None
-        size = max(self.bit_widths) + 1
-        table = np.full((self.n_rows, size, size), np.nan)
-        pairs = dict(self.edge_ms_bits)
-        pairs[(REFERENCE_BITS, REFERENCE_BITS)] = self.edge_ms
-        for (bw, ba), values in pairs.items():
-            table[:, bw, ba] = values
-        # weight bits do not matter for weightless rows (validated): store under bw = 0
-        table[:, 0, :] = table[:, REFERENCE_BITS, :]
-        return table
-
     # ------------------------------------------------------------ conversion
     @classmethod
     def from_frame(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,13 +11,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SolverError
+from ..errors import OptionError, SolverError
 from ..evaluator import Evaluation, evaluate
 from ..plans import Plan, Plans
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
+from . import selection
 from .pareto import nondominated
 from .resolution import Resolution, thin
+
+FRONT_COLUMNS = ("split", "edge_nodes", *QUANTITIES, "bits_w", "bits_a", "codec")
+"""The front CSV's columns, in order (SPEC section 7)."""
 
 
 class Status(str, enum.Enum):
@@ -32,36 +37,74 @@ class Status(str, enum.Enum):
     """Nothing was found and nothing proven (for example the time limit came first)."""
 
 
+class GuaranteeKind(str, enum.Enum):
+    """What kind of promise a front makes about the true Pareto front."""
+
+    EXACT = "exact"
+    """Every non-dominated vector."""
+    CERTIFIED = "certified"
+    """Every true front point is weakly dominated by a returned point within a slack."""
+    HEURISTIC = "heuristic"
+    """Feasible, mutually non-dominated plans, nothing more."""
+    UNKNOWN = "unknown"
+    """Nothing is known of how the front was made (read from a file)."""
+
+
 @dataclass(frozen=True)
 class Guarantee:
     """What a front promises about the true Pareto front.
 
-    kind: "exact" (every non-dominated vector), "certified" (every true front point is
-    weakly dominated by a returned point within `resolution`), "heuristic" (feasible,
-    mutually non-dominated plans, nothing more) or "unknown" (read from a file).
-    resolution: for "certified", the additive slack per objective, in objective units.
+    kind: a :class:`GuaranteeKind` (its value, such as "exact", is accepted too).
+    resolution: for CERTIFIED, the additive slack per objective, in objective units.
     """
 
-    kind: str
+    kind: GuaranteeKind
     resolution: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("exact", "certified", "heuristic", "unknown"):
-            raise ValueError(f"guarantee kind must be exact, certified, heuristic or unknown,"
-                             f" got {self.kind!r}")
-        if (self.kind == "certified") != (self.resolution is not None):
-            raise ValueError("a resolution goes with, and only with, a certified guarantee")
+        try:
+            object.__setattr__(self, "kind", GuaranteeKind(self.kind))
+        except ValueError:
+            raise OptionError("kind", "one of " + ", ".join(k.value for k in GuaranteeKind),
+                              self.kind) from None
+        if (self.kind is GuaranteeKind.CERTIFIED) != (self.resolution is not None):
+            raise OptionError("resolution", "given with, and only with, a certified "
+                              "guarantee", self.resolution)
+
+    @property
+    def proven(self) -> bool:
+        """Whether the front is the whole front, exactly or within its certificate."""
+        return self.kind in (GuaranteeKind.EXACT, GuaranteeKind.CERTIFIED)
+
+    @classmethod
+    def within(cls, slack: Sequence[float]) -> Guarantee:
+        """Exact if every slack is 0, else certified within `slack` (objective units)."""
+        if not np.any(np.asarray(slack, float)):
+            return EXACT
+        return cls(GuaranteeKind.CERTIFIED, tuple(float(v) for v in slack))
 
     def describe(self, objectives: Sequence[str] = ()) -> str:
         """A short human description."""
-        if self.kind != "certified" or self.resolution is None:
-            return self.kind
+        if self.kind is not GuaranteeKind.CERTIFIED or self.resolution is None:
+            return self.kind.value
         parts = [f"{name} {r:.4g}" for name, r in zip(objectives, self.resolution, strict=False)]
         return "certified within " + (", ".join(parts) or str(self.resolution))
 
 
-EXACT = Guarantee("exact")
-HEURISTIC = Guarantee("heuristic")
+EXACT = Guarantee(GuaranteeKind.EXACT)
+HEURISTIC = Guarantee(GuaranteeKind.HEURISTIC)
+UNKNOWN = Guarantee(GuaranteeKind.UNKNOWN)
+
+
+def outcome_status(found: bool, guarantee: Guarantee) -> Status:
+    """The status a run ends with, from what it found and what it can promise.
+
+    A proven front (exact or certified) is OPTIMAL, or INFEASIBLE when empty (the proof
+    covers "no plan"); any other front is FEASIBLE, or UNKNOWN when empty.
+    """
+    if guarantee.proven:
+        return Status.OPTIMAL if found else Status.INFEASIBLE
+    return Status.FEASIBLE if found else Status.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -85,7 +128,7 @@ class Front:
         >>> problem = moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"),
         ...     moosplit.Network(bandwidth_mbps=10), objectives=("latency_ms", "memory_bytes"))
         >>> front = moosplit.solve(problem, "exhaustive")
-        >>> front.F.shape[1], front.status.value, front.guarantee.kind
+        >>> front.F.shape[1], front.status.value, front.guarantee.kind.value
         (2, 'optimal', 'exact')
     """
 
@@ -105,17 +148,18 @@ class Front:
         plans: Plans,
         *,
         solver: str,
-        status: Status,
         guarantee: Guarantee,
         stats: SolveStats | None = None,
         message: str = "",
         evaluation: Evaluation | None = None,
     ) -> Front:
-        """Evaluate feasible plans with the shared evaluator and keep the non-dominated ones.
+        """The one way a run's plans become a Front: evaluate them with the shared
+        evaluator, keep the non-dominated ones, and take the status from the guarantee
+        and whether any plan was found (:func:`outcome_status`).
 
         Duplicated vectors keep the plan that comes first in the SPEC's tie-break order.
         Raises SolverError if a plan is infeasible: backends must only hand in feasible
-        plans.
+        plans. A proven empty front says so in its message.
         """
         evaluation = evaluate(problem, plans) if evaluation is None else evaluation
         if not evaluation.feasible.all():
@@ -123,8 +167,20 @@ class Front:
             raise SolverError(f"{solver} returned an infeasible plan: {plans.plan(bad, problem)}")
         F = evaluation.objectives(problem.objectives)
         keep = nondominated(F, problem.maximise, order=plans.tie_order())
-        return cls(problem, plans.take(keep), evaluation.take(keep), status, guarantee,
-                   solver, stats or SolveStats(), message)
+        if guarantee.proven and not keep.size and not message:
+            message = "no plan satisfies the constraints"
+        return cls(problem, plans.take(keep), evaluation.take(keep),
+                   outcome_status(bool(keep.size), guarantee), guarantee, solver,
+                   stats or SolveStats(), message)
+
+    def take(self, index: np.ndarray | Sequence[int], guarantee: Guarantee | None = None
+             ) -> Front:
+        """The points at `index` (in that order), with the same status, solver and
+        statistics, and the same guarantee unless another is given."""
+        index = np.asarray(index, np.intp)
+        return dataclasses.replace(self, plans=self.plans.take(index),
+                                   evaluation=self.evaluation.take(index),
+                                   guarantee=self.guarantee if guarantee is None else guarantee)
 
     # -------------------------------------------------------------- access
     def __len__(self) -> int:
@@ -146,37 +202,19 @@ class Front:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per plan with the columns of SPEC section 7."""
-        rows = []
-        for i in range(len(self)):
-            plan = self.plan(i)
-            rows.append({
-                "split": plan.split,
-                "edge_nodes": " ".join(plan.edge_nodes),
-                **{q: float(self.evaluation.values[q][i]) for q in QUANTITIES},
-                "bits_w": " ".join("-" if b is None else str(b) for b in plan.bits_w),
-                "bits_a": " ".join(str(b) for b in plan.bits_a),
-                "codec": plan.codec,
-            })
-        columns = ["split", "edge_nodes", *QUANTITIES, "bits_w", "bits_a", "codec"]
-        return pd.DataFrame(rows, columns=columns)
+        return plans_frame(self.problem, self.plans, self.evaluation)
 
     def select(self, by: str | None = None, **limits: float) -> Front:
         """The best point within limits (see :func:`moosplit.results.selection.select`)."""
-        from .selection import select
-
-        return select(self, by, **limits)
+        return selection.select(self, by, **limits)
 
     def knee(self) -> Front:
         """The knee point (see :func:`moosplit.results.selection.knee`)."""
-        from .selection import knee
-
-        return knee(self)
+        return selection.knee(self)
 
     def extremes(self) -> Front:
         """The best point per objective (see :func:`moosplit.results.selection.extremes`)."""
-        from .selection import extremes
-
-        return extremes(self)
+        return selection.extremes(self)
 
     def summary(self) -> str:
         """One line: solver, status, guarantee, size, time."""
@@ -189,21 +227,35 @@ class Front:
         return f"Front({self.summary()})"
 
 
+def plans_frame(problem: SplitProblem, plans: Plans, evaluation: Evaluation) -> pd.DataFrame:
+    """One row per plan with the front CSV's columns (SPEC section 7)."""
+    rows = []
+    for i in range(len(plans)):
+        plan = plans.plan(i, problem)
+        rows.append({
+            "split": plan.split,
+            "edge_nodes": " ".join(plan.edge_nodes),
+            **{q: float(evaluation.values[q][i]) for q in QUANTITIES},
+            "bits_w": " ".join("-" if b is None else str(b) for b in plan.bits_w),
+            "bits_a": " ".join(str(b) for b in plan.bits_a),
+            "codec": plan.codec,
+        })
+    return pd.DataFrame(rows, columns=list(FRONT_COLUMNS))
+
+
 def certified_subset(front: Front, resolution: Resolution) -> Front:
     """Thin an exact front to a certified approximation within `resolution`.
 
     The additive slack per objective comes from the resolution and the front's own ideal
     and nadir points; the result keeps every point of `front` covered within that slack.
     """
-    if front.guarantee.kind != "exact":
-        raise ValueError(f"only an exact front can be thinned with a certificate, got a "
-                         f"{front.guarantee.kind} one")
+    if front.guarantee.kind is not GuaranteeKind.EXACT:
+        raise OptionError("front", "an exact front (only one can be thinned with a "
+                          "certificate)", f"a {front.guarantee.kind.value} front")
     F = front.F
     if len(front) == 0:
         slack = np.zeros(len(front.objectives))
     else:
         slack = resolution.additive(F.min(axis=0), F.max(axis=0))
     keep = thin(F, front.problem.maximise, slack)
-    return Front(front.problem, front.plans.take(keep), front.evaluation.take(keep),
-                 front.status, Guarantee("certified", tuple(float(s) for s in slack)),
-                 front.solver, front.stats, front.message)
+    return front.take(keep, Guarantee(GuaranteeKind.CERTIFIED, tuple(float(s) for s in slack)))

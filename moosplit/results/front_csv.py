@@ -16,10 +16,8 @@ from ..plans import Plan, Plans
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..profiles.csv_io import read_text_file
-from .front import Front, Guarantee, SolveStats, Status
+from .front import FRONT_COLUMNS, UNKNOWN, Front
 from .pareto import nondominated
-
-FRONT_COLUMNS = ("split", "edge_nodes", *QUANTITIES, "bits_w", "bits_a", "codec")
 
 
 def write_front(front: Front, path: str | os.PathLike) -> None:
@@ -86,6 +84,5 @@ def read_front(path: str | os.PathLike, problem: SplitProblem, *, rtol: float = 
         lost = sorted(set(range(len(batch))) - set(kept.tolist()))
         raise ProblemError(f"{source}: row {lost[0]}: the plan is dominated by (or repeats) "
                            "another plan of the file, so the rows are not a front")
-    status = Status.FEASIBLE if len(kept) else Status.UNKNOWN
-    return Front(problem, batch.take(kept), evaluation.take(kept), status,
-                 Guarantee("unknown"), solver=Path(source).name, stats=SolveStats())
+    return Front.from_plans(problem, batch, solver=Path(source).name, guarantee=UNKNOWN,
+                            evaluation=evaluation)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..problems.problem import meets
 from ..problems.quantities import QUANTITIES
-from .front import Front
+
+if TYPE_CHECKING:  # a Front's methods call these; they only use its public methods
+    from .front import Front
 from .pareto import minimisation_form
-
-
-def _subset(front: Front, index) -> Front:
-    index = np.asarray(index, np.intp)
-    return Front(front.problem, front.plans.take(index), front.evaluation.take(index),
-                 front.status, front.guarantee, front.solver, front.stats, front.message)
 
 
 def limit_names() -> list[str]:
@@ -48,24 +46,24 @@ def select(front: Front, by: str | None = None, **limits: float) -> Front:
         raise ValueError(f"by must be a quantity ({', '.join(QUANTITIES)}), got {by!r}")
     candidates = np.flatnonzero(mask)
     if candidates.size == 0:
-        return _subset(front, [])
+        return front.take([])
     values = front.evaluation[by][candidates] * (-1 if QUANTITIES[by].maximise else 1)
     # ties on `by` go to the point best on the remaining objectives, in order
     others = minimisation_form(front.F[candidates], front.problem.maximise)
     order = np.lexsort([*others.T[::-1], values])
-    return _subset(front, [candidates[order[0]]])
+    return front.take([candidates[order[0]]])
 
 
 def extremes(front: Front) -> Front:
     """For each objective, the point best on it (ties broken by the others); no repeats."""
     if len(front) == 0:
-        return _subset(front, [])
+        return front.take([])
     F = minimisation_form(front.F, front.problem.maximise)
     picks = []
     for j in range(F.shape[1]):
         keys = [F[:, i] for i in reversed(range(F.shape[1])) if i != j] + [F[:, j]]
         picks.append(int(np.lexsort(keys)[0]))
-    return _subset(front, sorted(set(picks)))
+    return front.take(sorted(set(picks)))
 
 
 def knee(front: Front) -> Front:
@@ -83,5 +81,5 @@ def knee(front: Front) -> Front:
         direction = (b - a) / max(np.linalg.norm(b - a), 1e-300)
         offset = N - a
         distance = np.abs(offset[:, 0] * direction[1] - offset[:, 1] * direction[0])
-        return _subset(front, [int(np.argmax(distance))])
-    return _subset(front, [int(np.argmin(np.linalg.norm(N, axis=1)))])
+        return front.take([int(np.argmax(distance))])
+    return front.take([int(np.argmin(np.linalg.norm(N, axis=1)))])

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..costs import latency_ms, tensor_bits, transmit_seconds
 from ..errors import UnsupportedProblemError
 from ..evaluator import evaluate
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
 from ..profiles.schema import REFERENCE_BITS
-from ..results.front import HEURISTIC, Front, SolveStats, Status
+from ..results.front import HEURISTIC, Front, SolveStats
 from .base import SolveContext, Solver
 from .registry import register
 
@@ -54,7 +55,6 @@ class Baseline(Solver):
                        f"split bounds (first: split {dropped[0].split}, "
                        f"{len(dropped[0].edge_nodes)} edge nodes)")
         return Front.from_plans(problem, plans.take(keep), solver=self.name,
-                                status=Status.FEASIBLE if keep.size else Status.UNKNOWN,
                                 guarantee=HEURISTIC, stats=stats, message=message,
                                 evaluation=evaluation.take(keep))
 
@@ -132,9 +132,8 @@ class Neurosurgeon(_BestSplit):
         edge_ms = np.cumsum(profile.edge_ms)[n]
         cloud_ms = profile.cloud_ms.sum() - np.cumsum(profile.cloud_ms)[n]
         bits = np.where(n == 0, profile.input_bits, REFERENCE_BITS)
-        sent = profile.out_elems[n] * bits * profile.batch
-        return edge_ms + network.rtt_ms + 1000.0 * sent / (network.bandwidth_mbps * 1e6) \
-            + cloud_ms
+        sent = tensor_bits(profile.out_elems[n], bits, profile.batch)
+        return latency_ms(edge_ms, transmit_seconds(sent, network), cloud_ms, network)
 
 
 @register

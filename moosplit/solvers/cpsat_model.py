@@ -21,6 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
+from ..costs import (
+    cost_model,
+    energy_mj,
+    latency_ms,
+    pipeline_stages,
+    tensor_bits,
+    tensor_bytes,
+    transmit_seconds,
+)
 from ..plans import Plans
 from ..problems.problem import SplitProblem, limit
 from ..problems.quantities import QUANTITIES
@@ -44,6 +53,27 @@ class _Linear:
         for literal, coef in other.terms.items():
             self.terms[literal] += coef * factor
         self.const += other.const * factor
+
+    # arithmetic, so that the formulas of moosplit.costs apply to linear forms as they are
+    def __add__(self, other: _Linear | float) -> _Linear:
+        out = _Linear(defaultdict(float, self.terms), self.const)
+        if isinstance(other, _Linear):
+            out.add_form(other)
+        else:
+            out.const += float(other)
+        return out
+
+    __radd__ = __add__
+
+    def __mul__(self, factor: float) -> _Linear:
+        return _Linear(defaultdict(float, {lit: c * factor for lit, c in self.terms.items()}),
+                       self.const * factor)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: float) -> _Linear:
+        return _Linear(defaultdict(float, {lit: c / divisor for lit, c in self.terms.items()}),
+                       self.const / divisor)
 
 
 @dataclass(frozen=True)
@@ -83,11 +113,13 @@ class CpSatSplitModel:
         m.add(sum(self.x[1:]) <= high)
 
         # --- one (bw, ba) choice per edge node
+        costs = cost_model(profile)
+        choices = costs.choices(bits)
         self.choices: list[list[tuple[int, int]]] = [[]]
         self.y: list[list] = [[]]
         for i in range(1, n_rows):
-            pairs = ([(bw, ba) for bw in bits for ba in bits] if profile.has_weights[i]
-                     else [(0, ba) for ba in bits])
+            pairs = [(int(bw), int(ba)) for bw, ba in zip(choices.bits_w[i], choices.bits_a[i],
+                                                          strict=True)]
             lits = [m.new_bool_var(f"y{i}_{bw}_{ba}") for bw, ba in pairs]
             m.add(sum(lits) == self.x[i])
             self.choices.append(pairs)
@@ -100,7 +132,8 @@ class CpSatSplitModel:
         self.z = [m.new_bool_var(f"z{k}") for k in range(len(codecs))]
         m.add_exactly_one(self.z)
 
-        # --- cut tensors: held on the edge side and read outside it, or an edge sink
+        # --- cut tensors C(S) (moosplit.costs.CostModel.cut): held on the edge side and read
+        # outside it, or an edge sink
         consumers = profile.consumers
         self.cut = []
         for t in range(n_rows):
@@ -141,7 +174,7 @@ class CpSatSplitModel:
         only_none = len(codecs) == 1
         for t in range(n_rows):
             for b, s in sent[t].items():
-                size = float(profile.out_elems[t]) * b * batch
+                size = tensor_bits(float(profile.out_elems[t]), b, batch)
                 if only_none:
                     tx_bits.add(s, size)
                     continue
@@ -169,15 +202,12 @@ class CpSatSplitModel:
         # --- per-node linear forms
         edge_ms, cloud_ms, error, weights = _Linear(), _Linear(), _Linear(), _Linear()
         macs, edge_mj = _Linear(), _Linear()
-        latency_table = profile.edge_latency_table()
         for i in range(1, n_rows):
-            for lit, (bw, ba) in zip(self.y[i], self.choices[i], strict=True):
-                ms = (profile.edge_ms[i] if latency_table is None
-                      else latency_table[i, bw, ba])
-                edge_ms.add(lit, ms)
-                error.add(lit, (profile.weight_error[bw][i] if bw else 0.0)
-                          + profile.activation_error[ba][i])
-                weights.add(lit, profile.weight_elems[i] * bw / 8.0)
+            for c, lit in enumerate(self.y[i]):
+                edge_ms.add(lit, profile.edge_ms[i] if choices.edge_ms is None
+                            else choices.edge_ms[i][c])
+                error.add(lit, choices.error[i][c])
+                weights.add(lit, choices.weight_bytes[i][c])
             cloud_ms.const += profile.cloud_ms[i]
             cloud_ms.add(self.x[i], -profile.cloud_ms[i])
             macs.add(self.x[i], float(profile.macs[i]))
@@ -185,22 +215,16 @@ class CpSatSplitModel:
                 edge_mj.add(self.x[i], profile.edge_mj[i])
         edge_ms.add_form(encode_ms)
         error.add_form(codec_err)
-        tx_seconds = _Linear()
-        tx_seconds.add_form(tx_bits, 1.0 / (problem.network.bandwidth_mbps * 1e6))
+        network = problem.network
+        tx_seconds = transmit_seconds(tx_bits, network)
 
         forms: dict[str, _Linear] = {}
-        forms["latency_ms"] = latency = _Linear(const=problem.network.rtt_ms)
-        for part, factor in ((edge_ms, 1.0), (cloud_ms, 1.0), (tx_seconds, 1000.0)):
-            latency.add_form(part, factor)
+        forms["latency_ms"] = latency_ms(edge_ms, tx_seconds, cloud_ms, network)
         forms["error"] = error
-        forms["tx_bytes"] = _Linear()
-        forms["tx_bytes"].add_form(tx_bits, 1 / 8)
-        forms["edge_macs"] = _Linear()
-        forms["edge_macs"].add_form(macs, -1.0)  # maximised: minimisation form is -macs
-        if profile.edge_mj is not None and problem.network.tx_power_mw is not None:
-            forms["energy_mj"] = energy = _Linear()
-            energy.add_form(edge_mj)
-            energy.add_form(tx_seconds, problem.network.tx_power_mw)
+        forms["tx_bytes"] = tx_bits / 8.0
+        forms["edge_macs"] = macs * -1.0  # maximised: minimisation form is -macs
+        if profile.edge_mj is not None and network.tx_power_mw is not None:
+            forms["energy_mj"] = energy_mj(edge_mj, tx_seconds, network)
 
         needed = set(problem.objectives) | set(problem.constraints)
         self.objectives: dict[str, ScaledObjective] = {}
@@ -248,10 +272,10 @@ class CpSatSplitModel:
         """Weights plus W >= the working set of every edge node (SPEC section 4)."""
         profile, m = self.problem.profile, self.model
         n_rows, batch = profile.n_rows, profile.batch
-        last_consumer = profile.last_consumer
+        costs = cost_model(profile)
 
         def size(t: int, b: int) -> float:
-            return float(profile.out_elems[t]) * b / 8.0 * batch
+            return tensor_bytes(float(profile.out_elems[t]), b, batch)
 
         scale, exact = self._scale_of([weights])
         scale = max(scale, 8.0) if exact else scale
@@ -263,7 +287,7 @@ class CpSatSplitModel:
                     ws.add(lit, size(k, b))
             for t in range(k):
                 held = self.x[t] if t > 0 else None
-                if last_consumer[t] >= k:  # a consumer at/after k: live whenever held
+                if costs.read_at_or_after(t, k):  # live whenever held
                     if held is None:
                         ws.const += size(0, profile.input_bits)
                     else:
@@ -304,11 +328,7 @@ class CpSatSplitModel:
     def _slowest_stage(self, edge_ms: _Linear, tx_seconds: _Linear,
                        cloud_ms: _Linear) -> ScaledObjective:
         """T >= each pipeline stage in seconds; throughput = batch / T (maximised)."""
-        stages = []
-        for form, factor in ((edge_ms, 1e-3), (tx_seconds, 1.0), (cloud_ms, 1e-3)):
-            stage = _Linear()
-            stage.add_form(form, factor)
-            stages.append(stage)
+        stages = pipeline_stages(edge_ms, tx_seconds, cloud_ms)
         total = max(sum(abs(c) for c in s.terms.values()) + abs(s.const) for s in stages)
         scale = _FLOAT_TOTAL / total if total > 0 else 1.0
         high, n_terms = 0, 0

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..costs import cost_model
 from ..plans import Plans
 from ..problems.problem import SplitProblem
 
@@ -31,7 +32,7 @@ def edge_sets(problem: SplitProblem, limit: int | None = None) -> np.ndarray:
             raise TooMany(splits.size)
         return (rows >= 1) & (rows <= splits[:, None])
     sets = []
-    inner_preds = [tuple(p for p in preds if p > 0) for preds in profile.inputs]
+    inner_preds = cost_model(profile).node_inputs
     chosen = np.zeros(n_rows, bool)
 
     def visit(node: int, size: int) -> None:

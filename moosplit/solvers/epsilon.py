@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import moocore
 import numpy as np
 
+from ..costs import Walk, cost_model
 from ..errors import UnsupportedProblemError
 from ..evaluator import evaluate
 from ..plans import Plans, prefix_plans
@@ -16,7 +17,7 @@ from ..results.front import Front, SolveStats
 from ..results.pareto import minimisation_form
 from ..results.resolution import Resolution
 from .base import SolveContext, Solver
-from .bit_dp import BitDP, Closed, LabelLimit, Step
+from .dp import BitDP, Closed, LabelLimit, Labels
 from .enumeration import TooMany, edge_sets
 from .oracle_sweep import Candidate, payoff_table, sweep, sweep_front
 from .registry import register
@@ -33,12 +34,43 @@ estimate being a little high, so that the run's own range bounds usually accept 
 
 @dataclass
 class _Passes:
-    """What the DP passes produced: blocks to rebuild plans from, and closed vectors."""
+    """What the DP passes produced: blocks (each a walk's Labels and its edge set) to
+    rebuild plans from, and per closing the block's last Labels index and what closed."""
 
-    blocks: list[tuple[list[Step], np.ndarray]]
+    blocks: list[tuple[list[Labels], np.ndarray]]
     closed: list[tuple[int, Closed]]
     complete: bool
     labels: int
+
+
+@dataclass(frozen=True)
+class _Origins:
+    """Where each closed vector's plan comes from: a DP block (`block`, the index `last`
+    of its Labels that closed, the `label` there, and the `codec`), or, where `incumbent`,
+    the incumbent plan at `label`."""
+
+    block: np.ndarray
+    last: np.ndarray
+    label: np.ndarray
+    codec: np.ndarray
+    incumbent: np.ndarray
+
+    @classmethod
+    def of(cls, passes: _Passes, n_incumbents: int) -> _Origins:
+        """The DP's closed plans, block by block, then the incumbents."""
+        parts = [(np.full(len(c.F), b), np.full(len(c.F), last), c.label, c.codec)
+                 for b, (last, c) in enumerate(passes.closed)]
+        parts.append((np.zeros(n_incumbents, int), np.zeros(n_incumbents, int),
+                      np.arange(n_incumbents), np.zeros(n_incumbents, int)))
+        columns = [np.concatenate([np.asarray(p[j], int) for p in parts]) for j in range(4)]
+        incumbent = np.r_[np.zeros(len(columns[0]) - n_incumbents, bool),
+                          np.ones(n_incumbents, bool)]
+        return cls(*columns, incumbent)
+
+    def take(self, index: np.ndarray) -> _Origins:
+        """The origins at `index`."""
+        return _Origins(self.block[index], self.last[index], self.label[index],
+                        self.codec[index], self.incumbent[index])
 
 
 @dataclass
@@ -56,19 +88,18 @@ class _ClosedOracle:
     Only the non-dominated closed vectors are kept (a lexicographic minimum under upper
     bounds is always one of them; of equal vectors the first is kept, as a stable sort
     would pick it), each presorted once per objective order. The incumbents come after
-    the DP's own plans (refs with block -1 index them), so on a tie the DP's plan is kept.
+    the DP's own plans, so on a tie the DP's plan is kept.
     """
 
-    def __init__(self, dp: BitDP, blocks: list, F: np.ndarray, refs: np.ndarray,
-                 incumbents: _Incumbents) -> None:
-        self.n_closed = len(F)
-        extra = np.column_stack([np.full(len(incumbents.F), -1), np.zeros(len(incumbents.F)),
-                                 np.arange(len(incumbents.F)), np.zeros(len(incumbents.F))])
-        F = np.concatenate([F, incumbents.F])
-        refs = np.concatenate([refs, extra.astype(int)])
+    def __init__(self, dp: BitDP, passes: _Passes, incumbents: _Incumbents) -> None:
+        closed = [c.F for _, c in passes.closed]
+        F = np.concatenate([*closed, incumbents.F]) if closed else incumbents.F
+        self.n_closed = len(F) - len(incumbents.F)
+        origins = _Origins.of(passes, len(incumbents.F))
         keep = (moocore.is_nondominated(F, keep_weakly=False) if len(F)
                 else np.zeros(0, bool))
-        self.dp, self.blocks, self.F, self.refs = dp, blocks, F[keep], refs[keep]
+        self.dp, self.blocks = dp, passes.blocks
+        self.F, self.origins = F[keep], origins.take(np.flatnonzero(keep))
         self.incumbents = incumbents.plans
         self._sorted: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
@@ -96,9 +127,13 @@ class _ClosedOracle:
                            self.F.copy())
 
     def plan(self, row: int) -> Plans:
-        block, last, label, codec = (int(v) for v in self.refs[row])
-        if block < 0:
+        """The plan of row `row` of F, as a batch of one."""
+        origins = self.origins
+        label = int(origins.label[row])
+        if origins.incumbent[row]:
             return self.incumbents.take([label])
+        block, last = int(origins.block[row]), int(origins.last[row])
+        codec = int(origins.codec[row])
         steps, edge = self.blocks[block]
         n_rows = len(edge)
         bits_w = np.zeros((1, n_rows), np.int16)
@@ -204,43 +239,38 @@ class Epsilon(Solver):
 
     # ------------------------------------------------------------ DP passes
     def _prefix(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> _Passes:
-        profile = problem.profile
         low, high = problem.split_bounds
-        last_consumer = profile.last_consumer
-        sinks = profile.sinks
-        rows = np.arange(profile.n_rows)
-        steps: list[Step] = []  # one list, shared by every split's block
-        blocks: list[tuple[list[Step], np.ndarray]] = []
+        walk = cost_model(problem.profile).prefix_walk(high)
+        steps: list[Labels] = []  # one list, shared by every split's block
+        blocks: list[tuple[list[Labels], np.ndarray]] = []
         closed: list[tuple[int, Closed]] = []
+        rows = np.arange(problem.profile.n_rows)
         if low == 0:
-            closed.append((-1, dp.close(None, rows < 0, (), True)))
+            closed.append((-1, dp.close(None, rows < 0, *walk.prefix_cut(0))))
             dp.add_incumbents(closed[-1][1].F)
             blocks.append((steps, rows < 0))
         previous = None
         complete = True
-        dp.begin_pass(high, self._prefix_latency_future(problem, dp)
+        dp.begin_pass(high, self._prefix_latency_future(problem, dp, walk)
                       if dp.needs_latency_future else None)
-        for k in range(1, high + 1):
+        for k, step in enumerate(walk.steps, start=1):
             if context.expired():
                 complete = False
                 break
-            if previous is not None and not len(previous.codes):
+            if previous is not None and not len(previous):
                 break  # every label was bounded or infeasible: no later split can close
-            live = tuple(t for t in range(1, k) if last_consumer[t] >= k or sinks[t])
-            frontier = tuple(t for t in range(1, k + 1) if last_consumer[t] > k or sinks[t])
-            previous = dp.advance(previous, k, live, last_consumer[0] >= k, frontier)
+            previous = dp.advance(previous, step)
             steps.append(previous)
             if k >= low:
                 edge = (rows >= 1) & (rows <= k)
-                closed.append((k - 1, dp.close(previous, edge, frontier,
-                                               last_consumer[0] > k)))
+                closed.append((k - 1, dp.close(previous, edge, *walk.prefix_cut(k))))
                 dp.add_incumbents(closed[-1][1].F)
                 blocks.append((steps, edge))
             context.report(k, high, "nodes")
-        return _Passes(blocks, closed, complete, sum(len(step.codes) for step in steps))
+        return _Passes(blocks, closed, complete, sum(len(labels) for labels in steps))
 
     def _cut(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> _Passes:
-        profile = problem.profile
+        costs = cost_model(problem.profile)
         try:
             sets = edge_sets(problem, limit=self.max_edge_sets)
         except TooMany as exc:
@@ -255,52 +285,40 @@ class Epsilon(Solver):
             if context.expired():
                 complete = False
                 break
-            nodes = np.flatnonzero(edge)
-            last_in = [max((d for d in profile.consumers[t] if edge[d]), default=-1)
-                       for t in range(profile.n_rows)]
-            cut = [bool(profile.sinks[t] and edge[t])
-                   or (bool(edge[t] or t == 0) and any(not edge[d]
-                                                       for d in profile.consumers[t]))
-                   for t in range(profile.n_rows)]
-            steps: list[Step] = []
+            walk = costs.walk(edge)
+            nodes = np.array([step.node for step in walk.steps], int)
+            steps: list[Labels] = []
             previous = None
-            sent = tuple(int(t) for t in nodes if cut[t])
             future = None
             if dp.needs_latency_future:
                 rest = np.cumsum(dp.edge_latency_floor()[nodes][::-1])[::-1]
-                close = dp.close_latency_floor(edge, sent, cut[0])
+                close = dp.close_latency_floor(edge, walk.sent, walk.input_sent)
                 future = (np.r_[rest[1:], 0.0] + close if dp.tracks_edge_latency
                           else np.full(len(nodes), (rest[0] if len(rest) else 0.0) + close))
             dp.begin_pass(len(nodes), future)
-            for k in nodes:
-                live = tuple(t for t in nodes if t < k and (last_in[t] >= k or cut[t]))
-                frontier = tuple(t for t in nodes if t <= k and (last_in[t] > k or cut[t]))
-                previous = dp.advance(previous, int(k), live, last_in[0] >= k or cut[0],
-                                      frontier)
+            for step in walk.steps:
+                previous = dp.advance(previous, step)
                 steps.append(previous)
-            closed.append((len(steps) - 1, dp.close(previous, edge, sent, cut[0])))
+            closed.append((len(steps) - 1, dp.close(previous, edge, walk.sent,
+                                                    walk.input_sent)))
             dp.add_incumbents(closed[-1][1].F)
             blocks.append((steps, edge))
-            labels += sum(len(step.codes) for step in steps)
+            labels += sum(len(step) for step in steps)
             context.report(index + 1, len(sets), "edge sets")
         return _Passes(blocks, closed, complete, labels)
 
     @staticmethod
-    def _prefix_latency_future(problem: SplitProblem, dp: BitDP) -> np.ndarray:
+    def _prefix_latency_future(problem: SplitProblem, dp: BitDP, walk: Walk) -> np.ndarray:
         """Per step k - 1 (node k added): a lower bound on the latency that completing a
         label adds to its edge latency (to nothing if labels do not track it): the
         cheapest allowed split n >= k, with nodes k+1..n at their fastest bits and the sent
         tensors at the smallest."""
-        profile = problem.profile
         low, high = problem.split_bounds
-        last_consumer, sinks = profile.last_consumer, profile.sinks
-        rows = np.arange(profile.n_rows)
+        rows = np.arange(problem.profile.n_rows)
         cum = np.cumsum(dp.edge_latency_floor())[:high + 1]
         close = np.full(high + 1, np.inf)
         for n in range(max(low, 1), high + 1):
-            frontier = tuple(t for t in range(1, n + 1) if last_consumer[t] > n or sinks[t])
-            close[n] = dp.close_latency_floor((rows >= 1) & (rows <= n), frontier,
-                                              last_consumer[0] > n)
+            close[n] = dp.close_latency_floor((rows >= 1) & (rows <= n), *walk.prefix_cut(n))
         best = np.minimum.accumulate((cum + close)[::-1])[::-1]
         return (best - cum)[1:] if dp.tracks_edge_latency else best[1:]
 
@@ -310,14 +328,7 @@ class Epsilon(Solver):
         their closed vectors and the incumbents."""
         dp.add_incumbents(incumbents.F)
         passes = (self._prefix if problem.mode == "prefix" else self._cut)(problem, dp, context)
-        closed = passes.closed
-        F = np.concatenate([c.F for _, c in closed]) if closed else np.zeros(
-            (0, problem.n_objectives))
-        refs = np.concatenate([np.column_stack([np.full(len(c.F), b), np.full(len(c.F), last),
-                                                c.label, c.codec])
-                               for b, (last, c) in enumerate(closed)]) if closed else np.zeros(
-            (0, 4), int)
-        return passes, _ClosedOracle(dp, passes.blocks, F, refs, incumbents)
+        return passes, _ClosedOracle(dp, passes, incumbents)
 
     # ---------------------------------------------------------------- solve
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:

@@ -12,7 +12,7 @@ from ..errors import UnsupportedProblemError
 from ..evaluator import Evaluation, evaluate
 from ..plans import Plans
 from ..problems.problem import SplitProblem
-from ..results.front import EXACT, HEURISTIC, Front, SolveStats, Status, certified_subset
+from ..results.front import EXACT, HEURISTIC, Front, SolveStats, certified_subset
 from ..results.pareto import minimisation_form
 from ..results.resolution import Resolution
 from .base import SolveContext, Solver
@@ -106,17 +106,11 @@ class Exhaustive(Solver):
                 break
 
         stats = SolveStats(context.elapsed, done, {"plans": total, "edge_sets": len(sets)})
-        guarantee = EXACT
-        if stopped:
-            status = Status.FEASIBLE if len(archive) else Status.UNKNOWN
-            guarantee = HEURISTIC
-            message = f"time limit reached after {done:,} of {total:,} plans"
-        else:
-            status = Status.OPTIMAL if len(archive) else Status.INFEASIBLE
-            message = "" if len(archive) else "no plan satisfies the constraints"
-        front = Front.from_plans(problem, archive, solver=self.name, status=status,
-                                 guarantee=guarantee, stats=stats, message=message,
-                                 evaluation=archive_eval)
+        # a partial enumeration proves nothing about the rest
+        guarantee = HEURISTIC if stopped else EXACT
+        message = f"time limit reached after {done:,} of {total:,} plans" if stopped else ""
+        front = Front.from_plans(problem, archive, solver=self.name, guarantee=guarantee,
+                                 stats=stats, message=message, evaluation=archive_eval)
         if self.resolution is None or stopped:
             return front
         return certified_subset(front, self.resolution)

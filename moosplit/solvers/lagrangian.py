@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..costs import cost_model, tensor_bytes, weight_bytes
 from ..evaluator import evaluate
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem, meets
-from ..results.front import HEURISTIC, Front, SolveStats, Status
+from ..results.front import HEURISTIC, Front, SolveStats
 from .base import SolveContext, Solver
 from .registry import register
 
@@ -94,10 +95,11 @@ class Lagrangian(Solver):
         if "memory_bytes" in problem.constraints:
             potential &= meets("memory_bytes", at_lowest["memory_bytes"],
                                problem.constraints["memory_bytes"])
-        weight_rate = profile.weight_elems[:, None] * bits[None, :] / 8.0
-        activation_rate = profile.out_elems[:, None] * bits[None, :] / 8.0 * profile.batch
-        weight_error = np.column_stack([profile.weight_error[b] for b in bits])
-        activation_error = np.column_stack([profile.activation_error[b] for b in bits])
+        costs = cost_model(profile)
+        weight_rate = weight_bytes(profile.weight_elems[:, None], bits[None, :])
+        activation_rate = tensor_bytes(profile.out_elems[:, None], bits[None, :], profile.batch)
+        weight_error = costs.weight_error[:, bits]
+        activation_error = costs.activation_error[:, bits]
         batches = [prefix_plans(problem, np.array([0]), int(bits[0]))] if low == 0 else []
         grid = 0
         for n in splits[potential]:
@@ -122,7 +124,6 @@ class Lagrangian(Solver):
         stats = SolveStats(context.elapsed, len(candidates),
                            {"potential_splits": int(potential.sum()), "grid_plans": grid})
         return Front.from_plans(problem, candidates.take(keep), solver=self.name,
-                                status=Status.FEASIBLE if keep.size else Status.UNKNOWN,
                                 guarantee=HEURISTIC, stats=stats,
                                 evaluation=evaluation.take(keep),
                                 message="" if keep.size else "no feasible plan in its list")

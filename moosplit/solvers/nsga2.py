@@ -12,12 +12,13 @@ from pymoo.operators.crossover.pntx import TwoPointCrossover
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.termination import get_termination
 
+from ..costs import cost_model
 from ..evaluator import Evaluation, evaluate
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem, limit, meets
 from ..problems.quantities import QUANTITIES
 from ..profiles.schema import REFERENCE_BITS
-from ..results.front import HEURISTIC, Front, SolveStats, Status
+from ..results.front import HEURISTIC, Front, SolveStats
 from ..results.pareto import minimisation_form, nondominated
 from .base import SolveContext, Solver
 from .registry import register
@@ -54,7 +55,7 @@ class PlanEncoding:
         else:
             self.xu[:head] = 1
         self.xu[-1] = len(problem.codec_table) - 1
-        self.inner_preds = [tuple(p for p in preds if p > 0) for preds in profile.inputs]
+        self.costs = cost_model(profile)
 
     def decode(self, X: np.ndarray) -> Plans:
         """Plans for a population (rows of X)."""
@@ -65,10 +66,8 @@ class PlanEncoding:
             edge = (rows >= 1) & (rows <= X[:, :1])
         else:
             edge = np.zeros((len(X), profile.n_rows), bool)
-            for i in range(1, profile.n_rows):  # table order is topological
-                edge[:, i] = X[:, i - 1].astype(bool)
-                for p in self.inner_preds[i]:
-                    edge[:, i] &= edge[:, p]
+            edge[:, 1:] = X[:, :self.head].astype(bool)
+            edge = self.costs.closed_under_predecessors(edge)
         w, a = X[:, self.weights], X[:, self.activations]
         bits_w = np.zeros((len(X), profile.n_rows), np.int16)
         bits_a = np.zeros((len(X), profile.n_rows), np.int16)
@@ -397,5 +396,4 @@ class NSGA2Solver(Solver):
         if not len(archive):
             message = (message + "; " if message else "") + "no feasible plan found"
         return Front.from_plans(problem, archive, solver=self.name,
-                                status=Status.FEASIBLE if len(archive) else Status.UNKNOWN,
                                 guarantee=HEURISTIC, stats=stats, message=message)

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..plans import Plans
 from ..problems.problem import SplitProblem
-from ..results.front import EXACT, HEURISTIC, Front, Guarantee, SolveStats, Status
+from ..results.front import EXACT, HEURISTIC, Front, Guarantee, SolveStats
 
 
 class OracleTimeout(Exception):
@@ -144,15 +144,8 @@ def sweep_front(problem: SplitProblem, solver: str, result: SweepResult, slack: 
     """
     plans = Plans.concat([c.plans for c in result.candidates], problem.profile.n_rows)
     if not result.complete:
-        return Front.from_plans(problem, plans, solver=solver,
-                                status=Status.FEASIBLE if len(plans) else Status.UNKNOWN,
-                                guarantee=HEURISTIC, stats=stats,
-                                message="time limit reached; the front is not proven")
-    if not len(plans):
-        return Front.from_plans(problem, plans, solver=solver, status=Status.INFEASIBLE,
-                                guarantee=EXACT, stats=stats,
-                                message="no plan satisfies the constraints")
-    guarantee = (EXACT if not np.any(slack)
-                 else Guarantee("certified", tuple(float(v) for v in slack)))
-    return Front.from_plans(problem, plans, solver=solver, status=Status.OPTIMAL,
-                            guarantee=guarantee, stats=stats)
+        return Front.from_plans(problem, plans, solver=solver, guarantee=HEURISTIC,
+                                stats=stats, message="time limit reached; the front is not "
+                                "proven")
+    guarantee = Guarantee.within(slack) if len(plans) else EXACT
+    return Front.from_plans(problem, plans, solver=solver, guarantee=guarantee, stats=stats)

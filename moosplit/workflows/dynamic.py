@@ -43,8 +43,7 @@ from ..problems.problem import Network, SplitProblem
 from ..profiles.csv_io import read_text_file
 from ..profiles.profile import Profile
 from ..profiles.schema import REFERENCE_BITS
-from ..results.front import EXACT, Front, Status
-from ..results.front_csv import FRONT_COLUMNS
+from ..results.front import FRONT_COLUMNS, plans_frame
 
 RATE_DEPENDENT = ("latency_ms", "energy_mj", "throughput_fps")
 """Quantities that change with the data rate: a policy cannot be constrained on them."""
@@ -312,9 +311,9 @@ class Policy:
         for batch in self.batches:
             problem, candidates = self.problems[batch], self.candidates[batch]
             for interval in self.intervals[batch]:
-                front = _plan_front(problem, candidates.take([interval.index]),
-                                    interval.rate_from_mbps)
-                frame = front.to_frame()
+                at = at_rate(problem, interval.rate_from_mbps)
+                plans = candidates.take([interval.index])
+                frame = plans_frame(at, plans, evaluate(at, plans))
                 frame.insert(0, "rate_to_mbps", interval.rate_to_mbps)
                 frame.insert(0, "rate_from_mbps", interval.rate_from_mbps)
                 frame.insert(0, "batch", batch)
@@ -322,12 +321,6 @@ class Policy:
         if not parts:
             return pd.DataFrame(columns=[*INTERVAL_COLUMNS, *FRONT_COLUMNS])
         return pd.concat(parts, ignore_index=True)
-
-
-def _plan_front(problem: SplitProblem, plans: Plans, rate_mbps: float) -> Front:
-    """Plans evaluated at a rate, wrapped as a Front only to reuse its CSV columns."""
-    problem = at_rate(problem, rate_mbps)
-    return Front(problem, plans, evaluate(problem, plans), Status.OPTIMAL, EXACT, "dynamic")
 
 
 def profiles_by_batch(profiles: Mapping[int, Profile] | Sequence[Profile] | Profile

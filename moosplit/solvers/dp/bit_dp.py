@@ -1,0 +1,272 @@
+"""Exact dynamic programming over bit-widths for a fixed edge set (or every prefix at once).
+
+Walk the edge nodes in table order (a :class:`moosplit.costs.Walk`). Node k's working set
+is its own output plus the earlier tensors live at k; for a fixed edge set, which tensors
+are live at k does not depend on the bits, only on the edge set. So the *state* after node
+k is the activation bit-width of every tensor still needed later (the frontier), and
+everything else is a partial sum (:mod:`.labels`). Labels in the same state are compared
+and dominated ones dropped (:mod:`.pruning`); labels a known plan beats are dropped too
+(:mod:`.bounding`); in certified mode labels within a grid cell are merged
+(:mod:`.merging`). After node n of a prefix walk, the frontier holds exactly the tensors a
+plan with edge set 1..n sends, so the same pass *closes* every split n
+(:mod:`.closing`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import moocore
+import numpy as np
+
+from ...costs import WalkStep, cost_model, tensor_bytes
+from ...problems.problem import SplitProblem, limit
+from ...problems.quantities import QUANTITIES
+from .bounding import BOUNDED_OBJECTIVES, Incumbents, objective_floor
+from .closing import Closed, close, close_latency_floor
+from .labels import LabelLimit, Labels, state_codes
+from .merging import BANDED, SlackBudget, cells
+from .pruning import dominance_key, pareto_per_state
+
+
+class BitDP:
+    """The DP machinery for one problem: `advance` adds a node, `close` finishes plans.
+
+    `max_labels` caps the labels one step may hold; past it LabelLimit is raised (exact
+    fronts of the joint problem can be very large, and the caller must say so rather than
+    exhaust memory).
+
+    Certified mode (`slack` given): `slack[q]` is the additive slack in objective q that
+    one pass (one `begin_pass` to the next) may spend on merging labels; a step merges only
+    when more than `merge_above` labels survive exact pruning. `ideal_at_most[q]` (the
+    value of some feasible plan) bounds objective q's ideal: labels that could still reach
+    it (q's *band*) are never merged in q's sums, so the plans at q's ideal keep their
+    exact q (what `epsilon` needs to bound each objective's range). Bands exist for error,
+    memory and bit-dependent latency.
+    """
+
+    def __init__(self, problem: SplitProblem, max_labels: int = 1_000_000,
+                 slack: Mapping[str, float] | None = None, merge_above: int = 0,
+                 ideal_at_most: Mapping[str, float] | None = None) -> None:
+        self.problem = problem
+        self.max_labels = max_labels
+        profile = problem.profile
+        costs = cost_model(profile)
+        choices = costs.choices(problem.bit_set)
+        self.bits = choices.bits
+        self.base = len(self.bits)
+        needed = set(problem.objectives) | set(problem.constraints)
+        self.dims: list[str] = []
+        if "error" in needed:
+            self.dims.append("error")
+        if "memory_bytes" in needed:
+            self.dims += ["weights", "peak"]
+        if choices.edge_ms is not None and needed & {"latency_ms", "throughput_fps",
+                                                     "energy_mj"}:
+            self.dims.append("edge_ms")
+        self.latency_table = costs.edge_latency
+        # bytes of each tensor at each activation bit index
+        self.sizes = tensor_bytes(profile.out_elems[:, None], self.bits[None, :], profile.batch)
+        self.input_size = tensor_bytes(profile.out_elems[0], profile.input_bits, profile.batch)
+        columns = {"error": choices.error, "weights": choices.weight_bytes,
+                   "edge_ms": choices.edge_ms}
+        self.choices = [np.zeros((0, 2), int)]  # per row: (C, 2) (bw value, ba index)
+        self.costs = [np.zeros((0, len(self.dims)))]  # per row: (C, dims); peak unused
+        for i in range(1, profile.n_rows):
+            self.choices.append(np.column_stack([choices.bits_w[i], choices.a_index[i]]))
+            cost = np.zeros((len(choices.bits_w[i]), len(self.dims)))
+            for d, dim in enumerate(self.dims):
+                if dim != "peak":
+                    cost[:, d] = columns[dim][i]
+            self.costs.append(cost)
+        self.bounds = {name: limit(name, bound) for name, bound in problem.constraints.items()
+                       if not QUANTITIES[name].maximise}
+        self.certified = slack is not None
+        self.budget = SlackBudget(problem, self.dims, slack, merge_above)
+        self.merged = 0               # labels dropped by merging, beyond exact dominance
+        self.peak = 0                 # the most labels one step expanded to
+        # (caps widened a little: the same sums taken in another order)
+        self.caps = {q: v * (1 + 1e-9) + 1e-12 for q, v in (ideal_at_most or {}).items()
+                     if q in BANDED and BANDED[q] in self.dims and q in problem.objectives
+                     and np.isfinite(v)}
+        self.bounding = set(problem.objectives) <= BOUNDED_OBJECTIVES
+        self.incumbents = Incumbents(problem.n_objectives)
+        self.bounded = 0              # labels dropped by bounding
+        self._n_steps, self._position = 1, 0
+        self._latency_future = np.zeros(1)
+        if self.certified:
+            self._drop_dominated_choices()
+
+    def _drop_dominated_choices(self) -> None:
+        """Certified mode: drop a node's (bw, ba) choice when another with the same ba (so
+        the same frontier code and working set) costs no more in every tracked sum."""
+        if not self.dims:
+            return
+        for i in range(1, len(self.choices)):
+            pairs, costs = self.choices[i], self.costs[i]
+            keep = np.zeros(len(pairs), bool)
+            for a in range(self.base):
+                same = np.flatnonzero(pairs[:, 1] == a)
+                keep[same[moocore.is_nondominated(costs[same], keep_weakly=False)]] = True
+            self.choices[i], self.costs[i] = pairs[keep], costs[keep]
+
+    # ------------------------------------------------------------ passes
+    @property
+    def needs_latency_future(self) -> bool:
+        """Whether `begin_pass` needs `latency_future` (a latency band, or bounding with a
+        latency objective, is in use)."""
+        return ((self.certified and "latency_ms" in self.caps)
+                or (self.bounding and "latency_ms" in self.problem.objectives))
+
+    @property
+    def tracks_edge_latency(self) -> bool:
+        """Whether labels carry their edge latency (bit-dependent edge latency)."""
+        return "edge_ms" in self.dims
+
+    @property
+    def banded(self) -> set[str]:
+        """The objectives with a band: merging never raises their ideal."""
+        return set(self.caps) if self.certified else set()
+
+    @property
+    def spent(self) -> dict[str, float]:
+        """Slack used by merging, per objective: the most any pass used."""
+        return self.budget.spent
+
+    def add_incumbents(self, F: np.ndarray) -> None:
+        """Objective vectors (minimisation form) of feasible plans the caller will return
+        with the DP's own: labels they beat are dropped from then on (bounding)."""
+        if self.bounding:
+            self.incumbents.add(F)
+
+    def begin_pass(self, n_steps: int, latency_future: np.ndarray | None = None) -> None:
+        """Start a pass of `n_steps` nodes: certified mode gives it the whole budget.
+
+        latency_future[s]: after the pass's step s, a lower bound on a completed label's
+        latency minus its edge latency sum if labels track one (`tracks_edge_latency`),
+        else on the whole latency (needed if `needs_latency_future`).
+        """
+        self.budget.begin_pass()
+        self._n_steps, self._position = max(1, n_steps), 0
+        if latency_future is not None:
+            self._latency_future = np.asarray(latency_future, float)
+        elif self.needs_latency_future:
+            raise ValueError("this pass needs latency_future (a latency band is in use)")
+
+    def edge_latency_floor(self) -> np.ndarray:
+        """Per row, the least edge latency any of its choices takes (0 for the input)."""
+        floor = np.zeros(len(self.choices))
+        if self.latency_table is None:
+            return self.problem.profile.edge_ms.astype(float).copy()
+        for i in range(1, len(floor)):
+            pairs = self.choices[i]
+            floor[i] = self.latency_table[i, pairs[:, 0], self.bits[pairs[:, 1]]].min()
+        return floor
+
+    def close_latency_floor(self, edge: np.ndarray, sent: tuple[int, ...],
+                            input_sent: bool) -> float:
+        """See :func:`.closing.close_latency_floor` (at the bit set's smallest width)."""
+        return close_latency_floor(self.problem, int(self.bits.min()), edge, sent, input_sent)
+
+    # ------------------------------------------------------------ stepping
+    def _floor(self, objective: str, sums: np.ndarray) -> np.ndarray:
+        future = self._latency_future[min(self._position, len(self._latency_future) - 1)]
+        return objective_floor(objective, sums, self.dims, future)
+
+    def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
+        """Labels whose partial sums do not already break a constraint (they only grow)."""
+        keep = np.ones(len(sums), bool)
+        if "error" in self.bounds and "error" in self.dims:
+            keep &= self._floor("error", sums) <= self.bounds["error"]
+        if "memory_bytes" in self.bounds and "weights" in self.dims:
+            keep &= self._floor("memory_bytes", sums) <= self.bounds["memory_bytes"]
+        if "latency_ms" in self.bounds and "edge_ms" in self.dims:
+            floor = sums[:, self.dims.index("edge_ms")] + self.problem.network.rtt_ms
+            keep &= floor <= self.bounds["latency_ms"]
+        return keep
+
+    def _prune(self, labels: Labels) -> Labels:
+        """Bound, dominance (per state) and incumbent pruning, then, in certified mode and
+        past `merge_above` labels, merging within grid cells."""
+        index = np.flatnonzero(self._within_bounds(labels.sums))
+        key = dominance_key(labels.sums[index], self.dims)
+        codes = labels.codes[index]
+        kept = pareto_per_state(codes, key)
+        # bounding after dominance: it tests every label against incumbents, and fewer
+        # labels are left by now (a label dominated by a beaten one is beaten too)
+        beaten = self._beaten(labels.sums[index[kept]])
+        self.bounded += int(beaten.sum())
+        kept = kept[~beaten]
+        width = (self.budget.width(kept.size, self._n_steps - self._position)
+                 if self.certified else None)
+        if width is not None:
+            sums = labels.sums[index[kept]]
+            band = {q: self._floor(q, sums) <= cap for q, cap in self.caps.items()}
+            merged = kept[pareto_per_state(codes[kept], cells(key[kept], width, self.dims,
+                                                              band))]
+            if merged.size < kept.size:
+                self.budget.spend(width)
+                self.merged += kept.size - merged.size
+                kept = merged
+        self._position += 1
+        return labels.take(index[np.sort(kept)])
+
+    def _beaten(self, sums: np.ndarray) -> np.ndarray:
+        """Labels whose every completion some incumbent beats strictly in every objective."""
+        if not len(self.incumbents) or not len(sums):
+            return np.zeros(len(sums), bool)
+        floor = np.column_stack([self._floor(q, sums) for q in self.problem.objectives])
+        return self.incumbents.beat(floor)
+
+    def advance(self, previous: Labels | None, step: WalkStep) -> Labels:
+        """Add the walk step's node to every label of `previous` (None: the root).
+
+        The step's live tensors are all in the previous frontier; its frontier is a subset
+        of the previous frontier and the node.
+        """
+        previous = Labels.root(len(self.dims)) if previous is None else previous
+        node = step.node
+        choices, costs = self.choices[node], self.costs[node]
+        n_labels, n_choices = len(previous), len(choices)
+        if n_labels * n_choices > self.max_labels:
+            raise LabelLimit(node, n_labels * n_choices)
+        self.peak = max(self.peak, n_labels * n_choices)
+        parent = np.repeat(np.arange(n_labels), n_choices)
+        choice = np.tile(np.arange(n_choices), n_labels)
+        sums = previous.sums[parent] + costs[choice]
+        a_new = choices[choice, 1]
+        if "peak" in self.dims:
+            working = self.sizes[node, a_new] + (self.input_size if step.input_live else 0.0)
+            for t in step.live:
+                position = previous.frontier.index(t)
+                working = working + self.sizes[t, previous.digits[parent, position]]
+            p = self.dims.index("peak")
+            sums[:, p] = np.maximum(sums[:, p], working)
+        digits = np.empty((len(parent), len(step.frontier)), np.uint8)
+        for position, t in enumerate(step.frontier):
+            digits[:, position] = (a_new if t == node
+                                   else previous.digits[parent, previous.frontier.index(t)])
+        return self._prune(Labels(node, step.frontier, digits,
+                                  state_codes(digits, self.base), sums, parent, choice))
+
+    # ------------------------------------------------------------ finishing
+    def close(self, labels: Labels | None, edge: np.ndarray, sent: tuple[int, ...],
+              input_sent: bool) -> Closed:
+        """Full objective vectors of every label (None: the root) for edge set `edge`."""
+        labels = Labels.root(len(self.dims)) if labels is None else labels
+        return close(self.problem, self.dims, self.bits, labels, edge, sent, input_sent)
+
+    def rebuild(self, steps: list[Labels], last: int, label: int) -> dict[int, tuple[int, int]]:
+        """(bw, ba) of every node along the label's history, walking parents back."""
+        bits: dict[int, tuple[int, int]] = {}
+        j = last
+        while j >= 0 and label >= 0:
+            labels = steps[j]
+            bw, a = self.choices[labels.node][labels.choice[label]]
+            bits[labels.node] = (int(bw), int(self.bits[a]))
+            label = int(labels.parent[label])
+            j -= 1
+        return bits
+
+
+__all__ = ["BitDP", "LabelLimit"]

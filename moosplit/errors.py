@@ -49,9 +49,11 @@ class OptionError(ValueError, TypeError):
         self.owner, self.hint = owner, hint
         super().__init__(self.describe(parameter))
 
-    def describe(self, name: str) -> str:
-        """The message with the parameter called `name` (for example a command-line flag)."""
-        text = f"{name} must be {self.expected}, got {shown(self.got)}"
+    def describe(self, name: str, got: object = None) -> str:
+        """The message with the parameter called `name` (for example a command-line flag),
+        and `got` shown instead of the value the library saw, if given (a value the caller
+        converted, such as MiB to bytes)."""
+        text = f"{name} must be {self.expected}, got {shown(self.got if got is None else got)}"
         if self.owner:
             text = f"{self.owner}: {text}"
         return f"{text}; {self.hint}" if self.hint else text

@@ -65,7 +65,10 @@ class Number:
     def expected(self) -> str:
         """What the check accepts, as a message says it."""
         kind = "a whole number" if self.whole else "a finite number"
-        text = kind + _bounds_text(self.at_least, self.above, self.at_most)
+        if self.whole and self.at_least is not None and self.at_most is not None:
+            text = f"{kind} in {self.at_least:g}..{self.at_most:g}"
+        else:
+            text = kind + _bounds_text(self.at_least, self.above, self.at_most)
         text += f" {self.unit}" if self.unit else ""
         return text + (" or None" if self.optional else "")
 
@@ -175,7 +178,7 @@ class Converted:
 Check = Number | Choice | Text | Converted
 
 
-def option(default: Any, check: Check, help: str) -> Any:
+def option(default: Any, check: Check, help: str) -> Any:  # noqa: A002 (the option's help)
     """A dataclass field declared with its check and a one-line help.
 
     Example:
@@ -198,9 +201,15 @@ class OptionSpec:
     check: Check
     help: str
 
+    @property
+    def required(self) -> bool:
+        """Whether the option has no default."""
+        return self.default is dataclasses.MISSING
+
     def describe(self) -> str:
         """'name (what it takes, default D): help'."""
-        return f"{self.name} ({self.check.expected}, default {self.default}): {self.help}"
+        default = "required" if self.required else f"default {self.default}"
+        return f"{self.name} ({self.check.expected}, {default}): {self.help}"
 
 
 def declared(cls: type) -> tuple[OptionSpec, ...]:
@@ -211,10 +220,11 @@ def declared(cls: type) -> tuple[OptionSpec, ...]:
                  for f in dataclasses.fields(cls) if "check" in f.metadata)
 
 
-def check_declared(instance: Any, owner: str = "") -> None:
+def check_declared(instance: Any, owner: str = "",
+                   error: type[OptionError] = OptionError) -> None:
     """Check (and normalise) every declared option of a frozen dataclass instance."""
     for spec in declared(type(instance)):
-        value = spec.check(spec.name, getattr(instance, spec.name), owner=owner)
+        value = spec.check(spec.name, getattr(instance, spec.name), owner=owner, error=error)
         object.__setattr__(instance, spec.name, value)
 
 

@@ -12,16 +12,14 @@ import pandas as pd
 import pytest
 
 from moosplit.costs import cost_model
+from moosplit.problems.network import TRANSMITTER_PRESETS, Transmitter, get_transmitter
 from moosplit.profilers.devices import (
     DEVICE_PRESETS,
-    TRANSMITTER_PRESETS,
     CpuDevice,
     DeviceModel,
     RooflineDevice,
-    Transmitter,
     bit_latency_columns,
     get_device,
-    get_transmitter,
 )
 from moosplit.profilers.graph import LayerGraph
 from moosplit.profiles import Profile

@@ -313,13 +313,13 @@ def test_bottlenecks(hand):
 
 def test_plot(hand, tmp_path):
     pytest.importorskip("matplotlib")
-    from moosplit.workflows.dynamic import plot_policy
+    from moosplit.workflows.plots import plot_policy
 
     policy = dynamic_policy([hand, make_profile(HAND_ROWS, batch=8)], rates=(0.5, 8))
     for name in ("map.png", "map.svg"):
         plot_policy(policy, tmp_path / name)
         assert (tmp_path / name).stat().st_size > 1000
-    with pytest.raises(ProblemError, match=".png or .svg"):
+    with pytest.raises(ValueError, match=".png or .svg"):
         plot_policy(policy, tmp_path / "map.pdf")
 
 

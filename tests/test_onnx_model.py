@@ -198,7 +198,8 @@ def test_session_cache_stays_bounded(residual, x2):
 
 def test_time_nodes(residual, x2):
     calls = []
-    times = residual.time_nodes(x2, warmup=1, runs=3, progress=lambda d, t: calls.append((d, t)))
+    times = residual.time_nodes(x2, warmup=1, runs=3,
+                                progress=lambda p: calls.append((p.done, p.total)))
     assert times.shape == (residual.graph.n_rows,)
     assert times[0] == 0.0 and (times >= 0).all() and times[1:].sum() > 0
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]

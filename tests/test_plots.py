@@ -184,14 +184,14 @@ def test_cli_plot_other_axes(capsys, tmp_path, written):
 
 
 @pytest.mark.parametrize("change,message", [
-    (["--out", "{tmp}/fig.pdf"], "--out: write a .png or .svg file, got"),
+    (["--out", "{tmp}/fig.pdf"], "--out must be a file name ending in .png or .svg, got"),
     (["--out", "{tmp}/no/such/fig.png"], "does not exist"),
     (["--bandwidth-mbps", "3"], "row 0, column 'latency_ms': the file says"),
     (["--max-error", "1e-9"], "infeasible"),
-    (["--threshold", "max_tx_bytes=1"], "--threshold max_tx_bytes: not on an axis"),
-    (["--threshold", "max_speed=1"], "--threshold: expected LIMIT=VALUE"),
+    (["--threshold", "max_tx_bytes=1"], "--threshold must be on an axis"),
+    (["--threshold", "max_speed=1"], "--threshold must be limits among"),
     (["--baselines", "nope"], "--baselines: unknown nope"),
-    (["--x", "error", "--y", "error"], "--x and --y must differ"),
+    (["--x", "error", "--y", "error"], "x and y must differ"),
     (["--objectives", "latency_ms"], "--y is needed"),
     (["--x", "energy_mj"], "energy_mj cannot be computed"),
 ])

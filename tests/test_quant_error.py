@@ -16,7 +16,7 @@ from moosplit.profilers.calibration import (
     load_images,
     sample_images,
 )
-from moosplit.profilers.graph import LayerGraph, ProgressCallback
+from moosplit.profilers.graph import LayerGraph
 from moosplit.profilers.quant_error import (
     ErrorColumns,
     activation_mse,
@@ -26,6 +26,7 @@ from moosplit.profilers.quant_error import (
     weight_mse,
 )
 from moosplit.profilers.quantise import quantise
+from moosplit.progress import ProgressCallback
 
 BITS = (2, 4, 8)
 
@@ -138,7 +139,7 @@ def test_estimate_errors_mse_mode() -> None:
     runner, calib = TwoLayerRunner(), _calibration()
     calls: list[tuple[int, int]] = []
     cols = estimate_errors(runner, calib, [8, 2, 4, 4], mode="mse", batch_size=3,
-                           progress=lambda done, total: calls.append((done, total)))
+                           progress=lambda p: calls.append((p.done, p.total)))
     assert cols.bits == BITS
     for b in BITS:
         np.testing.assert_array_equal(cols.weight[b], weight_mse(runner, BITS)[b])
@@ -160,7 +161,7 @@ def test_output_sensitivity_matches_hand_computation() -> None:
     relu = np.maximum(calib @ runner.w1.T, 0)
     calls: list[tuple[int, int]] = []
     cols = output_sensitivity(runner, calib, BITS, batch_size=len(calib),
-                              progress=lambda done, total: calls.append((done, total)))
+                              progress=lambda p: calls.append((p.done, p.total)))
     for b in BITS:
         # only the last linear's weights quantised: the output moves by exactly this much
         y_fc2 = relu @ quantise(runner.w2, b, axis=0).T + quantise(runner.b2, b, axis=0)

@@ -18,12 +18,11 @@ from moosplit.cli import plot as plot_command
 from moosplit.cli import sweep as sweep_command
 from moosplit.problems.quantities import QUANTITIES
 from moosplit.results.pareto import minimisation_form
+from moosplit.results.selection import Pick, parse_pick
 from moosplit.workflows.sweeps import (
     PLAN_COLUMNS,
     SETTINGS,
-    Pick,
     apply_settings,
-    parse_pick,
     sweep,
 )
 
@@ -298,9 +297,9 @@ def test_cli_sweep_table_plot_and_bandwidth_from_vary(capsys, tmp_path, profile_
     (["--vary", "rtt_ms=1,x"], "--vary rtt_ms: expected comma-separated numbers"),
     (["--vary", "rtt_ms=1", "--vary", "rtt_ms=2"], "given twice"),
     (["--vary", "rtt_ms=1"], "--bandwidth-mbps is required (or --transmitter, or --vary"),
-    (["--vary", "bandwidth_mbps=1", "--plot", "x.pdf"], "--plot: write a .png or .svg"),
-    (["--vary", "bandwidth_mbps=1", "--pick", "best"], "--pick: expected 'knee'"),
-    (["--vary", "bandwidth_mbps=1", "--workers", "0"], "--workers must be >= 1"),
+    (["--vary", "bandwidth_mbps=1", "--plot", "x.pdf"], "--plot must be a file name ending"),
+    (["--vary", "bandwidth_mbps=1", "--pick", "best"], "--pick must be 'knee'"),
+    (["--vary", "bandwidth_mbps=1", "--workers", "0"], "--workers must be a whole number >= 1"),
     (["--vary", "bandwidth_mbps=1,-2"], "bandwidth_mbps=-2: "),
 ])
 def test_cli_sweep_bad_input_exits_2(capsys, tmp_path, profile_path, options, message):

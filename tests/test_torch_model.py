@@ -376,7 +376,8 @@ def test_time_nodes(resnet) -> None:
     _, model = resnet
     threads = torch.get_num_threads()
     calls = []
-    ms = model.time_nodes(batch(), warmup=1, runs=3, progress=lambda d, t: calls.append((d, t)))
+    ms = model.time_nodes(batch(), warmup=1, runs=3,
+                          progress=lambda p: calls.append((p.done, p.total)))
     assert ms.shape == (model.graph.n_rows,)
     assert ms[0] == 0 and (ms >= 0).all() and ms.sum() > 0
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]

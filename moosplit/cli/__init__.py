@@ -6,7 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import ProblemError, ProfileError, SolverError, UnsupportedProblemError
+from ..errors import (
+    OptionError,
+    ProblemError,
+    ProfileError,
+    SolverError,
+    UnsupportedProblemError,
+)
 from . import (
     codecs,
     compare,
@@ -18,12 +24,9 @@ from . import (
     solve,
     sweep,
 )
+from .options import UsageError, cli_message
 
 COMMANDS = (solve, compare, sweep, dynamic, plot, info, profile_model, list_profiles, codecs)
-
-
-class UsageError(Exception):
-    """Bad command-line input (exit 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,10 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             names = ", ".join(c.COMMAND for c in COMMANDS)
             raise UsageError(f"a command is required ({names}); see 'moosplit --help'")
         return int(args.run(args) or 0)
-    except (UsageError, ProfileError, ProblemError, UnsupportedProblemError,
+    except (UsageError, OptionError, ProfileError, ProblemError, UnsupportedProblemError,
             FileNotFoundError, IsADirectoryError) as exc:
-        text = str(exc) if not isinstance(exc, OSError) else (
-            f"{exc.filename}: {exc.strerror}")
+        if isinstance(exc, OSError):
+            text = f"{exc.filename}: {exc.strerror}"
+        elif isinstance(exc, OptionError):
+            text = cli_message(exc)
+        else:
+            text = str(exc)
         print(f"moosplit: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
     except ImportError as exc:  # an optional extra (profile, torch, plot) is missing

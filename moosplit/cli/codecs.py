@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from ..errors import ProfileError
+from ..profilers.loading import load_model
 from .options import check_out_folder, comma_list
-from .profile_model import as_cli_errors, load_runner, parse_shape
+from .profile_model import as_cli_errors, parse_shape
 
 COMMAND = "codecs"
 """The command this module implements."""
@@ -52,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
         raise ProfileError(f"--batch must be >= 1, got {args.batch}")
     check_out_folder(args.out)
     with as_cli_errors(quiet=False):
-        runner, _ = load_runner(args.model, batch=args.batch,
-                                shape=parse_shape(args.input_shape), seed=args.seed)
+        runner, _ = load_model(args.model, batch=args.batch,
+                               shape=parse_shape(args.input_shape), seed=args.seed)
         shape = runner.graph.input_shape[1:]
         if len(shape) != 3 or shape[0] not in (1, 3):
             raise ProfileError(f"{args.model}: codecs are measured on image inputs (C x H x W "

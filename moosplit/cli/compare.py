@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from ..errors import ProblemError
-from ..solvers.registry import available_solvers
-from ..workflows.comparison import compare, plot_comparison
-from .options import add_problem_options, build_problem, comma_list
+from ..workflows.comparison import compare
+from ..workflows.plots import check_comparison_plot, plot_comparison
+from .options import add_problem_options, build_problem, comma_list, flags_for
 from .output import ProgressPrinter
 
 DEFAULT = "epsilon,nsga2,lagrangian,cloud_only,edge_only,uniform,neurosurgeon,qdmp"
@@ -42,22 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit compare`."""
-    unknown = [s for s in args.solvers if s not in available_solvers()]
-    if unknown:
-        raise ProblemError(f"--solvers: unknown {', '.join(unknown)}; available: "
-                           f"{', '.join(available_solvers())}")
-    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg"):
-        raise ProblemError(f"--plot: write a .png or .svg file, got {args.plot}")
-    if args.plot and len(args.objectives) < 2:
-        raise ProblemError("--plot draws fronts on two objectives; give at least two "
-                           "--objectives")
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise ProblemError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
-    if args.resolution is not None:
-        if not args.resolution > 0:
-            raise ProblemError(f"--resolution must be > 0, got {args.resolution}")
-        if not any(available_solvers()[s].supports_resolution for s in args.solvers):
-            raise ProblemError("--resolution: none of --solvers takes a resolution")
+    if args.plot:
+        with flags_for(path="--plot"):
+            check_comparison_plot(args.plot, len(args.objectives))
     problem = build_problem(args)
     progress = None if args.quiet else ProgressPrinter()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -17,18 +16,14 @@ from ..workflows.dynamic import (
     Policy,
     ScenarioResult,
     bottlenecks,
+    check_rates,
     dynamic_policy,
     profiles_by_batch,
     read_scenario,
     run_scenario,
 )
-from .options import comma_list, constraints_from_args
-
-# Library messages name parameters; on the command line, name the options instead.
-_OPTION_OF_FIELD = {"rtt_ms": "--rtt-ms", "tx_power_mw": "--tx-power-mw", "bits": "--bits",
-                    "rates": "--rates"}
-_FIELD_AT_START = re.compile(r"^(" + "|".join(_OPTION_OF_FIELD) + r")\b")
-
+from ..workflows.plots import figure_format, plot_policy
+from .options import check_out_folder, comma_list, constraints_from_args, flags_for
 
 COMMAND = "dynamic"
 """The command this module implements."""
@@ -78,15 +73,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_rates(text: str) -> tuple[float, float]:
-    """'LO:HI' -> (lo, hi) Mbit/s; ProblemError naming --rates otherwise."""
+    """'LO:HI' (or one rate) -> (lo, hi) Mbit/s, checked by the library."""
     lo, sep, hi = text.partition(":")
     try:
         rates = (float(lo), float(hi)) if sep else (float(lo),) * 2
     except ValueError:
         raise ProblemError(f"--rates must be LO:HI in Mbit/s (e.g. 1:128), got {text!r}") from None
-    if not (0 < rates[0] <= rates[1] < float("inf")):
-        raise ProblemError(f"--rates must satisfy 0 < LO <= HI (Mbit/s), got {text!r}")
-    return rates
+    return check_rates(rates)
 
 
 def select_profiles(profiles: list[Profile], batches: tuple[int, ...] | None
@@ -118,32 +111,23 @@ def check_options(args: argparse.Namespace) -> None:
                            "dynamic policy with one static split")
     if args.scenario is not None and not Path(args.scenario).is_file():
         raise ProblemError(f"--scenario {args.scenario}: no such file")
-    for option in ("memory_mib", "memory_bytes", "max_error"):
-        value = getattr(args, option)
-        if value is not None and not value >= 0:
-            raise ProblemError(f"--{option.replace('_', '-')} must be >= 0, got {value}")
     for option in ("out", "plot"):
-        path = getattr(args, option)
-        if path not in (None, "-") and not Path(path).resolve().parent.is_dir():
-            raise ProblemError(f"--{option} {path}: folder {Path(path).resolve().parent} does "
-                               "not exist")
-    if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".svg"):
-        raise ProblemError(f"--plot {args.plot}: the file name must end in .png or .svg")
+        check_out_folder(getattr(args, option), "--" + option)
+    if args.plot is not None:
+        with flags_for(path="--plot"):
+            figure_format(args.plot)
 
 
 def build_policy(args: argparse.Namespace) -> Policy:
     """The policy the parsed options describe."""
     rates = parse_rates(args.rates)
     profiles = select_profiles([load_profile(p) for p in args.profiles], args.batches)
-    constraints = constraints_from_args(args)
-    try:
-        network = Network(1.0, args.rtt_ms, args.tx_power_mw)
+    constraints, flags = constraints_from_args(args)
+    with flags_for(**flags):
+        network = Network(1.0, args.rtt_ms, args.tx_power_mw)  # the rate varies
         return dynamic_policy(profiles, rates=rates, bits=args.bits, network=network,
                               forbid_full_offload=args.no_full_offload,
                               constraints=constraints)
-    except ProblemError as exc:
-        message = _FIELD_AT_START.sub(lambda m: _OPTION_OF_FIELD[m.group(1)], str(exc))
-        raise ProblemError(message) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,8 +146,6 @@ def run(args: argparse.Namespace) -> int:
             raise ProblemError(f"--scenario {args.scenario}: {text}") from None
         gain_lines = [scenario_line(result, args.static_split)]
     if args.plot is not None:
-        from ..workflows.dynamic import plot_policy
-
         plot_policy(policy, args.plot)
         print(f"wrote the policy map to {args.plot}", file=sys.stderr)
     if args.out is not None:

@@ -3,25 +3,55 @@
 from __future__ import annotations
 
 import argparse
-import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ProblemError
+from ..errors import OptionError, ProblemError
 from ..problems.codecs import read_codecs
-from ..problems.problem import MODES, Network, SplitProblem
+from ..problems.network import TRANSMITTER_PRESETS, network_of
+from ..problems.problem import MODES, SplitProblem
 from ..problems.quantities import QUANTITIES
-from ..profilers.devices import TRANSMITTER_PRESETS
 from ..profiles.bundled import bundled_profiles, load_profile
 
 MIB = 2**20
 
-# Library messages name fields; on the command line, name the options instead.
-_OPTION_OF_FIELD = {
+FLAGS = {
     "bandwidth_mbps": "--bandwidth-mbps", "rtt_ms": "--rtt-ms", "tx_power_mw": "--tx-power-mw",
     "min_split": "--min-split", "max_split": "--max-split", "bits": "--bits",
-    "objectives": "--objectives", "mode": "--mode",
+    "objectives": "--objectives", "mode": "--mode", "time_limit": "--time-limit",
+    "seed": "--seed", "resolution": "--resolution", "pick": "--pick", "solver": "--solver",
+    "solvers": "--solvers", "transmitter": "--transmitter", "max_workers": "--workers",
+    "rates": "--rates", "vary": "--vary",
 }
-_FIELD_AT_START = re.compile(r"^(" + "|".join(_OPTION_OF_FIELD) + r")\b")
+"""Library parameters and the flags that set them: a library OptionError names the flag."""
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit 2)."""
+
+
+Flag = str | tuple[str, object]
+
+
+def cli_message(exc: OptionError, flags: dict[str, Flag] | None = None) -> str:
+    """An OptionError's message with the parameter called by its flag; a flag given as
+    (flag, value) also shows the value as the user typed it."""
+    flag = {**FLAGS, **(flags or {})}.get(exc.parameter, exc.parameter)
+    name, got = flag if isinstance(flag, tuple) else (flag, None)
+    return exc.describe(name, got)
+
+
+@contextmanager
+def flags_for(**flags: Flag) -> Iterator[None]:
+    """Name the given library parameters by these flags in OptionErrors raised inside
+    (for parameters whose flag depends on the command, such as a figure's path)."""
+    try:
+        yield
+    except OptionError as exc:
+        if exc.parameter in flags:
+            raise UsageError(cli_message(exc, flags)) from None
+        raise
 
 
 def comma_list(kind: type):
@@ -87,50 +117,38 @@ def check_out_folder(out: str | None, option: str = "--out") -> None:
         raise ProblemError(f"{option} {out}: folder {folder} does not exist")
 
 
-def constraints_from_args(args: argparse.Namespace) -> dict[str, float]:
-    """The constraints the bound options give (those absent from `args` are skipped)."""
+LIMIT_OPTIONS = (("memory_mib", "memory_bytes", MIB), ("memory_bytes", "memory_bytes", 1),
+                 ("max_error", "error", 1), ("max_latency_ms", "latency_ms", 1))
+"""Options that bound a quantity: (option, quantity, scale to the quantity's unit)."""
+
+
+def constraints_from_args(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, Flag]]:
+    """The constraints the bound options give, and each one's flag (for messages); the
+    library checks the values."""
     constraints: dict[str, float] = {}
-    for option, quantity, scale in (("memory_mib", "memory_bytes", MIB),
-                                    ("memory_bytes", "memory_bytes", 1),
-                                    ("max_error", "error", 1),
-                                    ("max_latency_ms", "latency_ms", 1)):
+    flags: dict[str, Flag] = {}
+    for option, quantity, scale in LIMIT_OPTIONS:
         value = getattr(args, option, None)
-        if value is None:
-            continue
-        if not value >= 0:
-            raise ProblemError(f"--{option.replace('_', '-')} must be >= 0, got {value}")
-        constraints[quantity] = value * scale
-    return constraints
+        if value is not None:
+            constraints[quantity] = value * scale
+            flags[f"constraint on {quantity}"] = ("--" + option.replace("_", "-"), value)
+    return constraints, flags
 
 
-def apply_transmitter(args: argparse.Namespace) -> None:
-    """Fill --bandwidth-mbps and --tx-power-mw from --transmitter where not given."""
-    if args.transmitter is not None:
-        if args.transmitter not in TRANSMITTER_PRESETS:
-            raise ProblemError(f"--transmitter: unknown preset {args.transmitter!r}; presets: "
-                               f"{', '.join(TRANSMITTER_PRESETS)}")
-        radio = TRANSMITTER_PRESETS[args.transmitter]
-        if args.bandwidth_mbps is None:
-            args.bandwidth_mbps = radio.bandwidth_mbps
-        if args.tx_power_mw is None:
-            args.tx_power_mw = radio.power_mw
-    if args.bandwidth_mbps is None:
-        raise ProblemError("--bandwidth-mbps (or --transmitter) is required")
-
-
-def build_problem(args: argparse.Namespace) -> SplitProblem:
-    """The SplitProblem the parsed options describe."""
+def build_problem(args: argparse.Namespace, **network_defaults: float) -> SplitProblem:
+    """The SplitProblem the parsed options describe (`network_defaults` fill network
+    settings the options leave unset)."""
     profile = load_profile(args.profile)
-    constraints = constraints_from_args(args)
-    apply_transmitter(args)
+    constraints, flags = constraints_from_args(args)
     if args.codecs and not Path(args.codecs).is_file():
         raise ProblemError(f"--codecs {args.codecs}: no such file")
-    try:
-        network = Network(args.bandwidth_mbps, args.rtt_ms, args.tx_power_mw)
+    bandwidth = args.bandwidth_mbps
+    if bandwidth is None and args.transmitter is None:
+        bandwidth = network_defaults.get("bandwidth_mbps")
+    with flags_for(**flags):
+        network = network_of(bandwidth_mbps=bandwidth, rtt_ms=args.rtt_ms,
+                             tx_power_mw=args.tx_power_mw, transmitter=args.transmitter)
         codecs = read_codecs(args.codecs, profile) if args.codecs else None
         return SplitProblem(profile, network, objectives=args.objectives,
                             constraints=constraints, bits=args.bits, mode=args.mode,
                             min_split=args.min_split, max_split=args.max_split, codecs=codecs)
-    except ProblemError as exc:
-        message = _FIELD_AT_START.sub(lambda m: _OPTION_OF_FIELD[m.group(1)], str(exc))
-        raise ProblemError(message) from None

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..problems.quantities import QUANTITIES
+from ..progress import Progress
 from ..results.front import Front
-from ..solvers.base import Progress
 
 
 def _short(text: str, width: int = 36) -> str:

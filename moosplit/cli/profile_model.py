@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import sys
-import time
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 from ..errors import ProfileError
 from ..profilers.builder import HOST, Measurement, build_profile
+from ..profilers.loading import load_model
 from ..profiles.csv_io import write_profile
-from ..solvers.base import Progress
 from .options import check_out_folder, comma_list
 from .output import ProgressPrinter
 
@@ -91,72 +88,15 @@ def check_device(option: str, name: str) -> None:
         raise ProfileError(f"--{option}: {exc} (or 'host' to measure here)") from None
 
 
-def load_runner(model: str, *, batch: int, shape: tuple[int, ...] | None, seed: int):
-    """Load MODEL as a ModelRunner, and say where its weights come from."""
-    if model.lower().endswith(".onnx"):
-        from ..profilers.onnx_model import load_onnx
-
-        if not Path(model).is_file():
-            raise ProfileError(f"{model}: no such ONNX file")
-        return load_onnx(model, batch=batch, input_shape=shape), f"as stored in {model}"
-    from ..profilers.architectures import ARCHITECTURES, build_architecture
-
-    if model in ARCHITECTURES:
-        from ..profilers.torch_model import trace_module
-
-        info = ARCHITECTURES[model]
-        module = build_architecture(model, seed=seed)
-        per_sample = shape or tuple(info.input_shape)
-        origin = (f"random (torchvision's initialisation, seed {seed}): latencies and sizes "
-                  "are honest, quantisation errors are not those of trained weights")
-        return trace_module(module, (batch, *per_sample), name=model), origin
-    if ":" in model:
-        from ..profilers.torch_model import trace_module
-
-        if shape is None:
-            raise ProfileError(f"{model}: a torch factory needs --input-shape")
-        module_name, _, attr = model.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ProfileError(f"{model}: cannot import {attr} from {module_name}: {exc}") from exc
-        try:
-            module = factory() if callable(factory) else factory
-        except TypeError as exc:
-            raise ProfileError(f"{model}: calling {attr}() failed ({exc}); give a function "
-                               "that takes no arguments and returns a torch.nn.Module") from None
-        import torch
-
-        if not isinstance(module, torch.nn.Module):
-            raise ProfileError(f"{model}: {attr} gave a {type(module).__name__}, not a "
-                               "torch.nn.Module")
-        return trace_module(module, (batch, *shape), name=model), f"from {model}"
-    raise ProfileError(f"{model}: not an .onnx file, a built-in architecture "
-                       f"({', '.join(sorted(ARCHITECTURES))}), nor module:factory")
-
-
-class _StagePrinter:
-    """Adapts (done, total) callbacks of one profiling stage to the CLI's progress lines."""
-
-    def __init__(self, printer: ProgressPrinter | None) -> None:
-        self.printer = printer
-        self.start = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.printer is not None:
-            self.printer(Progress("profile", done, total, "runs",
-                                  time.monotonic() - self.start))
-
-
-def check_options(args: argparse.Namespace) -> None:
-    """Refuse bad numbers and an unwritable --out before any slow work."""
+def check_options(args: argparse.Namespace) -> int:
+    """Refuse bad numbers and an unwritable --out before any slow work; return the number
+    of calibration samples."""
     if args.batch < 1:
         raise ProfileError(f"--batch must be >= 1, got {args.batch}")
-    if args.samples is None:
-        args.samples = -(-16 // args.batch) * args.batch
-    if args.samples < 1 or args.samples % args.batch:
+    samples = -(-16 // args.batch) * args.batch if args.samples is None else args.samples
+    if samples < 1 or samples % args.batch:
         raise ProfileError(f"--samples must be a positive multiple of --batch ({args.batch}), "
-                           f"got {args.samples}")
+                           f"got {samples}")
     if args.runs < 1 or args.warmup < 0:
         raise ProfileError(f"--runs must be >= 1 and --warmup >= 0, got {args.runs} and "
                            f"{args.warmup}")
@@ -165,6 +105,7 @@ def check_options(args: argparse.Namespace) -> None:
     for option in ("edge", "cloud"):
         check_device(option, getattr(args, option))
     check_out_folder(args.out)
+    return samples
 
 
 @contextlib.contextmanager
@@ -185,17 +126,17 @@ def as_cli_errors(quiet: bool) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit profile`."""
-    check_options(args)
+    samples = check_options(args)
     shape = parse_shape(args.input_shape)
     printer = None if args.quiet else ProgressPrinter(after_s=0.5)
     with as_cli_errors(args.quiet):
-        runner, weights = load_runner(args.model, batch=args.batch, shape=shape,
-                                      seed=args.seed)
+        runner, weights = load_model(args.model, batch=args.batch, shape=shape,
+                                     seed=args.seed)
         calibration, origin = None, ""
         if args.errors != "none":
             from ..profilers.calibration import calibration_batch
 
-            calibration, origin = calibration_batch(runner.graph.input_shape[1:], args.samples,
+            calibration, origin = calibration_batch(runner.graph.input_shape[1:], samples,
                                                     folder=args.calibration, seed=args.seed)
         try:
             profile = build_profile(
@@ -203,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
                 errors=None if args.errors == "none" else args.errors,
                 calibration=calibration, calibration_origin=origin,
                 measurement=Measurement(warmup=args.warmup, runs=args.runs),
-                metadata={"weights": weights}, progress=_StagePrinter(printer))
+                metadata={"weights": weights}, progress=printer)
         finally:
             if printer is not None:
                 printer.close()

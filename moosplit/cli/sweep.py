@@ -12,10 +12,11 @@ import pandas as pd
 
 from ..errors import ProblemError
 from ..problems.quantities import QUANTITIES
+from ..results.selection import PICK_GRAMMAR, parse_pick
 from ..solvers.registry import available_solvers
 from ..workflows.plots import figure_format, plot_sweep
-from ..workflows.sweeps import SETTINGS, SweepTable, check_vary, parse_pick, sweep
-from .options import add_problem_options, build_problem, check_out_folder
+from ..workflows.sweeps import SETTINGS, SweepTable, check_vary, sweep
+from .options import add_problem_options, build_problem, check_out_folder, flags_for
 from .output import ProgressPrinter
 
 PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
@@ -38,10 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--solver", default="cpsat", choices=list(available_solvers()),
                         help="backend (default cpsat)")
     parser.add_argument("--pick", default="knee", metavar="WHAT",
-                        help="plan reported per row: 'knee' (default), 'first' (best on the "
-                             "first objective), or limits such as 'max_error=0.05' (best by "
-                             "the first objective within them; add 'by=latency_ms' to choose "
-                             "by another quantity)")
+                        help="plan reported per row (default knee): " + PICK_GRAMMAR
+                             + "; one plan per row, so not 'extremes'")
     parser.add_argument("--seed", type=int, default=0, help="seed for every solve (0)")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per solve")
     parser.add_argument("--workers", type=int, default=None,
@@ -83,26 +82,20 @@ def parse_vary(items: list[str]) -> dict[str, tuple[float, ...]]:
 
 
 def _check_args(args: argparse.Namespace, vary: dict) -> None:
+    """Refuse, before any solving, what only the command line knows is wrong."""
     check_out_folder(args.out)
     if args.plot is not None:
-        try:
+        with flags_for(path="--plot"):
             figure_format(args.plot)
-        except ValueError:
-            raise ProblemError(f"--plot: write a .png or .svg file, got {args.plot}") from None
         if not vary:
             raise ProblemError("--plot needs at least one --vary setting")
-    if args.workers is not None and args.workers < 1:
-        raise ProblemError(f"--workers must be >= 1, got {args.workers}")
     if args.dask is not None and args.workers is not None:
         raise ProblemError("--workers and --dask exclude each other (the cluster has its "
                            "own workers)")
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise ProblemError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
-    if args.bandwidth_mbps is None and args.transmitter is None:
-        if "bandwidth_mbps" not in vary:
-            raise ProblemError("--bandwidth-mbps is required (or --transmitter, or --vary "
-                               "bandwidth_mbps=...)")
-        args.bandwidth_mbps = max(vary["bandwidth_mbps"])  # replaced in every combination
+    if args.bandwidth_mbps is None and args.transmitter is None and (
+            "bandwidth_mbps" not in vary):
+        raise ProblemError("--bandwidth-mbps is required (or --transmitter, or --vary "
+                           "bandwidth_mbps=...)")
 
 
 @contextmanager
@@ -154,11 +147,9 @@ def run(args: argparse.Namespace) -> int:
     """Execute `moosplit sweep`."""
     vary = parse_vary(args.vary)
     _check_args(args, vary)
-    try:
-        pick = parse_pick(args.pick)
-    except ProblemError as exc:
-        raise ProblemError(f"--{exc}") from None
-    problem = build_problem(args)
+    pick = parse_pick(args.pick)
+    # each combination sets its own bandwidth when it is varied
+    problem = build_problem(args, bandwidth_mbps=max(vary.get("bandwidth_mbps", [1.0])))
     progress = None if args.quiet else ProgressPrinter(after_s=0.0, every_s=0.0)
     options = dict(solver=args.solver, pick=pick, seed=args.seed, time_limit=args.time_limit,
                    progress=progress)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -12,9 +10,11 @@ from types import MappingProxyType
 import numpy as np
 
 from .._pickling import reduce_through_init
-from ..errors import ProblemError
+from ..errors import ProblemError, ProblemOptionError
 from ..profiles.profile import Profile
+from ..validation import Choice, Number, is_real
 from .codecs import CodecTable
+from .network import Network
 from .quantities import QUANTITIES
 
 MODES = ("prefix", "cut")
@@ -38,34 +38,23 @@ def meets(name: str, values: np.ndarray, bound: float) -> np.ndarray:
     return values <= limit(name, bound)
 
 
-@dataclass(frozen=True)
-class Network:
-    """The link between edge and cloud.
-
-    bandwidth_mbps: uplink rate in Mbit/s (10^6 bit/s). rtt_ms: fixed delay added to every
-    plan's latency. tx_power_mw: transmitter power while sending, needed for `energy_mj`.
-    """
-
-    bandwidth_mbps: float
-    rtt_ms: float = 0.0
-    tx_power_mw: float | None = None
-
-    def __post_init__(self) -> None:
-        for name, low, optional in (("bandwidth_mbps", None, False), ("rtt_ms", 0.0, False),
-                                    ("tx_power_mw", 0.0, True)):
-            value = getattr(self, name)
-            if value is None and optional:
-                continue
-            if not _is_number(value) or not math.isfinite(value) or (
-                    value <= 0 if low is None else value < low):
-                what = "> 0" if low is None else ">= 0"
-                raise ProblemError(f"{name} must be a finite number {what}"
-                                   + (" or None" if optional else "") + f", got {value!r}")
-            object.__setattr__(self, name, float(value))
+def _check_bound(name: str, bound: object) -> float:
+    """A constraint's bound: a finite number >= 0 (every quantity is >= 0)."""
+    if is_real(bound) and float(bound) >= 0:  # type: ignore[arg-type]
+        return float(bound)  # type: ignore[arg-type]
+    hint = "every quantity is >= 0" if is_real(bound) else ("leave the constraint out for "
+                                                            "no limit")
+    raise ProblemOptionError(f"constraint on {name}", "a finite number >= 0", bound, hint=hint)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+def _check_bits(bits: object) -> tuple[int, ...]:
+    """A bit set: one or more whole numbers (8.0 counts), sorted, without repeats."""
+    raw = [bits] if isinstance(bits, (int, np.integer)) else bits
+    ok = (isinstance(raw, (list, tuple)) and raw and all(
+        is_real(b) and float(b) == int(b) for b in raw))  # type: ignore[arg-type]
+    if not ok:
+        raise ProblemOptionError("bits", "one or more whole numbers", bits)
+    return tuple(sorted({int(b) for b in raw}))  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,71 +99,58 @@ class SplitProblem:
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        fail = ProblemOptionError
         if not isinstance(self.profile, Profile):
-            raise ProblemError(f"profile must be a Profile, got {type(self.profile).__name__}")
+            raise fail("profile", "a Profile", type(self.profile).__name__)
         if not isinstance(self.network, Network):
-            raise ProblemError(f"network must be a Network, got {type(self.network).__name__}")
+            raise fail("network", "a Network", type(self.network).__name__)
+        names = ", ".join(QUANTITIES)
         objectives = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
         objectives = tuple(objectives)
         if not objectives:
-            raise ProblemError("objectives must name at least one quantity, got none")
+            raise fail("objectives", "at least one quantity", objectives)
         for name in objectives:
             if name not in QUANTITIES:
-                raise ProblemError(
-                    f"unknown objective {name!r}; valid: {', '.join(QUANTITIES)}")
+                raise fail("objectives", f"quantities ({names})", name,
+                           hint=f"unknown objective {name!r}")
         if len(set(objectives)) != len(objectives):
-            raise ProblemError(f"objectives must be distinct, got {objectives}")
+            raise fail("objectives", "distinct", objectives)
         set_("objectives", objectives)
 
         constraints = dict(self.constraints)
         for name, bound in constraints.items():
             if name not in QUANTITIES:
-                raise ProblemError(
-                    f"unknown constrained quantity {name!r}; valid: {', '.join(QUANTITIES)}")
-            if not _is_number(bound) or not math.isfinite(bound):
-                raise ProblemError(f"constraint on {name} must be a finite number, got "
-                                   f"{bound!r} (leave the constraint out for no limit)")
-            constraints[name] = float(bound)
+                raise fail("constraints", f"bounds on quantities ({names})", name,
+                           hint=f"unknown constrained quantity {name!r}")
+            constraints[name] = _check_bound(name, bound)
         set_("constraints", MappingProxyType(constraints))
 
         available = self.profile.bit_widths
         if self.bits is not None:
-            raw = [self.bits] if isinstance(self.bits, (int, np.integer)) else list(self.bits)
-            if not raw:
-                raise ProblemError("bits must hold at least one bit-width, got none")
-            if any(isinstance(b, bool) or not isinstance(b, (int, np.integer, float))
-                   or float(b) != int(b) for b in raw):
-                raise ProblemError(f"bits must be whole numbers, got {self.bits!r}")
-            bits = tuple(sorted({int(b) for b in raw}))
+            bits = _check_bits(self.bits)
             unavailable = [b for b in bits if b not in available]
             if unavailable:
-                raise ProblemError(
-                    f"bits {unavailable} have no werr_b/aerr_b columns in profile "
-                    f"{self.profile.source}; available: {list(available)}")
+                raise fail("bits", f"bit-widths of profile {self.profile.source} "
+                           f"({', '.join(map(str, available))})", self.bits,
+                           hint=f"bits {unavailable} have no werr_b/aerr_b columns")
             set_("bits", bits)
 
-        if self.mode not in MODES:
-            raise ProblemError(f"mode must be one of {MODES}, got {self.mode!r}")
+        set_("mode", Choice(MODES)("mode", self.mode, error=fail))
         n = self.profile.n_nodes
-        for name in ("min_split", "max_split"):
-            value = getattr(self, name)
-            if value is None and name == "max_split":
-                continue
-            if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                    or not 0 <= value <= n):
-                raise ProblemError(f"{name} must be a whole number in 0..{n}, got {value!r}")
-            set_(name, int(value))
+        splits = Number(whole=True, at_least=0, at_most=n)
+        set_("min_split", splits("min_split", self.min_split, error=fail))
+        if self.max_split is not None:
+            set_("max_split", splits("max_split", self.max_split, error=fail))
         if self.min_split > self.split_bounds[1]:
-            raise ProblemError(
-                f"min_split ({self.min_split}) must be <= max_split ({self.split_bounds[1]})")
+            raise fail("min_split", f"<= max_split ({self.split_bounds[1]})", self.min_split)
 
         if self.codecs is not None:
             if not isinstance(self.codecs, CodecTable):
-                raise ProblemError(
-                    f"codecs must be a CodecTable, got {type(self.codecs).__name__}")
+                raise fail("codecs", "a CodecTable", type(self.codecs).__name__)
             if self.codecs.nodes != self.profile.names:
-                raise ProblemError("codecs were read for another profile (its node names "
-                                   "differ); read the codec table again for this profile")
+                raise fail("codecs", "a codec table read for this profile", "one read for "
+                           "another (its node names differ)",
+                           hint="read the codec table again for this profile")
 
         needs_energy = "energy_mj" in objectives or "energy_mj" in constraints
         if needs_energy and self.profile.edge_mj is None:
@@ -182,8 +158,7 @@ class SplitProblem:
                 f"energy_mj needs the profile column edge_mj, which {self.profile.source} "
                 "does not have")
         if needs_energy and self.network.tx_power_mw is None:
-            raise ProblemError("energy_mj needs the transmit power: set "
-                               "Network(tx_power_mw=...) (--tx-power-mw)")
+            raise fail("tx_power_mw", "set for energy_mj (the transmit power)", None)
 
     # -------------------------------------------------------------- helpers
     @property

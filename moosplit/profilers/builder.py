@@ -16,7 +16,8 @@ from ..profiles.schema import (
     bit_latency_column,
     weight_error_column,
 )
-from .graph import LayerGraph, ModelRunner, ProgressCallback
+from ..progress import ProgressCallback
+from .graph import LayerGraph, ModelRunner
 
 HOST = "host"
 """Device name meaning 'measure on this machine' rather than a device model."""

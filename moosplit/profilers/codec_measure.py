@@ -34,7 +34,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .graph import ModelRunner, ProgressCallback
+from ..progress import ProgressCallback, Reporter
+from .graph import ModelRunner
 from .quantise import activation_squared_error, quantise, scaled_per_sample
 
 CODERS: dict[str, Callable[[bytes], bytes]] = {
@@ -109,6 +110,7 @@ def measure_codecs(
     batch = len(calibration)
     names = runner.graph.names
     rows: list[tuple[str, str, float, float, float]] = []
+    report = Reporter(progress, "codecs", "nodes")
     for done, name in enumerate(names, start=1):
         tensors = [np.asarray(t) for t in outputs[name]]
         floats = [t for t in tensors if _is_float(t)]
@@ -126,6 +128,5 @@ def measure_codecs(
             if bits != MEASURED_BITS and float_elems:
                 err = sum(activation_squared_error(t, bits, batch) for t in floats) / float_elems
             rows.append((codec, name, plain_bytes / size, err, _median_ms(encode, repeats)))
-        if progress is not None:
-            progress(done, len(names))
+        report(done, len(names))
     return pd.DataFrame(rows, columns=["codec", "node", "ratio", "err", "encode_ms"])

@@ -9,8 +9,8 @@ Two latency models share one interface, :class:`DeviceModel`:
   move fewer bytes; they do not speed up the MACs.
 
 Either may carry a compute power, so that edge energy per node is power x latency (the
-profile's ``edge_mj`` column). A :class:`Transmitter` is the network side: a data rate and
-a transmit power (the problem's ``tx_power_mw``). Every preset records its `source`.
+profile's ``edge_mj`` column). The network side (data rate and transmit power) is
+:class:`moosplit.problems.network.Transmitter`. Every preset records its `source`.
 The equations, and where every preset number comes from, are in ``docs/profiles.md``.
 
 Example:
@@ -30,24 +30,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..profiles.schema import MAX_BITS, REFERENCE_BITS
+from ..validation import Number, Text, check_declared, option
 from .graph import LayerGraph
 
 __all__ = [
     "DEVICE_PRESETS",
-    "TRANSMITTER_PRESETS",
     "CpuDevice",
     "DeviceModel",
     "RooflineDevice",
-    "Transmitter",
     "bit_latency_columns",
     "get_device",
-    "get_transmitter",
 ]
 
 
@@ -72,51 +70,11 @@ class DeviceModel(Protocol):
 
 # --------------------------------------------------------------------------- validation
 
-def _fail(owner: str, field: str, must: str, got: object) -> ValueError:
-    return ValueError(f"{owner}: {field} must be {must}, got {got!r}")
+BITS = Number(whole=True, at_least=1, at_most=MAX_BITS)
 
 
-def _check_name(owner: str, name: object) -> None:
-    if not isinstance(name, str) or not name.strip():
-        raise _fail(owner, "name", "a non-empty string", name)
-
-
-def _check_source(owner: str, source: object) -> None:
-    if not isinstance(source, str) or "\n" in source:
-        raise _fail(owner, "source", "a one-line string", source)
-
-
-def _is_number(value: object) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, (bool, np.bool_)) and math.isfinite(float(value)))
-
-
-def _check_positive(owner: str, field: str, value: object) -> None:
-    if not _is_number(value) or float(value) <= 0:  # type: ignore[arg-type]
-        raise _fail(owner, field, "a finite number > 0", value)
-
-
-def _check_non_negative(owner: str, field: str, value: object) -> None:
-    if not _is_number(value) or float(value) < 0:  # type: ignore[arg-type]
-        raise _fail(owner, field, "a finite number >= 0", value)
-
-
-def _check_power(owner: str, value: object) -> None:
-    if value is not None:
-        _check_non_negative(owner, "power_w", value)
-
-
-def _check_count(owner: str, field: str, value: object) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) \
-            or value < 1:
-        raise _fail(owner, field, "a whole number >= 1", value)
-
-
-def _check_bits(bits_w: object, bits_a: object) -> None:
-    for field, value in (("bits_w", bits_w), ("bits_a", bits_a)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) \
-                or not 1 <= value <= MAX_BITS:
-            raise ValueError(f"{field} must be a whole number in 1..{MAX_BITS}, got {value!r}")
+def _owner(kind: str, name: object) -> str:
+    return f"{kind} {name!r}" if isinstance(name, str) else kind
 
 
 class _PoweredDevice:
@@ -145,21 +103,16 @@ class CpuDevice(_PoweredDevice):
     ``energy_mj = power_w * latency_ms``.
     """
 
-    name: str
-    cores: int
-    clock_hz: float
-    macs_per_cycle: float = 1.0
-    power_w: float | None = None
-    source: str = ""
+    name: str = option(MISSING, Text(), "device name")
+    cores: int = option(MISSING, Number(whole=True, at_least=1), "cores")
+    clock_hz: float = option(MISSING, Number(above=0), "clock frequency, Hz")
+    macs_per_cycle: float = option(1.0, Number(above=0), "MACs per cycle per core")
+    power_w: float | None = option(None, Number(at_least=0, optional=True),
+                                   "compute power, W")
+    source: str = option("", Text(non_empty=False), "where the numbers come from")
 
     def __post_init__(self) -> None:
-        owner = f"CpuDevice {self.name!r}"
-        _check_name("CpuDevice", self.name)
-        _check_count(owner, "cores", self.cores)
-        _check_positive(owner, "clock_hz", self.clock_hz)
-        _check_positive(owner, "macs_per_cycle", self.macs_per_cycle)
-        _check_power(owner, self.power_w)
-        _check_source(owner, self.source)
+        check_declared(self, owner=_owner("CpuDevice", self.name))
 
     @property
     def macs_per_s(self) -> float:
@@ -169,7 +122,7 @@ class CpuDevice(_PoweredDevice):
     def latency_ms(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
                    bits_a: int = REFERENCE_BITS) -> np.ndarray:
         """Per-row latency (ms) of the whole batch; the bit-widths are checked, not used."""
-        _check_bits(bits_w, bits_a)
+        BITS("bits_w", bits_w), BITS("bits_a", bits_a)
         ms = graph.macs.astype(float) * graph.batch / self.macs_per_s * 1e3
         ms[_free_rows(graph)] = 0.0
         return ms
@@ -202,29 +155,23 @@ class RooflineDevice(_PoweredDevice):
     not depend on bw.
     """
 
-    name: str
-    peak_macs_per_s: float
-    dram_bytes_per_s: float
-    buffer_bytes: float = 0.0
-    mac_bits: int | None = None
-    power_w: float | None = None
-    source: str = ""
+    name: str = option(MISSING, Text(), "device name")
+    peak_macs_per_s: float = option(MISSING, Number(above=0), "peak MAC rate")
+    dram_bytes_per_s: float = option(MISSING, Number(above=0), "DRAM bandwidth, bytes/s")
+    buffer_bytes: float = option(0.0, Number(at_least=0), "on-chip buffer, bytes")
+    mac_bits: int | None = option(None, Number(whole=True, at_least=1, optional=True),
+                                  "bit-width of the MAC units")
+    power_w: float | None = option(None, Number(at_least=0, optional=True),
+                                   "compute power, W")
+    source: str = option("", Text(non_empty=False), "where the numbers come from")
 
     def __post_init__(self) -> None:
-        owner = f"RooflineDevice {self.name!r}"
-        _check_name("RooflineDevice", self.name)
-        _check_positive(owner, "peak_macs_per_s", self.peak_macs_per_s)
-        _check_positive(owner, "dram_bytes_per_s", self.dram_bytes_per_s)
-        _check_non_negative(owner, "buffer_bytes", self.buffer_bytes)
-        if self.mac_bits is not None:
-            _check_count(owner, "mac_bits", self.mac_bits)
-        _check_power(owner, self.power_w)
-        _check_source(owner, self.source)
+        check_declared(self, owner=_owner("RooflineDevice", self.name))
 
     def bytes_moved(self, graph: LayerGraph, bits_w: int = REFERENCE_BITS,
                     bits_a: int = REFERENCE_BITS) -> np.ndarray:
         """Per-row DRAM traffic (bytes) for the whole batch under the buffer rule."""
-        _check_bits(bits_w, bits_a)
+        BITS("bits_w", bits_w), BITS("bits_a", bits_a)
         weights = graph.weight_elems.astype(float) * bits_w / 8
         activations = _activation_elems(graph) * float(bits_a) / 8 * graph.batch
         fits = weights + activations <= float(self.buffer_bytes)
@@ -274,32 +221,6 @@ def _activation_elems(graph: LayerGraph) -> np.ndarray:
 
 # --------------------------------------------------------------------------- transmitter
 
-@dataclass(frozen=True, kw_only=True)
-class Transmitter:
-    """A radio mode: uplink data rate (Mbit/s) and transmit power (mW).
-
-    ``power_mw`` is the problem's ``tx_power_mw`` (edge energy of sending = power x
-    transmit time); ``bandwidth_mbps`` is the network's ``bandwidth_mbps``.
-    """
-
-    name: str
-    bandwidth_mbps: float
-    power_mw: float
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        owner = f"Transmitter {self.name!r}"
-        _check_name("Transmitter", self.name)
-        _check_positive(owner, "bandwidth_mbps", self.bandwidth_mbps)
-        _check_non_negative(owner, "power_mw", self.power_mw)
-        _check_source(owner, self.source)
-
-    @property
-    def nj_per_bit(self) -> float:
-        """Transmit energy per bit (nJ): power / data rate."""
-        return float(self.power_mw) / float(self.bandwidth_mbps)
-
-
 # --------------------------------------------------------------------------- columns
 
 def bit_latency_columns(device: DeviceModel, graph: LayerGraph,
@@ -322,7 +243,7 @@ def bit_latency_columns(device: DeviceModel, graph: LayerGraph,
     """
     given: set[int] = set()
     for b in bits:
-        _check_bits(b, b)
+        BITS("bits_w", b), BITS("bits_a", b)  # each width serves as both
         given.add(int(b))
     widths = sorted(given | {REFERENCE_BITS})
     return {(bw, ba): np.asarray(device.latency_ms(graph, bw, ba), dtype=float)
@@ -396,25 +317,6 @@ DEVICE_PRESETS: dict[str, DeviceModel] = {
 }
 """Device models by name; ``docs/profiles.md`` lists each number's origin."""
 
-_KO2018 = ("Ko et al., 'Edge-host partitioning of deep neural networks with feature space "
-           "encoding...', AVSS 2018 (arXiv:1802.03835): transmitter mode {} Mbps at {} mW "
-           "(as given in the project brief; section not verified, full text not readable "
-           "here)")
-
-TRANSMITTER_PRESETS: dict[str, Transmitter] = {
-    t.name: t
-    for t in (
-        Transmitter(name="ko2018-1mbps", bandwidth_mbps=1.0, power_mw=62.7,
-                    source=_KO2018.format(1, 62.7)),
-        Transmitter(name="ko2018-2mbps", bandwidth_mbps=2.0, power_mw=99.0,
-                    source=_KO2018.format(2, 99)),
-        Transmitter(name="ko2018-22mbps", bandwidth_mbps=22.0, power_mw=660.0,
-                    source=_KO2018.format(22, 660)),
-    )
-}
-"""Transmitter modes by name: (bandwidth_mbps, power_mw, source)."""
-
-
 def get_device(name: str) -> DeviceModel:
     """The device preset called `name`.
 
@@ -431,12 +333,3 @@ def get_device(name: str) -> DeviceModel:
     except (KeyError, TypeError):
         raise ValueError(f"unknown device preset {name!r}; presets: "
                          f"{', '.join(DEVICE_PRESETS)}") from None
-
-
-def get_transmitter(name: str) -> Transmitter:
-    """The transmitter preset called `name` (ValueError listing the presets otherwise)."""
-    try:
-        return TRANSMITTER_PRESETS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown transmitter preset {name!r}; presets: "
-                         f"{', '.join(TRANSMITTER_PRESETS)}") from None

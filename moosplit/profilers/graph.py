@@ -9,11 +9,13 @@ latency measurement (:meth:`ModelRunner.time_nodes`) and quantisation error
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+
+from ..progress import ProgressCallback
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,10 +58,6 @@ class LayerGraph:
     def n_rows(self) -> int:
         """Rows, the input row included."""
         return len(self.names)
-
-
-ProgressCallback = Callable[[int, int], None]
-"""Called as ``progress(done, total)`` during long measurements."""
 
 
 class ModelRunner(Protocol):

@@ -78,7 +78,8 @@ import numpy as np
 
 from ..errors import ProfileError
 from ..profiles.schema import REFERENCE_BITS
-from .graph import LayerGraph, ProgressCallback
+from ..progress import ProgressCallback, Reporter
+from .graph import LayerGraph
 from .onnx_ops import (
     DEFAULT_DOMAINS,
     SHAPE_INPUTS,
@@ -1047,12 +1048,12 @@ class OnnxModel:
                              f"warmup={warmup}, runs={runs}")
         feeds = {self._loaded.input_name: self._input(batch, exact=True)}
         total = warmup + runs
+        report = Reporter(progress, "profile", "runs")
         with tempfile.TemporaryDirectory(prefix="moosplit-ort-") as folder:
             session = _plain_session(self._loaded.model, os.path.join(folder, "profile"))
             for done in range(1, total + 1):
                 session.run(None, feeds)
-                if progress is not None:
-                    progress(done, total)
+                report(done, total)
             path = session.end_profiling()
             with open(path, encoding="utf-8") as handle:
                 events = json.load(handle)

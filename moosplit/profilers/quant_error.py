@@ -27,7 +27,8 @@ from types import MappingProxyType
 import numpy as np
 
 from ..profiles.schema import REFERENCE_BITS, activation_error_column, weight_error_column
-from .graph import ModelRunner, ProgressCallback
+from ..progress import ProgressCallback, Reporter
+from .graph import ModelRunner
 from .quantise import activation_squared_error, quantise
 
 MODES = ("mse", "output")
@@ -219,7 +220,7 @@ def activation_mse(runner: ModelRunner, calibration: np.ndarray, bits: Sequence[
     a tensor whose first axis is not the batch). The squared error is averaged over all
     elements of the row's float tensors over all calibration samples, in activation units
     squared. Row 0 (the input) and rows without float outputs get 0. Not comparable with
-    :func:`output_sensitivity`'s numbers. ``progress(done, total)`` after every batch.
+    :func:`output_sensitivity`'s numbers. `progress` gets a report after every batch.
     """
     bits = _check_bits(bits)
     calibration = _check_calibration(calibration, batch_size)
@@ -227,6 +228,7 @@ def activation_mse(runner: ModelRunner, calibration: np.ndarray, bits: Sequence[
     sums = {b: np.zeros(len(names)) for b in bits}
     counts = np.zeros(len(names))
     n_batches = -(-len(calibration) // batch_size)
+    report = Reporter(progress, "profile", "batches")
     for done, batch in enumerate(_batches(calibration, batch_size), start=1):
         outputs = runner.run(batch)
         for i, name in enumerate(names[1:], start=1):
@@ -234,8 +236,7 @@ def activation_mse(runner: ModelRunner, calibration: np.ndarray, bits: Sequence[
                 counts[i] += out.size
                 for b in bits:
                     sums[b][i] += activation_squared_error(out, b, len(batch))
-        if progress is not None:
-            progress(done, n_batches)
+        report(done, n_batches)
     table = {b: np.divide(s, counts, out=np.zeros_like(s), where=counts > 0)
              for b, s in sums.items()}
     _finite(table, names, "activation")
@@ -267,7 +268,7 @@ def output_sensitivity(runner: ModelRunner, calibration: np.ndarray, bits: Seque
     Averaged over all calibration samples, in output units squared. Activation scales are
     the runner's: per tensor, so one scale over a whole calibration batch (choose
     `batch_size` = the deployment batch to match it). Not comparable with the numbers of
-    ``mode="mse"``. ``progress(done, total)`` is called after every run.
+    ``mode="mse"``. `progress` gets a report after every run.
     """
     bits = _check_bits(bits)
     calibration = _check_calibration(calibration, batch_size)
@@ -289,11 +290,12 @@ def output_sensitivity(runner: ModelRunner, calibration: np.ndarray, bits: Seque
                  for t in _output(outputs, names[i]) if _is_float(t)]
         return np.concatenate(parts)
 
+    report = Reporter(progress, "profile", "runs")
+
     def tick() -> None:
         nonlocal done
         done += 1
-        if progress is not None:
-            progress(done, total)
+        report(done, total)
 
     for batch in _batches(calibration, batch_size):
         outputs = runner.run(batch)

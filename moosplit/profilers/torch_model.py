@@ -80,7 +80,8 @@ import numpy as np
 
 from ..errors import ProfileError
 from ..profiles.schema import REFERENCE_BITS
-from .graph import LayerGraph, ProgressCallback
+from ..progress import ProgressCallback, Reporter
+from .graph import LayerGraph
 from .onnx_ops import WeightAxis
 from .quantise import quantise
 
@@ -222,7 +223,7 @@ class TorchModel:
 
         Each node's own execution is timed with ``time.perf_counter_ns`` (argument
         gathering excluded) after `warmup` untimed runs; row 0 (the input) is 0.
-        ``progress(done, warmup + runs)`` is called after every run.
+        `progress` gets a report after every run.
         """
         if warmup < 0 or runs < 1:
             raise ValueError(f"time_nodes needs warmup >= 0 and runs >= 1, got "
@@ -233,6 +234,7 @@ class TorchModel:
         timer = timing_cls(self._gm, self._rows)
         samples = np.zeros((runs, self.graph.n_rows), dtype=np.int64)
         total = warmup + runs
+        report = Reporter(progress, "profile", "runs")
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
@@ -241,8 +243,7 @@ class TorchModel:
                     elapsed = timer.time_run(x.clone())
                     if done > warmup:
                         samples[done - warmup - 1] = elapsed
-                    if progress is not None:
-                        progress(done, total)
+                    report(done, total)
         finally:
             torch.set_num_threads(threads)
         ms = np.median(samples, axis=0) / 1e6

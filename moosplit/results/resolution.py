@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import OptionError
+from ..validation import Converted, is_real
 from .pareto import minimisation_form
+
+KINDS = ("relative", "additive")
+
+EXPECTED = ("a number > 0 (relative to each objective's range), one per objective, or a "
+            "Resolution")
 
 
 @dataclass(frozen=True)
@@ -27,27 +34,35 @@ class Resolution:
     kind: str = "relative"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("relative", "additive"):
-            raise ValueError(f"resolution kind must be 'relative' or 'additive', got "
-                             f"{self.kind!r}")
-        values = np.atleast_1d(np.asarray(self.values, float))
+        if self.kind not in KINDS:
+            raise OptionError("resolution kind", "one of " + ", ".join(KINDS), self.kind)
+        try:
+            values = np.atleast_1d(np.asarray(self.values, float))
+        except (TypeError, ValueError):
+            values = np.array([np.nan])
         if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise ValueError(f"resolution values must be finite and >= 0, got {self.values!r}")
+            raise OptionError("resolution", "finite values >= 0", self.values)
+        if not values.any():
+            raise OptionError("resolution", "> 0 in at least one objective", self.values,
+                              hint="leave it out (None) for the exact front")
 
     def check(self, n_objectives: int) -> None:
-        """Raise ValueError unless there is one value, or one per objective."""
+        """Raise OptionError unless there is one value, or one per objective."""
         count = np.atleast_1d(np.asarray(self.values)).size
         if count not in (1, n_objectives):
-            raise ValueError(f"resolution needs 1 value or one per objective "
-                             f"({n_objectives}), got {count}")
+            raise OptionError("resolution", f"1 value or one per objective "
+                              f"({n_objectives})", self.values)
 
     @classmethod
     def coerce(cls, value: float | Sequence[float] | Resolution) -> Resolution:
         """A Resolution from a number or sequence (relative) or a Resolution."""
         if isinstance(value, Resolution):
             return value
-        if isinstance(value, (int, float)):
-            return cls(float(value))
+        if is_real(value):
+            return cls(float(value))  # type: ignore[arg-type]
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not all(
+                is_real(v) for v in value):
+            raise OptionError("resolution", EXPECTED, value)
         return cls(tuple(float(v) for v in value))
 
     def additive(self, ideal: Sequence[float], nadir: Sequence[float]) -> np.ndarray:
@@ -78,3 +93,11 @@ def thin(F: np.ndarray, maximise: Sequence[bool], slack: np.ndarray) -> np.ndarr
         chosen.append(i)
         uncovered &= ~np.all(M[i] <= M + slack, axis=1)
     return np.sort(np.array(chosen, np.intp))
+
+
+def _resolution_option(name: str, value: object) -> Resolution | None:
+    return None if value is None else Resolution.coerce(value)  # type: ignore[arg-type]
+
+
+RESOLUTION = Converted(_resolution_option, EXPECTED + " or None")
+"""The check of a backend's `resolution` option."""

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import OptionError, ProblemOptionError
 from ..problems.problem import meets
 from ..problems.quantities import QUANTITIES
+from ..validation import Number
+from .pareto import minimisation_form
 
 if TYPE_CHECKING:  # a Front's methods call these; they only use its public methods
     from .front import Front
-from .pareto import minimisation_form
 
 
 def limit_names() -> list[str]:
     """The keyword names `select` takes: max_<q> for minimised q, min_<q> for maximised."""
     return [("min_" if q.maximise else "max_") + q.name for q in QUANTITIES.values()]
+
+
+def _limit_quantity(key: str) -> str:
+    """The quantity a limit keyword names (OptionError for an unknown one)."""
+    if key not in limit_names():
+        raise OptionError("limits", "among " + ", ".join(limit_names()), key,
+                          hint=f"unknown limit {key!r}")
+    return key.split("_", 1)[1]
+
+
+def _by(by: object) -> str:
+    if by not in QUANTITIES:
+        raise OptionError("by", f"a quantity ({', '.join(QUANTITIES)})", by)
+    return str(by)
 
 
 def select(front: Front, by: str | None = None, **limits: float) -> Front:
@@ -34,16 +52,12 @@ def select(front: Front, by: str | None = None, **limits: float) -> Front:
         >>> len(best)
         1
     """
-    valid = limit_names()
     mask = np.ones(len(front), bool)
     for key, bound in limits.items():
-        if key not in valid:
-            raise TypeError(f"select() got an unknown limit {key!r}; valid: {', '.join(valid)}")
-        name = key.split("_", 1)[1]
-        mask &= meets(name, front.evaluation[name], float(bound))
-    by = front.objectives[0] if by is None else by
-    if by not in QUANTITIES:
-        raise ValueError(f"by must be a quantity ({', '.join(QUANTITIES)}), got {by!r}")
+        name = _limit_quantity(key)
+        bound = Number()(key, bound)
+        mask &= meets(name, front.evaluation[name], bound)
+    by = front.objectives[0] if by is None else _by(by)
     candidates = np.flatnonzero(mask)
     if candidates.size == 0:
         return front.take([])
@@ -83,3 +97,78 @@ def knee(front: Front) -> Front:
         distance = np.abs(offset[:, 0] * direction[1] - offset[:, 1] * direction[0])
         return front.take([int(np.argmax(distance))])
     return front.take([int(np.argmin(np.linalg.norm(N, axis=1)))])
+
+
+# ------------------------------------------------------------------ the pick grammar
+@dataclass(frozen=True)
+class Pick:
+    """Which plans of a front to keep: what `--pick` says, for `solve` and `sweep` alike.
+
+    kind "knee" (:func:`knee`), "extremes" (:func:`extremes`, one point per objective), or
+    "select": the best by `by` (None: the first objective) among the points within
+    `limits` (keywords of :func:`select`, such as ``max_error=0.05``).
+    """
+
+    kind: str = "knee"
+    by: str | None = None
+    limits: tuple[tuple[str, float], ...] = ()
+
+    def apply(self, front: Front) -> Front:
+        """The chosen points (one, none, or for extremes one per objective)."""
+        if self.kind == "knee":
+            return knee(front)
+        if self.kind == "extremes":
+            return extremes(front)
+        return select(front, self.by, **dict(self.limits))
+
+    def describe(self) -> str:
+        """The text that parses back to this pick."""
+        if self.kind != "select":
+            return self.kind
+        items = ([f"by={self.by}"] if self.by else []) + [f"{k}={v:g}" for k, v in self.limits]
+        return ",".join(items) or "first"
+
+
+PICK_GRAMMAR = ("'knee', 'extremes', 'first' (the best on the first objective), or limits "
+                "such as 'max_error=0.05,max_latency_ms=30' (the best by the first objective "
+                "within them; add 'by=<quantity>' to choose by another)")
+
+
+def parse_pick(spec: str | Mapping[str, Any] | Pick) -> Pick:
+    """Read a pick (see PICK_GRAMMAR); a mapping holds the same items as the text
+    ({"max_error": 0.05, "by": "latency_ms"}). Errors are OptionErrors on `pick`.
+
+    Example:
+        >>> parse_pick("by=latency_ms,max_error=0.05")
+        Pick(kind='select', by='latency_ms', limits=(('max_error', 0.05),))
+    """
+    if isinstance(spec, Pick):
+        return spec
+    given = spec
+    if isinstance(spec, str):
+        text = spec.strip()
+        if text in ("knee", "extremes"):
+            return Pick(text)
+        if text == "first":
+            return Pick("select")
+        items = {}
+        for item in text.split(","):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ProblemOptionError("pick", PICK_GRAMMAR, item.strip())
+            items[key.strip()] = value.strip()
+        spec = items
+    if not isinstance(spec, Mapping):
+        raise ProblemOptionError("pick", PICK_GRAMMAR, spec)
+    by = spec.get("by")
+    try:
+        by = None if by is None else _by(by)
+        limits = []
+        for key, value in spec.items():
+            if key != "by":
+                _limit_quantity(key)
+                limits.append((key, Number().parse(key, value) if isinstance(value, str)
+                               else Number()(key, value)))
+    except OptionError as exc:
+        raise ProblemOptionError("pick", PICK_GRAMMAR, given, hint=str(exc)) from None
+    return Pick("select", by, tuple(limits))

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import UnsupportedProblemError
 from ..problems.problem import SplitProblem
+from ..progress import Progress, ProgressCallback
 from ..results.front import Front
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress report: `done` of `total` units (plans, sweeps, generations)."""
-
-    solver: str
-    done: int
-    total: int | None
-    unit: str
-    elapsed_s: float
-
-
-ProgressCallback = Callable[[Progress], None]
+from ..validation import Number, OptionSpec, check_declared, declared
 
 
 @dataclass
@@ -59,9 +47,12 @@ class SolveContext:
 
 
 class Solver(ABC):
-    """A backend. Subclasses declare their capabilities and implement `_solve`.
+    """A backend. Subclasses declare their capabilities and options and implement `_solve`.
 
-    Constructors take keyword-only options; `solve()` checks the problem against the
+    Every subclass is made a frozen, keyword-only dataclass; its options are fields
+    declared with :func:`moosplit.validation.option` (a default, a check and a help line),
+    from which construction validates them (:class:`moosplit.errors.OptionError`), `repr`
+    shows them and :meth:`options` lists them. `solve()` checks the problem against the
     declared capabilities and refuses a mismatch with UnsupportedProblemError.
     """
 
@@ -70,7 +61,21 @@ class Solver(ABC):
     """True if the backend returns the whole front (or a certified approximation)."""
     modes: ClassVar[tuple[str, ...]] = ("prefix", "cut")
     supports_resolution: ClassVar[bool] = False
+    """Derived: whether the backend declares a `resolution` option."""
     citation: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclasses.dataclass(frozen=True, kw_only=True, eq=False)(cls)
+        cls.supports_resolution = any(spec.name == "resolution" for spec in declared(cls))
+
+    def __post_init__(self) -> None:
+        check_declared(self, owner=self.name)
+
+    @classmethod
+    def options(cls) -> tuple[OptionSpec, ...]:
+        """The backend's declared options, in order."""
+        return declared(cls)
 
     def check(self, problem: SplitProblem) -> None:
         """Raise UnsupportedProblemError if this backend cannot solve `problem`."""
@@ -91,8 +96,7 @@ class Solver(ABC):
         progress: ProgressCallback | None = None,
     ) -> Front:
         """Solve `problem` and return its front (see :func:`moosplit.solve`)."""
-        if time_limit is not None and not time_limit > 0:
-            raise ValueError(f"time_limit must be > 0 seconds or None, got {time_limit!r}")
+        seed, time_limit = check_run(seed, time_limit)
         self.check(problem)
         context = SolveContext(self.name, seed, time_limit, progress)
         return self._solve(problem, context)
@@ -101,5 +105,12 @@ class Solver(ABC):
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
         """Backend-specific solving; must return a Front built by `Front.from_plans`."""
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+
+SEED = Number(whole=True, at_least=0, optional=True)
+TIME_LIMIT = Number(above=0, optional=True, unit="seconds")
+
+
+def check_run(seed: object, time_limit: object) -> tuple[int | None, float | None]:
+    """The run options every backend takes, checked: a seed >= 0 and a time limit > 0
+    seconds, each or None."""
+    return SEED("seed", seed), TIME_LIMIT("time_limit", time_limit)

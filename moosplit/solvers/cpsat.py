@@ -10,7 +10,8 @@ from ortools.sat.python import cp_model
 from ..evaluator import evaluate
 from ..problems.problem import SplitProblem
 from ..results.front import Front, SolveStats
-from ..results.resolution import Resolution
+from ..results.resolution import RESOLUTION, Resolution
+from ..validation import Number, option
 from .base import SolveContext, Solver
 from .cpsat_model import CpSatSplitModel, ScaledObjective
 from .oracle_sweep import Candidate, OracleTimeout, SweepResult, payoff_table, sweep, sweep_front
@@ -108,27 +109,19 @@ class CpSat(Solver):
     `resolution`, a certified approximation: eps steps by the resolution instead of one
     unit. A time limit returns what was found, with status FEASIBLE (not proven).
 
-    Options:
-        resolution: a number (relative to each objective's range) or a
-            :class:`moosplit.results.resolution.Resolution`.
-        workers: CP-SAT search workers (1 gives reproducible runs).
+    A resolution is a number (relative to each objective's range) or a
+    :class:`moosplit.results.resolution.Resolution`.
     """
 
     name = "cpsat"
     exact = True
-    supports_resolution = True
     citation = ("Perron and Didier, CP-SAT, OR-Tools (Google); epsilon-constraint sweep as in "
                 "LMOS")
 
-    def __init__(self, *, resolution: float | Sequence[float] | Resolution | None = None,
-                 workers: int = 1) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
-        self.resolution = None if resolution is None else Resolution.coerce(resolution)
-        self.workers = workers
-
-    def __repr__(self) -> str:
-        return f"CpSat(resolution={self.resolution}, workers={self.workers})"
+    resolution: Resolution | None = option(
+        None, RESOLUTION, "a certified front within it instead of the exact one")
+    workers: int = option(1, Number(whole=True, at_least=1),
+                          "CP-SAT search workers (1 gives reproducible runs)")
 
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
         built = CpSatSplitModel(problem)

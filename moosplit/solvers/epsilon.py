@@ -15,7 +15,8 @@ from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
 from ..results.front import Front, SolveStats
 from ..results.pareto import minimisation_form
-from ..results.resolution import Resolution
+from ..results.resolution import RESOLUTION, Resolution
+from ..validation import Number, option
 from .base import SolveContext, Solver
 from .dp import BitDP, Closed, LabelLimit, Labels
 from .enumeration import TooMany, edge_sets
@@ -208,34 +209,23 @@ class Epsilon(Solver):
     partial assignment, and refuses (UnsupportedProblemError) once a node would need more
     than `max_labels`; a resolution, or cpsat, scales further.
 
-    Options:
-        resolution: a number (relative to each objective's range) or a Resolution.
-        max_edge_sets: cut mode only: the most edge sets it agrees to enumerate.
-        max_labels: the most DP labels one node may expand to.
-        merge_above: certified mode: merge labels at a step only when more than this
-            many survive exact pruning (0: at every step).
+    A resolution is a number (relative to each objective's range) or a Resolution.
     """
 
     name = "epsilon"
     exact = True
-    supports_resolution = True
     citation = ("LMOS: epsilon-constraint bi-objective DNN partitioning (ideal/nadir points, "
                 "epsilon stepped to the next best value); AUGMECON2 for k >= 3")
 
-    def __init__(self, *, resolution: float | Sequence[float] | Resolution | None = None,
-                 max_edge_sets: int = 20_000, max_labels: int = 1_000_000,
-                 merge_above: int = 2_000) -> None:
-        if max_edge_sets < 1 or max_labels < 1 or merge_above < 0:
-            raise ValueError(f"max_edge_sets and max_labels must be >= 1 and merge_above "
-                             f">= 0, got {max_edge_sets}, {max_labels} and {merge_above}")
-        self.resolution = None if resolution is None else Resolution.coerce(resolution)
-        self.max_edge_sets = max_edge_sets
-        self.max_labels = max_labels
-        self.merge_above = merge_above
-
-    def __repr__(self) -> str:
-        return (f"Epsilon(resolution={self.resolution}, max_edge_sets={self.max_edge_sets}, "
-                f"max_labels={self.max_labels}, merge_above={self.merge_above})")
+    resolution: Resolution | None = option(
+        None, RESOLUTION, "a certified front within it instead of the exact one")
+    max_edge_sets: int = option(20_000, Number(whole=True, at_least=1),
+                                "cut mode: the most edge sets it agrees to enumerate")
+    max_labels: int = option(1_000_000, Number(whole=True, at_least=1),
+                             "the most DP labels one node may expand to")
+    merge_above: int = option(2_000, Number(whole=True, at_least=0),
+                              "certified mode: merge labels at a step only when more than "
+                              "this many survive exact pruning (0: at every step)")
 
     # ------------------------------------------------------------ DP passes
     def _prefix(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> _Passes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import moocore
 import numpy as np
@@ -14,7 +13,8 @@ from ..plans import Plans
 from ..problems.problem import SplitProblem
 from ..results.front import EXACT, HEURISTIC, Front, SolveStats, certified_subset
 from ..results.pareto import minimisation_form
-from ..results.resolution import Resolution
+from ..results.resolution import RESOLUTION, Resolution
+from ..validation import Number, option
 from .base import SolveContext, Solver
 from .enumeration import TooMany, choices_per_set, edge_sets, iterate_plans
 from .registry import available_solvers, register
@@ -28,29 +28,20 @@ class Exhaustive(Solver):
     there are. With a time limit it returns what it has, with status FEASIBLE and a
     heuristic guarantee (a partial enumeration proves nothing about the rest).
 
-    Options:
-        max_plans: largest number of plans it agrees to enumerate.
-        chunk_size: plans evaluated per batch (memory vs. overhead).
-        resolution: if given, return a certified subset of the exact front (see
-            :class:`moosplit.results.resolution.Resolution`; a number is relative to each
-            objective's range). Enumeration is the same; only the answer is smaller.
+    With a resolution (see :class:`moosplit.results.resolution.Resolution`; a number is
+    relative to each objective's range) it returns a certified subset of the exact front:
+    enumeration is the same, only the answer is smaller.
     """
 
     name = "exhaustive"
     exact = True
-    supports_resolution = True
 
-    def __init__(self, *, max_plans: int = 2_000_000, chunk_size: int = 32_768,
-                 resolution: float | Sequence[float] | Resolution | None = None) -> None:
-        if max_plans < 1 or chunk_size < 1:
-            raise ValueError("max_plans and chunk_size must be >= 1")
-        self.max_plans = max_plans
-        self.chunk_size = chunk_size
-        self.resolution = None if resolution is None else Resolution.coerce(resolution)
-
-    def __repr__(self) -> str:
-        return (f"Exhaustive(max_plans={self.max_plans}, chunk_size={self.chunk_size}, "
-                f"resolution={self.resolution})")
+    max_plans: int = option(2_000_000, Number(whole=True, at_least=1),
+                            "the most plans it agrees to enumerate")
+    chunk_size: int = option(32_768, Number(whole=True, at_least=1),
+                             "plans evaluated per batch (memory vs. overhead)")
+    resolution: Resolution | None = option(
+        None, RESOLUTION, "a certified subset of the exact front instead of all of it")
 
     def _refuse(self, count: int, exact_count: bool) -> UnsupportedProblemError:
         others = [n for n, cls in available_solvers().items() if cls.exact and n != self.name]

@@ -20,6 +20,7 @@ from ..problems.quantities import QUANTITIES
 from ..profiles.schema import REFERENCE_BITS
 from ..results.front import HEURISTIC, Front, SolveStats
 from ..results.pareto import minimisation_form, nondominated
+from ..validation import Number, option
 from .base import SolveContext, Solver
 from .registry import register
 
@@ -305,37 +306,23 @@ class NSGA2Solver(Solver):
     quarter of the first population are baseline and uniform plans, the rest random. The
     front is the archive of every feasible non-dominated plan evaluated. `seed` makes runs
     bit-identical; `time_limit` stops between generations.
-
-    Options:
-        pop_size: population size (None: 50, or 100 for plans of more than 400 bit genes).
-        n_gen: generations at most.
-        n_genes: bit genes each mutation moves (None: 1, or 2 above 400 bit genes).
-        patience: stop early after this many generations in a row without a new
-            non-dominated plan (None: always run n_gen).
     """
 
     name = "nsga2"
     exact = False
     citation = ("Deb et al., NSGA-II, IEEE TEC 2002; Blank and Deb, pymoo, IEEE Access 2020")
 
-    def __init__(self, *, pop_size: int | None = None, n_gen: int = 1000,
-                 n_genes: int | None = None, patience: int | None = 100) -> None:
-        if pop_size is not None and pop_size < 2:
-            raise ValueError(f"pop_size must be >= 2 or None, got {pop_size}")
-        if n_gen < 1:
-            raise ValueError(f"n_gen must be >= 1, got {n_gen}")
-        if n_genes is not None and n_genes < 1:
-            raise ValueError(f"n_genes must be >= 1 or None, got {n_genes}")
-        if patience is not None and patience < 1:
-            raise ValueError(f"patience must be >= 1 or None, got {patience}")
-        self.pop_size = pop_size
-        self.n_gen = n_gen
-        self.n_genes = n_genes
-        self.patience = patience
-
-    def __repr__(self) -> str:
-        return (f"NSGA2Solver(pop_size={self.pop_size}, n_gen={self.n_gen}, "
-                f"n_genes={self.n_genes}, patience={self.patience})")
+    pop_size: int | None = option(
+        None, Number(whole=True, at_least=2, optional=True),
+        "population size (None: 50, or 100 for plans of more than 400 bit genes)")
+    n_gen: int = option(1000, Number(whole=True, at_least=1), "generations at most")
+    n_genes: int | None = option(
+        None, Number(whole=True, at_least=1, optional=True),
+        "bit genes each mutation moves (None: 1, or 2 above 400 bit genes)")
+    patience: int | None = option(
+        100, Number(whole=True, at_least=1, optional=True),
+        "stop after this many generations in a row without a new non-dominated plan "
+        "(None: always run n_gen)")
 
     @staticmethod
     def sizes(problem: SplitProblem) -> tuple[int, int]:

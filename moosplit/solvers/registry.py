@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import OptionError
 from ..problems.problem import SplitProblem
+from ..progress import ProgressCallback
 from ..results.front import Front
-from .base import ProgressCallback, Solver
+from .base import Solver
 
 _REGISTRY: dict[str, type[Solver]] = {}
 
@@ -27,13 +29,33 @@ def available_solvers() -> dict[str, type[Solver]]:
 
 
 def get_solver(name: str, **options: Any) -> Solver:
-    """Instantiate the backend registered as `name` with its keyword options."""
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown solver {name!r}; available: {', '.join(_REGISTRY)}") from None
+    """Instantiate the backend registered as `name` with its keyword options.
+
+    An unknown name or option, or a bad value, raises OptionError naming it.
+    """
+    if name not in _REGISTRY:
+        raise OptionError("solver", "a registered backend", name,
+                          hint=f"unknown solver {name!r}; available: {', '.join(_REGISTRY)}")
+    cls = _REGISTRY[name]
+    known = [spec.name for spec in cls.options()]
+    for key, value in options.items():
+        if key not in known:
+            takers = [n for n, c in _REGISTRY.items()
+                      if any(spec.name == key for spec in c.options())]
+            raise OptionError(key, f"left out: {name} has no such option", value, hint=(
+                f"{name}'s options: {', '.join(known) or 'none'}"
+                + (f"; backends that take {key}: {', '.join(takers)}" if takers else "")))
     return cls(**options)
+
+
+def describe_options() -> str:
+    """Every backend with its declared options, one line each (for help texts)."""
+    lines = []
+    for name, cls in _REGISTRY.items():
+        specs = cls.options()
+        lines.append(f"  {name}" + ("" if specs else ": no options"))
+        lines += [f"    {spec.describe()}" for spec in specs]
+    return "\n".join(lines)
 
 
 def solve(
@@ -61,8 +83,8 @@ def solve(
     """
     if isinstance(solver, Solver):
         if options:
-            raise TypeError(f"options {sorted(options)} go to a solver given by name; "
-                            f"{solver!r} is already built")
+            raise OptionError("options", "given only with a solver's name", sorted(options),
+                              hint=f"{solver!r} is already built")
         backend = solver
     else:
         backend = get_solver(solver, **options)

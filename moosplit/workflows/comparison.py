@@ -9,11 +9,12 @@ import moocore
 import numpy as np
 import pandas as pd
 
-from ..errors import UnsupportedProblemError
+from ..errors import OptionError, UnsupportedProblemError
 from ..problems.problem import SplitProblem
+from ..progress import ProgressCallback
 from ..results.front import Front
 from ..results.pareto import minimisation_form, nondominated
-from ..solvers.base import ProgressCallback
+from ..solvers.base import check_run
 from ..solvers.registry import available_solvers, solve
 
 
@@ -69,9 +70,18 @@ def compare(problem: SplitProblem, solvers: Sequence[str], *, seed: int = 0,
         >>> float(result.table.set_index("solver").loc["exhaustive", "hv_ratio"])
         1.0
     """
+    registry = available_solvers()
+    unknown = [name for name in solvers if name not in registry]
+    if unknown or not solvers:
+        raise OptionError("solvers", f"registered backends ({', '.join(registry)})",
+                          unknown or list(solvers))
+    check_run(seed, time_limit)
+    takers = {name for name, cls in registry.items() if cls.supports_resolution}
+    if resolution is not None and not takers & set(solvers):
+        raise OptionError("resolution", "left out: none of the solvers takes one", resolution,
+                          hint=f"these do: {', '.join(sorted(takers))}")
     fronts: dict[str, Front] = {}
     refused: dict[str, str] = {}
-    takers = {name for name, cls in available_solvers().items() if cls.supports_resolution}
     for name in solvers:
         options = {"resolution": resolution} if resolution is not None and name in takers \
             else {}
@@ -101,44 +111,3 @@ def compare(problem: SplitProblem, solvers: Sequence[str], *, seed: int = 0,
                      "guarantee": front.guarantee.kind, "points": len(front),
                      "hv_ratio": ratio, "igd_plus": igd, "time_s": front.stats.time_s})
     return Comparison(problem, fronts, refused, reference, kind, pd.DataFrame(rows))
-
-
-def plot_comparison(result: Comparison, path: str) -> None:
-    """Draw the fronts on the first two objectives (needs the `plot` extra)."""
-    if result.problem.n_objectives < 2:
-        raise ValueError("plotting fronts needs at least two objectives")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'moosplit[plot]'") from None
-    names = result.problem.objectives
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    if len(result.reference):
-        order = np.argsort(result.reference[:, 0])
-        ax.step(result.reference[order, 0], result.reference[order, 1], where="post",
-                color="0.7", lw=3, label=f"reference ({result.reference_kind})")
-    markers = "os^vD<>pxh"
-    for k, (name, front) in enumerate(result.fronts.items()):
-        if len(front):
-            ax.scatter(front.F[:, 0], front.F[:, 1], marker=markers[k % len(markers)], s=22,
-                       label=f"{name} ({len(front)})")
-    # a baseline far off the front (U2's error, say) would squash the front to a line:
-    # an axis spanning orders of magnitude goes symlog
-    for j, set_scale in enumerate((ax.set_xscale, ax.set_yscale)):
-        values = np.concatenate([f.F[:, j] for f in result.fronts.values()
-                                 if len(f) and f.F.shape[1] > j] or [np.zeros(0)])
-        positive = np.abs(values[values != 0])
-        if positive.size and positive.max() / positive.min() > 50:
-            set_scale("symlog", linthresh=float(np.percentile(positive, 10)))
-    ax.set_xlabel(names[0])
-    ax.set_ylabel(names[1] if len(names) > 1 else "")
-    title = result.problem.profile.metadata.get("model", result.problem.profile.source)
-    ax.set_title(title + ("" if len(names) <= 2 else f" (first 2 of {len(names)} objectives)"),
-                 fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

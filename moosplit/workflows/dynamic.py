@@ -29,14 +29,13 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ProblemError
+from ..errors import ProblemError, ProblemOptionError
 from ..evaluator import evaluate
 from ..plans import Plan, Plans, prefix_plans
 from ..problems.problem import Network, SplitProblem
@@ -130,13 +129,14 @@ class Interval:
 
 
 def check_rates(rates: tuple[float, float]) -> tuple[float, float]:
-    """(lo, hi) as floats; ProblemError unless 0 < lo <= hi < inf."""
+    """(lo, hi) as floats; a ProblemOptionError on `rates` unless 0 < lo <= hi < inf."""
+    expected = "a pair (lo, hi) of Mbit/s with 0 < lo <= hi < inf"
     try:
         lo, hi = (float(r) for r in rates)
     except (TypeError, ValueError):
-        raise ProblemError(f"rates must be a pair (lo, hi) of Mbit/s, got {rates!r}") from None
+        raise ProblemOptionError("rates", expected, rates) from None
     if not (0 < lo <= hi and math.isfinite(hi)):
-        raise ProblemError(f"rates must satisfy 0 < lo <= hi < inf (Mbit/s), got {lo:g}:{hi:g}")
+        raise ProblemOptionError("rates", expected, f"{lo:g}:{hi:g}")
     return lo, hi
 
 
@@ -535,56 +535,3 @@ def scenario_gain(policy: Policy, scenario: Sequence[Step], static_split: int, *
         0.454
     """
     return run_scenario(policy, scenario, static_split, static_bits=static_bits).gain
-
-
-# --------------------------------------------------------------------------- plot
-def plot_policy(policy: Policy, path: str | os.PathLike) -> None:
-    """Draw the policy map (the paper's Figure 2): data rate (log x) by batch size (y),
-    coloured by split. The format follows the extension: .png or .svg.
-
-    Needs matplotlib (`pip install 'moosplit[plot]'`).
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".png", ".svg"):
-        raise ProblemError(f"plot path {path}: the extension must be .png or .svg")
-    try:
-        from matplotlib import colormaps
-        from matplotlib.figure import Figure
-        from matplotlib.patches import Patch
-    except ImportError:
-        raise ImportError("plot_policy needs matplotlib: pip install 'moosplit[plot]'") from None
-    batches = policy.batches
-    n_nodes = next(iter(policy.problems.values())).profile.n_nodes
-    cmap = colormaps["viridis"]
-    figure = Figure(figsize=(7.5, 1.2 + 0.55 * len(batches)), layout="constrained")
-    ax = figure.add_subplot()
-    used: dict[int, object] = {}
-    for y, batch in enumerate(batches):
-        for interval in policy.intervals[batch]:
-            split = interval.plan.split
-            colour = cmap(split / max(1, n_nodes))
-            used[split] = colour
-            width = interval.rate_to_mbps - interval.rate_from_mbps
-            ax.broken_barh([(interval.rate_from_mbps, width)], (y - 0.4, 0.8),
-                           facecolors=colour, edgecolors="white", linewidth=0.5)
-            if width > 0 and math.log(interval.rate_to_mbps / interval.rate_from_mbps) > \
-                    0.06 * math.log(max(policy.rates[1] / policy.rates[0], 1.0001)):
-                centre = math.sqrt(interval.rate_from_mbps * interval.rate_to_mbps)
-                ax.text(centre, y, str(split), ha="center", va="center", fontsize=8,
-                        color="white" if split / max(1, n_nodes) < 0.6 else "black")
-    ax.set_xscale("log")
-    lo, hi = policy.rates
-    ax.set_xlim(lo, hi if hi > lo else lo * 1.01)
-    ax.set_ylim(-0.6, len(batches) - 0.4)
-    ax.set_yticks(range(len(batches)), [str(b) for b in batches])
-    ax.set_xlabel("data rate (Mbit/s)")
-    ax.set_ylabel("batch size")
-    model = next(iter(policy.problems.values())).profile.metadata.get("model", "")
-    ax.set_title("fastest split" + (f": {model}" if model else ""), fontsize=10)
-    handles = [Patch(facecolor=c, label=f"split {s}" + (" (cloud-only)" if s == 0 else
-                                                         " (edge-only)" if s == n_nodes else ""))
-               for s, c in sorted(used.items())]
-    if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                  fontsize=8, frameon=False)
-    figure.savefig(path, format=suffix[1:])

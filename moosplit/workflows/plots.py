@@ -1,20 +1,29 @@
-"""Figures: fronts against baselines and thresholds (Auto-Split's Figure 5), and sweeps
-(LMOS's Figures 2-3). Needs matplotlib (the `plot` extra), imported only when drawing.
+"""Figures, in one style: fronts against baselines and thresholds (Auto-Split's Figure 5),
+sweeps (LMOS's Figures 2-3), backend comparisons, and the dynamic-split policy map.
+
+Every figure is made by :func:`new_figure` and written by :func:`save_figure` (format from
+the file name, :func:`figure_format`); axes spanning decades go logarithmic
+(:func:`set_scale`). Needs matplotlib (the `plot` extra), imported only when drawing.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import OptionError, ProblemError
 from ..problems.quantities import QUANTITIES
 from ..results.front import Front
 from ..results.pareto import nondominated
 from ..results.selection import limit_names
+from .comparison import Comparison
+from .dynamic import Policy
 from .sweeps import SweepTable, column_of
 
 FORMATS = (".png", ".svg")
@@ -27,7 +36,7 @@ BASELINE_MARKERS = "*PXdH8"
 
 
 def figure_format(path: str | os.PathLike) -> str:
-    """'png' or 'svg' from the file extension; anything else is a ValueError.
+    """'png' or 'svg' from the file extension; anything else is an OptionError on `path`.
 
     Example:
         >>> figure_format("fronts.SVG")
@@ -35,8 +44,24 @@ def figure_format(path: str | os.PathLike) -> str:
     """
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"figure path must end in .png or .svg, got {str(path)!r}")
+        raise OptionError("path", "a file name ending in .png or .svg", str(path))
     return suffix[1:]
+
+
+@contextmanager
+def figure_to(path: str | os.PathLike, size: tuple[float, float] = (6.4, 4.8),
+              **options: Any) -> Iterator[tuple[Any, Any]]:
+    """New (figure, axes) of `size` inches, written to `path` (format from its name) when
+    the block ends without an error, and released either way. `options` go to
+    matplotlib's ``subplots`` (for example ``layout="constrained"``)."""
+    fmt = figure_format(path)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=size, **options)
+    try:
+        yield fig, ax
+        fig.savefig(path, format=fmt)
+    finally:
+        plt.close(fig)
 
 
 def pyplot() -> Any:
@@ -80,23 +105,32 @@ def _label(name: str) -> str:
 def _values(front: Front, name: str, label: str) -> np.ndarray:
     values = np.asarray(front.evaluation[name], float)
     if len(values) and not np.isfinite(values).all():
-        raise ValueError(f"{label}: {name} cannot be computed for this problem (energy_mj "
+        raise ProblemError(f"{label}: {name} cannot be computed for this problem (energy_mj "
                          "needs the profile column edge_mj and a transmit power)")
     return values
 
 
-def _check_thresholds(thresholds: Mapping[str, float | Sequence[float]], x: str,
-                      y: str) -> list[tuple]:
+def check_axes(x: str, y: str, thresholds: Mapping[str, float | Sequence[float]]
+               ) -> list[tuple[str, str, float]]:
+    """Check a front plot's axes (two different quantities) and its thresholds (limits of
+    :func:`moosplit.results.selection.select` on one of the axes); return each threshold
+    as (axis, limit, value)."""
+    for axis, name in (("x", x), ("y", y)):
+        if name not in QUANTITIES:
+            raise OptionError(axis, f"a quantity ({', '.join(QUANTITIES)})", name)
+    if x == y:
+        raise OptionError("y", f"another quantity than x ({x}): x and y must differ", y)
     lines = []
     pairs = [(key, v) for key, values in thresholds.items()
              for v in (values if isinstance(values, Sequence) else (values,))]
     for key, value in pairs:
         if key not in limit_names():
-            raise ValueError(f"unknown threshold {key!r}; valid: {', '.join(limit_names())}")
+            raise OptionError("thresholds", "limits among " + ", ".join(limit_names()), key,
+                              hint=f"unknown threshold {key!r}")
         quantity = key.split("_", 1)[1]
         if quantity not in (x, y):
-            raise ValueError(f"threshold {key} is on {quantity}, which is neither axis "
-                             f"(x {x}, y {y})")
+            raise OptionError("thresholds", f"on an axis (x {x}, y {y})", key,
+                              hint=f"threshold {key} is on {quantity}, which is neither axis")
         lines.append(("x" if quantity == x else "y", key, float(value)))
     return lines
 
@@ -169,7 +203,7 @@ def plot_fronts(
     ``max_latency_ms``, ``min_edge_macs``), each with one value or several, drawn as
     labelled dashed lines on the axis of their quantity. An axis spanning more than two
     decades is logarithmic (symlog when it holds zeros). The format follows the
-    extension; other extensions: ValueError.
+    extension; other extensions: OptionError.
 
     Example:
         >>> import moosplit, tempfile, os
@@ -182,20 +216,13 @@ def plot_fronts(
         >>> open(path).read().count("<svg")
         1
     """
-    fmt = figure_format(path)
+    figure_format(path)  # refused before any work
     baselines = dict(baselines or {})
-    for name in (x, y):
-        if name not in QUANTITIES:
-            raise ValueError(f"axes must be quantities ({', '.join(QUANTITIES)}), got {name!r}")
-    if x == y:
-        raise ValueError(f"x and y must differ, both are {x!r}")
-    lines = _check_thresholds(thresholds or {}, x, y)
+    lines = check_axes(x, y, thresholds or {})
     everything = [*fronts.values(), *baselines.values()]
     if not everything:
-        raise ValueError("nothing to plot: give at least one front or baseline")
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    try:
+        raise OptionError("fronts", "at least one front or baseline (nothing to plot)", 0)
+    with figure_to(path) as (fig, ax):
         for k, (label, front) in enumerate(fronts.items()):
             _draw_front(ax, front, label, x, y, k)
         for k, (name, front) in enumerate(baselines.items()):
@@ -212,9 +239,6 @@ def plot_fronts(
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, format=fmt)
-    finally:
-        plt.close(fig)
 
 
 def plot_sweep(table: SweepTable, path: str | os.PathLike, *, y: str = "n_edge",
@@ -226,17 +250,15 @@ def plot_sweep(table: SweepTable, path: str | os.PathLike, *, y: str = "n_edge",
     Combinations without a chosen plan
     (infeasible) leave gaps. Axes spanning more than two decades are logarithmic.
     """
-    fmt = figure_format(path)
+    figure_format(path)  # refused before any work
     frame = table.frame
     if not table.varied:
-        raise ValueError("plotting a sweep needs at least one varied setting")
+        raise OptionError("table", "a sweep with at least one varied setting", 0)
     if y not in frame.columns or y in ("status", "edge_nodes", "bits_w", "bits_a", "codec"):
-        raise ValueError(f"y must be a numeric column of the sweep table (n_edge, split, "
-                         f"hypervolume, points or a quantity), got {y!r}")
+        raise OptionError("y", "a numeric column of the sweep table (n_edge, split, "
+                          "hypervolume, points or a quantity)", y)
     xcol, groups = column_of(table.varied[0]), [column_of(v) for v in table.varied[1:]]
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    try:
+    with figure_to(path) as (fig, ax):
         parts = frame.groupby(groups, sort=False) if groups else [((), frame)]
         for k, (key, part) in enumerate(parts):
             key = key if isinstance(key, tuple) else (key,)
@@ -257,6 +279,79 @@ def plot_sweep(table: SweepTable, path: str | os.PathLike, *, y: str = "n_edge",
         if groups:
             ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, format=fmt)
-    finally:
-        plt.close(fig)
+
+
+def check_comparison_plot(path: str | os.PathLike, n_objectives: int) -> None:
+    """Refuse, before any solving, a comparison plot that cannot be drawn."""
+    figure_format(path)
+    if n_objectives < 2:
+        raise OptionError("objectives", "at least two to plot fronts", n_objectives)
+
+
+def plot_comparison(result: Comparison, path: str | os.PathLike) -> None:
+    """Draw the compared fronts on the first two objectives, over the reference front."""
+    problem = result.problem
+    check_comparison_plot(path, problem.n_objectives)
+    names = problem.objectives
+    with figure_to(path) as (fig, ax):
+        if len(result.reference):
+            order = np.argsort(result.reference[:, 0])
+            ax.step(result.reference[order, 0], result.reference[order, 1], where="post",
+                    color="0.7", lw=3, label=f"reference ({result.reference_kind})")
+        for k, (name, front) in enumerate(result.fronts.items()):
+            if len(front):
+                ax.scatter(front.F[:, 0], front.F[:, 1], s=22, label=f"{name} ({len(front)})",
+                           marker=FRONT_MARKERS[k % len(FRONT_MARKERS)])
+        for j, axis in enumerate("xy"):
+            values = [f.F[:, j] for f in result.fronts.values() if len(f)]
+            set_scale(ax, axis, np.concatenate(values) if values else [])
+        ax.set_xlabel(_label(names[0]))
+        ax.set_ylabel(_label(names[1]))
+        model = problem.profile.metadata.get("model", problem.profile.source)
+        ax.set_title(model + ("" if len(names) <= 2 else
+                              f" (first 2 of {len(names)} objectives)"), fontsize=9)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+
+
+def plot_policy(policy: Policy, path: str | os.PathLike) -> None:
+    """Draw the dynamic-split policy map (the paper's Figure 2): data rate (log x) by batch
+    size (y), coloured by split."""
+    from matplotlib import colormaps
+    from matplotlib.patches import Patch
+
+    figure_format(path)
+    batches = policy.batches
+    n_nodes = next(iter(policy.problems.values())).profile.n_nodes
+    cmap = colormaps["viridis"]
+    with figure_to(path, (7.5, 1.2 + 0.55 * len(batches)), layout="constrained") as (_, ax):
+        used: dict[int, object] = {}
+        for row, batch in enumerate(batches):
+            for interval in policy.intervals[batch]:
+                split = interval.plan.split
+                colour = cmap(split / max(1, n_nodes))
+                used[split] = colour
+                width = interval.rate_to_mbps - interval.rate_from_mbps
+                ax.broken_barh([(interval.rate_from_mbps, width)], (row - 0.4, 0.8),
+                               facecolors=colour, edgecolors="white", linewidth=0.5)
+                if width > 0 and math.log(interval.rate_to_mbps / interval.rate_from_mbps) > \
+                        0.06 * math.log(max(policy.rates[1] / policy.rates[0], 1.0001)):
+                    centre = math.sqrt(interval.rate_from_mbps * interval.rate_to_mbps)
+                    ax.text(centre, row, str(split), ha="center", va="center", fontsize=8,
+                            color="white" if split / max(1, n_nodes) < 0.6 else "black")
+        ax.set_xscale("log")
+        lo, hi = policy.rates
+        ax.set_xlim(lo, hi if hi > lo else lo * 1.01)
+        ax.set_ylim(-0.6, len(batches) - 0.4)
+        ax.set_yticks(range(len(batches)), [str(b) for b in batches])
+        ax.set_xlabel("data rate (Mbit/s)")
+        ax.set_ylabel("batch size")
+        model = next(iter(policy.problems.values())).profile.metadata.get("model", "")
+        ax.set_title("fastest split" + (f": {model}" if model else ""), fontsize=10)
+        handles = [Patch(facecolor=c, label=f"split {s}" + (
+            " (cloud-only)" if s == 0 else " (edge-only)" if s == n_nodes else ""))
+                   for s, c in sorted(used.items())]
+        if handles:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      fontsize=8, frameon=False)

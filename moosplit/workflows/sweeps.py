@@ -28,14 +28,15 @@ import moocore
 import numpy as np
 import pandas as pd
 
-from ..errors import ProblemError
+from ..errors import ProblemError, ProblemOptionError
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
-from ..results.front import Front
+from ..progress import Progress
 from ..results.pareto import minimisation_form
-from ..results.selection import limit_names
-from ..solvers.base import Progress, Solver
+from ..results.selection import Pick, parse_pick
+from ..solvers.base import Solver, check_run
 from ..solvers.registry import solve
+from ..validation import Number
 
 MIB = 2**20
 
@@ -133,74 +134,6 @@ def combinations(vary: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
     names = list(vary)
     return [dict(zip(names, values, strict=True))
             for values in itertools.product(*(vary[n] for n in names))]
-
-
-# ------------------------------------------------------------------ pick
-@dataclass(frozen=True)
-class Pick:
-    """Which plan of each front a sweep reports.
-
-    kind "knee" (:func:`moosplit.results.selection.knee`) or "select": the best by `by` (None: the
-    first objective) among the points within `limits` (keywords of
-    :func:`moosplit.results.selection.select`, such as ``max_error=0.05``).
-    """
-
-    kind: str = "knee"
-    by: str | None = None
-    limits: tuple[tuple[str, float], ...] = ()
-
-    def apply(self, front: Front) -> Front:
-        """The chosen point (a front of one point, or none)."""
-        if self.kind == "knee":
-            return front.knee()
-        return front.select(self.by, **dict(self.limits))
-
-    def describe(self) -> str:
-        """The spec text that parses back to this pick."""
-        if self.kind == "knee":
-            return "knee"
-        items = ([f"by={self.by}"] if self.by else []) + [f"{k}={v:g}" for k, v in self.limits]
-        return ",".join(items) or "first"
-
-
-def parse_pick(spec: str | Mapping[str, Any] | Pick) -> Pick:
-    """Read a pick: "knee", "first" (the best point on the first objective), or limits
-    "max_error=0.05,max_latency_ms=30" (the best by the first objective within them),
-    optionally with "by=<quantity>" to choose by another quantity. A mapping holds the
-    same items ({"max_error": 0.05, "by": "latency_ms"}).
-
-    Example:
-        >>> parse_pick("by=latency_ms,max_error=0.05")
-        Pick(kind='select', by='latency_ms', limits=(('max_error', 0.05),))
-    """
-    if isinstance(spec, Pick):
-        return spec
-    if isinstance(spec, str):
-        text = spec.strip()
-        if text in ("knee", "first"):
-            return Pick("knee") if text == "knee" else Pick("select")
-        items = {}
-        for item in text.split(","):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ProblemError(f"pick: expected 'knee', 'first' or items like "
-                                   f"max_error=0.05 or by=latency_ms, got {item.strip()!r}")
-            items[key.strip()] = value.strip()
-        spec = items
-    by = spec.get("by")
-    if by is not None and by not in QUANTITIES:
-        raise ProblemError(f"pick: by must be a quantity ({', '.join(QUANTITIES)}), got {by!r}")
-    limits = []
-    for key, value in spec.items():
-        if key == "by":
-            continue
-        if key not in limit_names():
-            raise ProblemError(f"pick: unknown limit {key!r}; valid: {', '.join(limit_names())}")
-        try:
-            limits.append((key, float(value)))
-        except (TypeError, ValueError):
-            raise ProblemError(f"pick: {key} needs a number, got {value!r}") from None
-    return Pick("select", by, tuple(limits))
 
 
 # ------------------------------------------------------------------ tasks
@@ -397,7 +330,12 @@ def sweep(
                    10.0 optimal       0
     """
     vary = check_vary(vary)
+    max_workers = Number(whole=True, at_least=1, optional=True)("max_workers", max_workers)
+    check_run(seed, time_limit)
     chosen = parse_pick(pick)
+    if chosen.kind == "extremes":
+        raise ProblemOptionError("pick", "one plan per setting (knee, first or limits)",
+                                 "extremes")
     combos = combinations(vary)
     for name, values in vary.items():  # a bad value is an error, not a row
         for value in values:

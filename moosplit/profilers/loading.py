@@ -1,0 +1,60 @@
+"""Loading a model for profiling: an ONNX file, a built-in architecture, or a torch factory."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ..errors import ProfileError
+from .graph import ModelRunner
+
+
+def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
+               seed: int = 0) -> tuple[ModelRunner, str]:
+    """Load a model as a ModelRunner, and say where its weights come from.
+
+    `model` is an ONNX file (``.onnx``), the name of a built-in architecture (random
+    weights from `seed`), or ``package.module:factory`` naming a function that returns a
+    torch.nn.Module. `shape` is the input shape per sample (needed where the model leaves
+    it open); `batch` the samples per inference. Bad input raises ProfileError.
+    """
+    if model.lower().endswith(".onnx"):
+        from .onnx_model import load_onnx
+
+        if not Path(model).is_file():
+            raise ProfileError(f"{model}: no such ONNX file")
+        return load_onnx(model, batch=batch, input_shape=shape), f"as stored in {model}"
+    from .architectures import ARCHITECTURES, build_architecture
+
+    if model in ARCHITECTURES:
+        from .torch_model import trace_module
+
+        info = ARCHITECTURES[model]
+        module = build_architecture(model, seed=seed)
+        per_sample = shape or tuple(info.input_shape)
+        origin = (f"random (torchvision's initialisation, seed {seed}): latencies and sizes "
+                  "are honest, quantisation errors are not those of trained weights")
+        return trace_module(module, (batch, *per_sample), name=model), origin
+    if ":" in model:
+        from .torch_model import trace_module
+
+        if shape is None:
+            raise ProfileError(f"{model}: a torch factory needs --input-shape")
+        module_name, _, attr = model.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ProfileError(f"{model}: cannot import {attr} from {module_name}: {exc}") from exc
+        try:
+            module = factory() if callable(factory) else factory
+        except TypeError as exc:
+            raise ProfileError(f"{model}: calling {attr}() failed ({exc}); give a function "
+                               "that takes no arguments and returns a torch.nn.Module") from None
+        import torch
+
+        if not isinstance(module, torch.nn.Module):
+            raise ProfileError(f"{model}: {attr} gave a {type(module).__name__}, not a "
+                               "torch.nn.Module")
+        return trace_module(module, (batch, *shape), name=model), f"from {model}"
+    raise ProfileError(f"{model}: not an .onnx file, a built-in architecture "
+                       f"({', '.join(sorted(ARCHITECTURES))}), nor module:factory")

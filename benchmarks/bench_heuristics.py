@@ -36,7 +36,7 @@ from pymoo.optimize import minimize
 import moosplit
 from moosplit.results.pareto import minimisation_form, nondominated
 from moosplit.solvers.nsga2 import NSGA2Solver, PlanEncoding
-from moosplit.workflows.comparison import _scores
+from moosplit.workflows.comparison import front_scores
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_exact import TARGET_MAX_LABELS, bounded, generated, machine  # noqa: E402
@@ -141,7 +141,7 @@ def main() -> None:
         reference = union[nondominated(union, problem.maximise)]
         what = (f"the best known front (union of every row; {args.reference} did not prove "
                 f"its front within {args.time_limit:g} s)")
-    rows = [(name, budget, len(F), _scores(F, reference, problem.maximise)[0], t,
+    rows = [(name, budget, len(F), front_scores(F, reference, problem.maximise)[0], t,
              worst_gap(F, reference, problem.maximise)) for name, budget, F, t in fronts]
     header = (f"Measured {date.today().isoformat()} on {machine()}; "
               f"`python benchmarks/bench_heuristics.py {' '.join(sys.argv[1:])}`; problem: "

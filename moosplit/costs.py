@@ -22,13 +22,15 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from .problems.problem import Network
 from .profiles.profile import Profile
 from .profiles.schema import REFERENCE_BITS
+
+if TYPE_CHECKING:  # read for its attributes only
+    from .problems.network import Network
 
 T = TypeVar("T")
 
@@ -56,10 +58,20 @@ def transmit_seconds(bits: np.ndarray | float, network: Network) -> np.ndarray |
     return bits / (network.bandwidth_mbps * 1e6)
 
 
+def transmit_ms(bits: np.ndarray | float, network: Network) -> np.ndarray | float:
+    """The latency sending `bits` adds, in ms (latency_ms's transmit term)."""
+    return 1000.0 * transmit_seconds(bits, network)
+
+
 def latency_ms(edge_ms: np.ndarray | float, tx_seconds: np.ndarray | float,
                cloud_ms: np.ndarray | float, network: Network) -> np.ndarray | float:
     """End-to-end latency: edge compute (encoding included) + rtt + transmit + cloud."""
-    return edge_ms + network.rtt_ms + 1000.0 * tx_seconds + cloud_ms
+    return edge_ms + network.rtt_ms + 1000.0 * tx_seconds + cloud_ms  # as transmit_ms
+
+
+def bytes_of(bits: T) -> T:
+    """Bytes of `bits` bits."""
+    return bits / 8.0
 
 
 def energy_mj(edge_mj: np.ndarray | float, tx_seconds: np.ndarray | float,
@@ -105,7 +117,7 @@ def quantities(*, edge_ms: np.ndarray, tx_bits: np.ndarray, cloud_ms: np.ndarray
     if edge_mj is not None and network.tx_power_mw is not None:
         values["energy_mj"] = energy_mj(edge_mj, tx_s, network)
     values["throughput_fps"] = throughput_fps(edge_ms, tx_s, cloud_ms, batch)
-    values["tx_bytes"] = tx_bits / 8.0
+    values["tx_bytes"] = bytes_of(tx_bits)
     return values
 
 

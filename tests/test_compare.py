@@ -5,13 +5,13 @@ import pandas as pd
 
 import moosplit
 from moosplit.cli import main
-from moosplit.workflows.comparison import compare
+from moosplit.workflows.comparison import compare_solvers
 
 
 def test_exact_backends_score_one_and_heuristics_no_more():
     problem = moosplit.random_problem(6, kind="dag", seed=4,
                                       objectives=("latency_ms", "error"))
-    result = compare(problem, ["exhaustive", "cpsat", "lagrangian", "uniform", "dads"])
+    result = compare_solvers(problem, ["exhaustive", "cpsat", "lagrangian", "uniform", "dads"])
     table = result.table.set_index("solver")
     assert result.reference_kind == "exact"
     assert table.loc["exhaustive", "hv_ratio"] == 1.0
@@ -28,7 +28,7 @@ def test_exact_backends_score_one_and_heuristics_no_more():
 def test_a_worse_front_scores_lower():
     problem = moosplit.random_problem(6, kind="chain", seed=2,
                                       objectives=("latency_ms", "memory_bytes"))
-    table = compare(problem, ["exhaustive", "cloud_only"]).table.set_index("solver")
+    table = compare_solvers(problem, ["exhaustive", "cloud_only"]).table.set_index("solver")
     assert table.loc["cloud_only", "hv_ratio"] < 1.0
     assert table.loc["cloud_only", "igd_plus"] > 0.0
 
@@ -63,7 +63,7 @@ def test_plot_with_one_objective_is_refused_before_solving(tmp_path, capsys, mon
 def test_resolution_goes_to_the_exact_backends_only():
     problem = moosplit.random_problem(8, kind="chain", seed=5, bits=(2, 4, 8),
                                       objectives=("latency_ms", "error"), bit_latency=True)
-    result = compare(problem, ["epsilon", "cpsat", "nsga2"], resolution=0.1)
+    result = compare_solvers(problem, ["epsilon", "cpsat", "nsga2"], resolution=0.1)
     assert result.fronts["epsilon"].guarantee.kind == "certified"
     assert result.fronts["cpsat"].guarantee.kind == "certified"
     assert result.fronts["nsga2"].guarantee.kind == "heuristic"

@@ -18,7 +18,7 @@ from moosplit.cli import dynamic as dynamic_command
 from moosplit.errors import ProblemError
 from moosplit.results.front_csv import FRONT_COLUMNS
 from moosplit.workflows.dynamic import (
-    Step,
+    ScenarioStep,
     bottlenecks,
     dynamic_policy,
     latency_lines,
@@ -224,26 +224,27 @@ def test_gain_by_hand(hand, tmp_path):
     path = tmp_path / "scenario.csv"
     path.write_text("batch,rate_mbps,duration\n1,0.5,1\n1,2,2\n1,8,1\n")
     steps = read_scenario(path)
-    assert steps == (Step(1, 0.5, 1.0), Step(1, 2.0, 2.0), Step(1, 8.0, 1.0))
+    assert steps == (ScenarioStep(1, 0.5, 1.0), ScenarioStep(1, 2.0, 2.0),
+                     ScenarioStep(1, 8.0, 1.0))
     policy = dynamic_policy(hand, rates=(0.5, 8))
     result = run_scenario(policy, steps, static_split=1)
     np.testing.assert_allclose(result.dynamic_ms, [9.2, 5.5, 3.0], rtol=1e-12)
     np.testing.assert_allclose(result.static_ms, [11.5, 5.5, 4.0], rtol=1e-12)
     assert scenario_gain(policy, steps, static_split=1) == pytest.approx(3.3 / 26.5, rel=1e-12)
     # without durations every step counts once: (11.5+5.5+4 - (9.2+5.5+3)) / 21 = 3.3 / 21
-    unweighted = [Step(s.batch, s.rate_mbps) for s in steps]
+    unweighted = [ScenarioStep(s.batch, s.rate_mbps) for s in steps]
     assert scenario_gain(policy, unweighted, 1) == pytest.approx(3.3 / 21, rel=1e-12)
-    assert scenario_gain(policy, [Step(1, 2.0)], 1) == 0.0
+    assert scenario_gain(policy, [ScenarioStep(1, 2.0)], 1) == 0.0
 
 
 def test_scenario_errors(hand, tmp_path):
     policy = dynamic_policy(hand, rates=(0.5, 8))
     with pytest.raises(ProblemError, match="outside the policy's rates"):
-        scenario_gain(policy, [Step(1, 9.0)], 1)
+        scenario_gain(policy, [ScenarioStep(1, 9.0)], 1)
     with pytest.raises(ProblemError, match="no batch size 4"):
-        scenario_gain(policy, [Step(4, 1.0)], 1)
+        scenario_gain(policy, [ScenarioStep(4, 1.0)], 1)
     with pytest.raises(ProblemError, match="static split"):
-        scenario_gain(policy, [Step(1, 1.0)], 7)
+        scenario_gain(policy, [ScenarioStep(1, 1.0)], 7)
     bad = tmp_path / "bad.csv"
     bad.write_text("batch,rate_mbps\n1,fast\n")
     with pytest.raises(ProblemError, match=r"row 0, column 'rate_mbps'"):
@@ -261,7 +262,7 @@ def test_forbid_full_offload_removes_split_zero(hand):
     assert 0 not in {i.plan.split for i in private.intervals[1]}
     assert [i.plan.split for i in private.intervals[1]] == [2, 1]
     with pytest.raises(ProblemError, match="raw input"):
-        scenario_gain(private, [Step(1, 1.0)], static_split=0)
+        scenario_gain(private, [ScenarioStep(1, 1.0)], static_split=0)
 
 
 def test_policy_per_batch_and_memory():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..workflows.comparison import compare
+from ..workflows.comparison import compare_solvers
 from ..workflows.plots import check_comparison_plot, plot_comparison
 from .options import add_problem_options, build_problem, comma_list, flags_for
 from .output import ProgressPrinter
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     problem = build_problem(args)
     progress = None if args.quiet else ProgressPrinter()
     try:
-        result = compare(problem, args.solvers, seed=args.seed, time_limit=args.time_limit,
+        result = compare_solvers(problem, args.solvers, seed=args.seed, time_limit=args.time_limit,
                          resolution=args.resolution, progress=progress)
     finally:
         if progress is not None:

@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from ..costs import weight_bytes
 from ..profiles.bundled import load_profile
 from ..profiles.schema import REFERENCE_BITS
 from ..workflows.dynamic import natural_bottlenecks, prefix_tx_bytes
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         f"outputs (sinks): {', '.join(profile.names[i] for i in np.flatnonzero(profile.sinks))}",
         f"total MACs: {int(profile.macs.sum()):,}",
         f"total weights: {int(profile.weight_elems.sum()):,} elements "
-        f"({profile.weight_elems.sum() * REFERENCE_BITS / 8 / 2**20:.3g} MiB at 16 bits)",
+        f"({weight_bytes(profile.weight_elems.sum(), REFERENCE_BITS) / 2**20:.3g} MiB at 16 "
+        "bits)",
         f"edge latency, all on edge: {profile.edge_ms.sum():.4g} ms; cloud: "
         f"{profile.cloud_ms.sum():.4g} ms",
         f"bit-widths: {', '.join(map(str, profile.bit_widths))}"

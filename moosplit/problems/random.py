@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..costs import tensor_bits, tensor_bytes, weight_bytes
 from ..profiles.synthetic import random_profile
 from .problem import Network, SplitProblem
 
@@ -36,7 +37,7 @@ def random_problem(
                              seed=int(rng.integers(2**31)))
     # a bandwidth at which sending the raw input takes 0.3x to 3x the edge-only compute
     # time, so that splitting is a real trade-off rather than a foregone conclusion
-    input_bits = profile.out_elems[0] * profile.input_bits * batch
+    input_bits = tensor_bits(profile.out_elems[0], profile.input_bits, batch)
     send_ms = profile.edge_ms.sum() * rng.uniform(0.3, 3.0)
     network = Network(bandwidth_mbps=float(input_bits / (send_ms * 1e3)),
                       rtt_ms=float(rng.uniform(0, 20)),
@@ -46,8 +47,8 @@ def random_problem(
         low, high = min(bits), max(bits)
         weights = profile.weight_elems.sum()
         largest = profile.out_elems[1:].max()
-        cheapest = weights * low / 8 + largest * low / 8 * batch
-        dearest = weights * high / 8 + 3 * largest * high / 8 * batch
+        cheapest = weight_bytes(weights, low) + tensor_bytes(largest, low, batch)
+        dearest = weight_bytes(weights, high) + 3 * tensor_bytes(largest, high, batch)
         constraints["memory_bytes"] = float(rng.uniform(cheapest, dearest))
         worst = profile.weight_error[low].sum() + profile.activation_error[low].sum()
         constraints["error"] = float(rng.uniform(0.05, 0.6) * worst)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import ProfileError
 from .profile import Profile
-from .validate import check_metadata_key, profile_from_frame
+from .validate import check_metadata_key, profile_fields
 
 
 def read_text_file(path: str | os.PathLike) -> str:
@@ -96,7 +96,7 @@ def read_profile(path: str | os.PathLike) -> Profile:
     text = read_text_file(path)
     metadata, body, n_meta = split_metadata(text, source)
     frame, lines = read_table(body, source, first_line=n_meta + 1)
-    return profile_from_frame(frame, metadata, source=source, row_lines=lines)
+    return Profile(**profile_fields(frame, metadata, source=source, row_lines=lines))
 
 
 def format_metadata(metadata: Mapping[str, str]) -> str:

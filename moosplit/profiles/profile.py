@@ -17,6 +17,7 @@ from .schema import (
     bit_latency_column,
     weight_error_column,
 )
+from .validate import profile_fields
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -161,9 +162,7 @@ class Profile:
         :class:`moosplit.errors.ProfileError` naming the source, row and column of the
         first problem found.
         """
-        from .validate import profile_from_frame
-
-        return profile_from_frame(frame, dict(metadata or {}), source=source)
+        return cls(**profile_fields(frame, dict(metadata or {}), source=source))
 
     def to_frame(self) -> pd.DataFrame:
         """The layer table as a DataFrame with the SPEC's column names."""

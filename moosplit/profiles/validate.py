@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError
-from .profile import Profile
 from .schema import (
     COLUMNS_BY_NAME,
     DEFAULT_INPUT_BITS,
@@ -264,14 +264,15 @@ def check_metadata_key(key: object) -> None:
         raise ProfileError(f"metadata key {key!r} must be one word (no spaces or ':')")
 
 
-def profile_from_frame(
+def profile_fields(
     frame: pd.DataFrame,
     metadata: dict[str, str],
     *,
     source: str = "<frame>",
     row_lines: list[int] | None = None,
-) -> Profile:
-    """Validate a raw layer table; see :meth:`Profile.from_frame`.
+) -> dict[str, Any]:
+    """Validate a raw layer table: the keyword arguments of a valid Profile, or a
+    ProfileError naming the source, row and column (see :meth:`Profile.from_frame`).
 
     `row_lines` gives the file line of each data row, used in messages.
     """
@@ -323,7 +324,7 @@ def profile_from_frame(
             raise ProfileError(f"{source}: metadata 'batch' must be a whole number >= 1, "
                                f"got {metadata['batch']!r}")
     names = [str(n).strip() for n in frame["name"]]
-    return Profile(
+    return dict(
         names=tuple(names), ops=tuple(ops), inputs=tuple(inputs),
         out_elems=ints["out_elems"], weight_elems=ints["weight_elems"], macs=ints["macs"],
         edge_ms=floats["edge_ms"], cloud_ms=floats["cloud_ms"],

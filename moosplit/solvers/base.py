@@ -83,7 +83,7 @@ class Solver(ABC):
             raise UnsupportedProblemError(
                 f"{self.name} does not support mode {problem.mode!r} (supports: "
                 f"{', '.join(self.modes)})")
-        resolution = getattr(self, "resolution", None)
+        resolution = self.resolution if self.supports_resolution else None  # type: ignore[attr-defined]
         if resolution is not None:
             resolution.check(problem.n_objectives)
 

@@ -14,7 +14,14 @@ from ..results.resolution import RESOLUTION, Resolution
 from ..validation import Number, option
 from .base import SolveContext, Solver
 from .cpsat_model import CpSatSplitModel, ScaledObjective
-from .oracle_sweep import Candidate, OracleTimeout, SweepResult, payoff_table, sweep, sweep_front
+from .oracle_sweep import (
+    Candidate,
+    OracleTimeout,
+    SweepResult,
+    epsilon_sweep,
+    payoff_table,
+    sweep_front,
+)
 from .registry import register
 
 
@@ -142,7 +149,7 @@ class CpSat(Solver):
             if table is not None:
                 steps, slack, gap = self._steps(problem, objectives, table, slack)
                 oracle.first_gap = gap if k == 2 else None
-            result = sweep(oracle, k, steps, on_point=found, extremes=table is not None)
+            result = epsilon_sweep(oracle, k, steps, on_point=found, extremes=table is not None)
         except OracleTimeout:
             result = SweepResult(candidates, False, oracle.solves)
         if candidates:

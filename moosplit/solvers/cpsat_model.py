@@ -22,6 +22,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ..costs import (
+    bytes_of,
     cost_model,
     energy_mj,
     latency_ms,
@@ -221,7 +222,7 @@ class CpSatSplitModel:
         forms: dict[str, _Linear] = {}
         forms["latency_ms"] = latency_ms(edge_ms, tx_seconds, cloud_ms, network)
         forms["error"] = error
-        forms["tx_bytes"] = tx_bits / 8.0
+        forms["tx_bytes"] = bytes_of(tx_bits)
         forms["edge_macs"] = macs * -1.0  # maximised: minimisation form is -macs
         if profile.edge_mj is not None and network.tx_power_mw is not None:
             forms["energy_mj"] = energy_mj(edge_mj, tx_seconds, network)

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
 
-from ..costs import tensor_bits, transmit_seconds
+from ..costs import tensor_bits, transmit_ms
 from ..plans import Plans
 from ..problems.problem import SplitProblem
 from ..profiles.schema import REFERENCE_BITS
@@ -44,8 +44,7 @@ class DADS(Baseline):
         n_rows = profile.n_rows
         bits = np.full(n_rows, REFERENCE_BITS)
         bits[0] = profile.input_bits
-        transfer = 1000.0 * transmit_seconds(tensor_bits(profile.out_elems, bits, profile.batch),
-                                             network)
+        transfer = transmit_ms(tensor_bits(profile.out_elems, bits, profile.batch), network)
         source, sink = 2 * n_rows, 2 * n_rows + 1  # rows, then one aux node per row
         arcs: list[tuple[int, int, float]] = []
         for i in range(1, n_rows):

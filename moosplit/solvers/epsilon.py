@@ -20,7 +20,7 @@ from ..validation import Number, option
 from .base import SolveContext, Solver
 from .dp import BitDP, Closed, LabelLimit, Labels
 from .enumeration import TooMany, edge_sets
-from .oracle_sweep import Candidate, payoff_table, sweep, sweep_front
+from .oracle_sweep import Candidate, epsilon_sweep, payoff_table, sweep_front
 from .registry import register
 
 DP_SHARE = 0.75
@@ -341,7 +341,7 @@ class Epsilon(Solver):
         k = problem.n_objectives
         dp = BitDP(problem, self.max_labels)
         passes, oracle = self._run(problem, dp, uniform_survey(problem)[2], context)
-        result = sweep(oracle, k, np.zeros(k))  # steps of 0: the next float down, exact
+        result = epsilon_sweep(oracle, k, np.zeros(k))  # steps of 0: the next float down, exact
         result.complete = result.complete and passes.complete
         stats = SolveStats(context.elapsed, oracle.n_closed, {
             "labels": passes.labels, "bounded": dp.bounded,
@@ -400,7 +400,7 @@ class Epsilon(Solver):
             wanted = resolution.additive(zero, floor)
         steps = np.maximum(wanted - spent, 0.0)
         steps[0] = 0.0  # f1 is minimised, never stepped
-        result = sweep(oracle, k, steps, extremes=True)
+        result = epsilon_sweep(oracle, k, steps, extremes=True)
         result.complete = result.complete and passes.complete
         stats = SolveStats(context.elapsed, oracle.n_closed, {
             "labels": passes.labels, "peak_labels": dp.peak, "merged": dp.merged,

@@ -22,6 +22,7 @@ from ..results.front import HEURISTIC, Front, SolveStats
 from ..results.pareto import minimisation_form, nondominated
 from ..validation import Number, option
 from .base import SolveContext, Solver
+from .baselines import QDMP, Neurosurgeon
 from .registry import register
 
 
@@ -264,8 +265,6 @@ def seed_plans(problem: SplitProblem) -> Plans:
     """The baselines' plans, to seed the population: cloud-only, edge-only at every
     bit-width of the bit set (edge_only and uniform), and Neurosurgeon's and QDMP's splits
     (prefix mode, when 16 bits are in the bit set)."""
-    from .baselines import QDMP, Neurosurgeon
-
     profile = problem.profile
     low, high = problem.split_bounds
     batches = [prefix_plans(problem, np.array([high]), b) for b in problem.bit_set]

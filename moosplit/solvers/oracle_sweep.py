@@ -80,7 +80,7 @@ def payoff_table(oracle: LexOracle, k: int) -> np.ndarray | None:
     return np.array(rows)
 
 
-def sweep(oracle: LexOracle, k: int, steps: Sequence[float],
+def epsilon_sweep(oracle: LexOracle, k: int, steps: Sequence[float],
           on_point: Callable[[Candidate], None] | None = None, *,
           extremes: bool = False) -> SweepResult:
     """Run the epsilon-constraint sweep; `steps[j]` is the decrement of eps_j (j >= 1).

@@ -19,7 +19,7 @@ from ..solvers.registry import available_solvers, solve
 
 
 @dataclass(frozen=True)
-class Comparison:
+class SolverComparison:
     """Fronts of several backends on one problem, scored against the best front known.
 
     reference: the non-dominated union of the exact (or certified) fronts when any backend
@@ -34,7 +34,7 @@ class Comparison:
     table: pd.DataFrame
 
 
-def _scores(F: np.ndarray, reference: np.ndarray, maximise) -> tuple[float, float]:
+def front_scores(F: np.ndarray, reference: np.ndarray, maximise) -> tuple[float, float]:
     """(hypervolume ratio, IGD+) on objectives normalised by the reference's range.
 
     The hypervolume reference point is the reference front's nadir plus 10% of its range,
@@ -53,9 +53,9 @@ def _scores(F: np.ndarray, reference: np.ndarray, maximise) -> tuple[float, floa
     return float(ratio), float(moocore.igd_plus(A, ref=R))
 
 
-def compare(problem: SplitProblem, solvers: Sequence[str], *, seed: int = 0,
+def compare_solvers(problem: SplitProblem, solvers: Sequence[str], *, seed: int = 0,
             time_limit: float | None = None, resolution: float | None = None,
-            progress: ProgressCallback | None = None) -> Comparison:
+            progress: ProgressCallback | None = None) -> SolverComparison:
     """Run each backend on `problem` (same seed for all) and score its front.
 
     `resolution` goes to every backend that takes one (the exact ones: a certified front
@@ -66,7 +66,7 @@ def compare(problem: SplitProblem, solvers: Sequence[str], *, seed: int = 0,
     Example:
         >>> import moosplit
         >>> problem = moosplit.random_problem(5, seed=1)
-        >>> result = compare(problem, ["exhaustive", "lagrangian", "cloud_only"])
+        >>> result = compare_solvers(problem, ["exhaustive", "lagrangian", "cloud_only"])
         >>> float(result.table.set_index("solver").loc["exhaustive", "hv_ratio"])
         1.0
     """
@@ -105,9 +105,9 @@ def compare(problem: SplitProblem, solvers: Sequence[str], *, seed: int = 0,
                          "hv_ratio": np.nan, "igd_plus": np.nan, "time_s": np.nan})
             continue
         front = fronts[name]
-        ratio, igd = (_scores(front.F, reference, problem.maximise) if len(reference)
+        ratio, igd = (front_scores(front.F, reference, problem.maximise) if len(reference)
                       else (np.nan, np.nan))
         rows.append({"solver": name, "status": front.status.value,
                      "guarantee": front.guarantee.kind, "points": len(front),
                      "hv_ratio": ratio, "igd_plus": igd, "time_s": front.stats.time_s})
-    return Comparison(problem, fronts, refused, reference, kind, pd.DataFrame(rows))
+    return SolverComparison(problem, fronts, refused, reference, kind, pd.DataFrame(rows))

@@ -408,7 +408,7 @@ def dynamic_policy(
 
 # --------------------------------------------------------------------------- scenarios
 @dataclass(frozen=True)
-class Step:
+class ScenarioStep:
     """One step of a scenario: batch size and data rate, weighted by `duration`."""
 
     batch: int
@@ -416,7 +416,7 @@ class Step:
     duration: float = 1.0
 
 
-def read_scenario(path: str | os.PathLike) -> tuple[Step, ...]:
+def read_scenario(path: str | os.PathLike) -> tuple[ScenarioStep, ...]:
     """Read a scenario CSV: columns `batch`, `rate_mbps`, optional `duration` (default 1).
 
     Raises ProblemError naming the file, row and column of a bad cell.
@@ -445,7 +445,7 @@ def read_scenario(path: str | os.PathLike) -> tuple[Step, ...]:
                                    f"got {text!r}")
             return value
         duration = number("duration") if "duration" in frame.columns else 1.0
-        steps.append(Step(int(number("batch", whole=True)), number("rate_mbps"), duration))
+        steps.append(ScenarioStep(int(number("batch", whole=True)), number("rate_mbps"), duration))
     return tuple(steps)
 
 
@@ -473,7 +473,7 @@ class ScenarioResult:
         return (self.total_static_ms - self.total_dynamic_ms) / self.total_static_ms
 
 
-def run_scenario(policy: Policy, scenario: Sequence[Step], static_split: int, *,
+def run_scenario(policy: Policy, scenario: Sequence[ScenarioStep], static_split: int, *,
                  static_bits: int | None = None) -> ScenarioResult:
     """Latency of each step, dynamic and static, both from the shared evaluator.
 
@@ -517,7 +517,7 @@ def _static_plan(policy: Policy, batch: int, split: int, bits: int) -> Plans:
     return plans
 
 
-def scenario_gain(policy: Policy, scenario: Sequence[Step], static_split: int, *,
+def scenario_gain(policy: Policy, scenario: Sequence[ScenarioStep], static_split: int, *,
                   static_bits: int | None = None) -> float:
     """Gain G of the dynamic policy over a static split along a scenario.
 
@@ -530,7 +530,7 @@ def scenario_gain(policy: Policy, scenario: Sequence[Step], static_split: int, *
     Example:
         >>> import moosplit
         >>> policy = dynamic_policy(moosplit.load_profile("portend_resnet20"), rates=(1, 128))
-        >>> steps = [Step(1, 2.0), Step(1, 100.0)]  # cloud-only is best at both rates
+        >>> steps = [ScenarioStep(1, 2.0), ScenarioStep(1, 100.0)]  # cloud-only best at both
         >>> round(scenario_gain(policy, steps, static_split=11), 4)  # vs edge-only
         0.454
     """

@@ -22,7 +22,7 @@ from ..problems.quantities import QUANTITIES
 from ..results.front import Front
 from ..results.pareto import nondominated
 from ..results.selection import limit_names
-from .comparison import Comparison
+from .comparison import SolverComparison
 from .dynamic import Policy
 from .sweeps import SweepTable, column_of
 
@@ -288,7 +288,7 @@ def check_comparison_plot(path: str | os.PathLike, n_objectives: int) -> None:
         raise OptionError("objectives", "at least two to plot fronts", n_objectives)
 
 
-def plot_comparison(result: Comparison, path: str | os.PathLike) -> None:
+def plot_comparison(result: SolverComparison, path: str | os.PathLike) -> None:
     """Draw the compared fronts on the first two objectives, over the reference front."""
     problem = result.problem
     check_comparison_plot(path, problem.n_objectives)

@@ -8,10 +8,11 @@ import sys
 from ..errors import ProfileError
 from ..profilers.loading import load_model
 from .options import check_out_folder, comma_list
-from .profile_model import as_cli_errors, parse_shape
+from .profile_model import add_model_arguments, as_cli_errors, parse_shape
 
 COMMAND = "codecs"
 """The command this module implements."""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `codecs` command."""
@@ -22,12 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "or lzma) and lossy ones (coarser quantisation, then the first coder): ratio "
         "against 8-bit tensors, added error (MSE per element), encode time. Writes the "
         "codec table that --codecs of the solving commands reads.")
-    parser.add_argument("model", metavar="MODEL", help="MODEL.onnx, an architecture name, or "
-                        "module:factory (node names match 'moosplit profile' of the same MODEL)")
-    parser.add_argument("--out", required=True, help="codec CSV to write ('-' for stdout)")
-    parser.add_argument("--input-shape", default=None, metavar="CxHxW",
-                        help="input shape per sample where the model leaves it open")
-    parser.add_argument("--batch", type=int, default=1, help="samples per inference (default 1)")
+    add_model_arguments(parser, "codec CSV")
     parser.add_argument("--coders", type=comma_list(str), default=("zlib",),
                         help="lossless coders: zlib, lzma (default zlib)")
     parser.add_argument("--lossy-bits", type=_lossy_bits, default=(4, 2),

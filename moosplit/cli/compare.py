@@ -16,6 +16,7 @@ DEFAULT = "epsilon,nsga2,lagrangian,cloud_only,edge_only,uniform,neurosurgeon,qd
 COMMAND = "compare"
 """The command this module implements."""
 
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `compare` command."""
     parser = sub.add_parser(

@@ -28,6 +28,7 @@ from .options import check_out_folder, comma_list, constraints_from_args, flags_
 COMMAND = "dynamic"
 """The command this module implements."""
 
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `dynamic` command."""
     parser = sub.add_parser(

@@ -17,6 +17,7 @@ __all__ = ["add_parser", "natural_bottlenecks", "prefix_tx_bytes", "run"]
 COMMAND = "info"
 """The command this module implements."""
 
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `info` command."""
     parser = sub.add_parser(COMMAND, help="describe a profile and its natural bottlenecks",

@@ -9,6 +9,7 @@ from ..profiles.bundled import bundled_profiles, load_profile
 COMMAND = "profiles"
 """The command this module implements."""
 
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `profiles` command."""
     parser = sub.add_parser(COMMAND, help="list the bundled profiles",

@@ -38,6 +38,7 @@ class _ProfileAsOption:
 COMMAND = "plot"
 """The command this module implements."""
 
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `plot` command."""
     parser = sub.add_parser(

@@ -19,6 +19,7 @@ from .output import ProgressPrinter
 COMMAND = "profile"
 """The command this module implements."""
 
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `profile` command."""
     parser = sub.add_parser(
@@ -28,13 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "profile CSV. MODEL is an ONNX file (extra 'profile'), the name of a built-in "
         "architecture such as resnet50 (extra 'torch'), or 'package.module:factory' naming "
         "a function that returns a torch.nn.Module.")
-    parser.add_argument("model", metavar="MODEL", help="MODEL.onnx, an architecture name, or "
-                        "module:factory")
-    parser.add_argument("--out", required=True, help="profile CSV to write ('-' for stdout)")
-    parser.add_argument("--input-shape", default=None, metavar="CxHxW",
-                        help="input shape per sample, e.g. 3x224x224 (needed where the model "
-                             "leaves dimensions open; built-in architectures know theirs)")
-    parser.add_argument("--batch", type=int, default=1, help="samples per inference (default 1)")
+    add_model_arguments(parser, "profile CSV")
     parser.add_argument("--edge", default=HOST, metavar="DEVICE",
                         help="edge device: 'host' (measure here) or a device preset "
                              "(see docs/profiles.md); default host")
@@ -61,6 +56,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "calibration crops (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, writes: str) -> None:
+    """MODEL, --out and the options that say how to load a model (`profile` and `codecs`)."""
+    parser.add_argument("model", metavar="MODEL", help="MODEL.onnx, an architecture name, or "
+                        "module:factory (node names are the same for every command)")
+    parser.add_argument("--out", required=True, help=f"{writes} to write ('-' for stdout)")
+    parser.add_argument("--input-shape", default=None, metavar="CxHxW",
+                        help="input shape per sample, e.g. 3x224x224 (needed where the model "
+                             "leaves dimensions open; built-in architectures know theirs)")
+    parser.add_argument("--batch", type=int, default=1, help="samples per inference (default 1)")
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:

@@ -17,6 +17,7 @@ from .output import ProgressPrinter, front_table
 COMMAND = "solve"
 """The command this module implements."""
 
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `solve` command."""
     parser = sub.add_parser(COMMAND, help="solve a split problem and print its front",

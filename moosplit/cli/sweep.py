@@ -25,6 +25,7 @@ PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
 COMMAND = "sweep"
 """The command this module implements."""
 
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `sweep` command."""
     parser = sub.add_parser(

@@ -125,13 +125,15 @@ def quantities(*, edge_ms: np.ndarray, tx_bits: np.ndarray, cloud_ms: np.ndarray
 @dataclass(frozen=True)
 class WalkStep:
     """One edge node of a walk: the earlier tensors live while it runs (Live(k) without
-    k itself), whether the raw input is among them, and the tensors still live after it
-    (its *frontier*: needed by a later edge node, or waiting to be sent)."""
+    k itself), whether the raw input is among them, the tensors still live after it (its
+    *frontier*: needed by a later edge node, or waiting to be sent) and, for each of
+    those, the position it is live until (`Walk.live_until`)."""
 
     node: int
     live: tuple[int, ...]
     input_live: bool
     frontier: tuple[int, ...]
+    until: tuple[int, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,10 +257,15 @@ class CostModel:
         nodes = np.flatnonzero(edge)
         held = [int(t) for t in nodes]
         steps = []
+        frontier: tuple[int, ...] = ()
         for k in held:
-            live = tuple(t for t in held if t < k and until[t] >= k)
-            frontier = tuple(t for t in held if t <= k and until[t] > k)
-            steps.append(WalkStep(k, live, bool(until[0] >= k), frontier))
+            # the tensors live at k are those live after the previous edge node: a held
+            # tensor that is not cut has all its consumers on the edge, so none is released
+            # between two consecutive edge nodes
+            live = frontier
+            frontier = tuple(t for t in (*live, k) if until[t] > k)
+            steps.append(WalkStep(k, live, bool(until[0] >= k), frontier,
+                                  tuple(int(until[t]) for t in frontier)))
         sent = tuple(t for t in held if cut[t])
         return Walk(edge, tuple(steps), sent, bool(cut[0]), until)
 

@@ -2,9 +2,10 @@
 
 Walk the edge nodes in table order (a :class:`moosplit.costs.Walk`). Node k's working set
 is its own output plus the earlier tensors live at k; for a fixed edge set, which tensors
-are live at k does not depend on the bits, only on the edge set. So the *state* after node
-k is the activation bit-width of every tensor still needed later (the frontier), and
-everything else is a partial sum (:mod:`.labels`). Labels in the same state are compared
+are live at k does not depend on the bits, only on the edge set. Those tensors' bits matter
+later only through sums (working sets and transmitted bits), so the *state* after node k is
+their held bits per release position, and everything else is a partial sum
+(:mod:`.labels`). Labels in the same state are compared
 and dominated ones dropped (:mod:`.pruning`); labels a known plan beats are dropped too
 (:mod:`.bounding`); in certified mode labels within a grid cell are merged
 (:mod:`.merging`). After node n of a prefix walk, the frontier holds exactly the tensors a
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 import moocore
 import numpy as np
 
-from ...costs import WalkStep, cost_model, tensor_bytes
+from ...costs import WalkStep, bytes_of, cost_model, tensor_bits, tensor_bytes
 from ...problems.problem import SplitProblem, limit
 from ...problems.quantities import QUANTITIES
 from .bounding import BOUNDED_OBJECTIVES, Incumbents, objective_floor
@@ -65,8 +66,12 @@ class BitDP:
                                                      "energy_mj"}:
             self.dims.append("edge_ms")
         self.latency_table = costs.edge_latency
-        # bytes of each tensor at each activation bit index
-        self.sizes = tensor_bytes(profile.out_elems[:, None], self.bits[None, :], profile.batch)
+        # transmitted bits of each tensor at each activation bit index under each codec
+        # (codec 0, none: plain bits); their bytes are what it holds in memory
+        codecs = problem.codec_table
+        self.n_codecs = len(codecs)
+        plain = tensor_bits(profile.out_elems[:, None], self.bits[None, :], profile.batch)
+        self.tensor_bits = plain[:, :, None] / codecs.ratio.T[:, None, :]
         self.input_size = tensor_bytes(profile.out_elems[0], profile.input_bits, profile.batch)
         columns = {"error": choices.error, "weights": choices.weight_bytes,
                    "edge_ms": choices.edge_ms}
@@ -99,7 +104,7 @@ class BitDP:
 
     def _drop_dominated_choices(self) -> None:
         """Certified mode: drop a node's (bw, ba) choice when another with the same ba (so
-        the same frontier code and working set) costs no more in every tracked sum."""
+        the same held bits and working set) costs no more in every tracked sum."""
         if not self.dims:
             return
         for i in range(1, len(self.choices)):
@@ -224,7 +229,7 @@ class BitDP:
         The step's live tensors are all in the previous frontier; its frontier is a subset
         of the previous frontier and the node.
         """
-        previous = Labels.root(len(self.dims)) if previous is None else previous
+        previous = self._root() if previous is None else previous
         node = step.node
         choices, costs = self.choices[node], self.costs[node]
         n_labels, n_choices = len(previous), len(choices)
@@ -234,27 +239,33 @@ class BitDP:
         parent = np.repeat(np.arange(n_labels), n_choices)
         choice = np.tile(np.arange(n_choices), n_labels)
         sums = previous.sums[parent] + costs[choice]
-        a_new = choices[choice, 1]
+        new_bits = self.tensor_bits[node, choices[choice, 1]]  # (L', codecs)
+        held = previous.held[parent]
         if "peak" in self.dims:
-            working = self.sizes[node, a_new] + (self.input_size if step.input_live else 0.0)
-            for t in step.live:
-                position = previous.frontier.index(t)
-                working = working + self.sizes[t, previous.digits[parent, position]]
+            # every held tensor is live at this node (the walk's live set)
+            working = (bytes_of(new_bits[:, 0] + held[:, :, 0].sum(axis=1))
+                       + (self.input_size if step.input_live else 0.0))
             p = self.dims.index("peak")
             sums[:, p] = np.maximum(sums[:, p], working)
-        digits = np.empty((len(parent), len(step.frontier)), np.uint8)
-        for position, t in enumerate(step.frontier):
-            digits[:, position] = (a_new if t == node
-                                   else previous.digits[parent, previous.frontier.index(t)])
-        return self._prune(Labels(node, step.frontier, digits,
-                                  state_codes(digits, self.base), sums, parent, choice))
+        groups = tuple(sorted(set(step.until)))
+        regrouped = np.zeros((len(parent), len(groups), self.n_codecs))
+        for j, release in enumerate(groups):
+            if release in previous.groups:  # still held (its release is after this node)
+                regrouped[:, j] = held[:, previous.groups.index(release)]
+            if node in step.frontier and step.until[step.frontier.index(node)] == release:
+                regrouped[:, j] += new_bits
+        return self._prune(Labels(node, groups, regrouped, state_codes(regrouped), sums,
+                                  parent, choice))
+
+    def _root(self) -> Labels:
+        return Labels.root(len(self.dims), self.n_codecs)
 
     # ------------------------------------------------------------ finishing
     def close(self, labels: Labels | None, edge: np.ndarray, sent: tuple[int, ...],
               input_sent: bool) -> Closed:
         """Full objective vectors of every label (None: the root) for edge set `edge`."""
-        labels = Labels.root(len(self.dims)) if labels is None else labels
-        return close(self.problem, self.dims, self.bits, labels, edge, sent, input_sent)
+        labels = self._root() if labels is None else labels
+        return close(self.problem, self.dims, labels, edge, sent, input_sent)
 
     def rebuild(self, steps: list[Labels], last: int, label: int) -> dict[int, tuple[int, int]]:
         """(bw, ba) of every node along the label's history, walking parents back."""

@@ -31,13 +31,14 @@ class Closed:
     codec: np.ndarray
 
 
-def close(problem: SplitProblem, dims: list[str], bits: np.ndarray, labels: Labels,
-          edge: np.ndarray, sent: tuple[int, ...], input_sent: bool) -> Closed:
+def close(problem: SplitProblem, dims: list[str], labels: Labels, edge: np.ndarray,
+          sent: tuple[int, ...], input_sent: bool) -> Closed:
     """Full objective vectors of every label for the edge set `edge`, per codec that
     covers the sent tensors; only feasible, non-dominated ones are kept.
 
-    sent: the edge tensors sent (all in the labels' frontier); input_sent: the raw input
-    is sent too.
+    sent: the edge tensors sent, which are exactly the tensors the labels hold (the
+    tensors live after the last node: a walk's frontier is its cut set); input_sent: the
+    raw input is sent too.
     """
     profile, network, codecs = problem.profile, problem.network, problem.codec_table
     n_labels = len(labels)
@@ -57,13 +58,10 @@ def close(problem: SplitProblem, dims: list[str], bits: np.ndarray, labels: Labe
     for c in range(len(codecs)):
         if not codecs.available[c, tensors].all():
             continue
-        tx_bits = np.zeros(n_labels)
+        tx_bits = labels.held[:, :, c].sum(axis=1)
         if input_sent:
-            tx_bits += tensor_bits(profile.out_elems[0], profile.input_bits,
-                                   batch) / codecs.ratio[c, 0]
-        for t in sent:
-            tensor = bits[labels.digits[:, labels.frontier.index(t)]]
-            tx_bits += tensor_bits(profile.out_elems[t], tensor, batch) / codecs.ratio[c, t]
+            tx_bits = tx_bits + tensor_bits(profile.out_elems[0], profile.input_bits,
+                                            batch) / codecs.ratio[c, 0]
         encode = codecs.encode_ms[c, tensors].sum()
         values = quantities(
             edge_ms=edge_ms + encode, tx_bits=tx_bits, cloud_ms=cloud_ms, network=network,

@@ -1,9 +1,16 @@
 """Labels: the partial plans of the bit-width DP after one node, grouped by state.
 
-After edge node k, a label holds one assignment of bits to the edge nodes up to k: its
-*state* (the activation bit-width of every tensor still live after k, the *frontier*) and
-the partial sums that bits change (error, weight bytes, peak working set, edge latency:
-the DP's tracked dims), with the label it extends and the choice that extended it.
+After edge node k, a label holds one assignment of bits to the edge nodes up to k: the
+partial sums that bits change (error, weight bytes, peak working set, edge latency: the
+DP's tracked dims), the *held* bits of the tensors still live after k, and the label it
+extends with the choice that extended it.
+
+A live tensor's bit-width matters later only through sums: the working sets of the edge
+nodes it stays live for, and the transmitted bits if it is sent. So the tensors live after
+k are grouped by the position they are live until (their *release*), and a label keeps,
+per group, their total bits (and, with codecs, their bits over each codec's ratio). Two
+labels with equal held vectors have the same future costs; that vector is the label's
+*state*.
 """
 
 from __future__ import annotations
@@ -22,16 +29,18 @@ class LabelLimit(Exception):
 class Labels:
     """The labels after one node.
 
-    digits: (L, len(frontier)) each frontier tensor's activation bit index; codes: (L,)
-    the state as one integer (equal iff the digits are); sums: (L, dims) partial sums;
-    parent: (L,) label index in the previous Labels; choice: (L,) index into the node's
-    (bw, ba) choices. The root labels (before any node) are one empty label whose parent
-    and choice are -1: it extends nothing.
+    groups: the release positions of the tensors live after the node, ascending; held:
+    (L, len(groups), codecs) per group and codec, the total transmitted bits of the group's
+    tensors under that codec (codec 0, `none`: plain bits); codes: (L,) the state as one
+    integer (equal iff held is); sums: (L, dims) partial sums; parent: (L,) label index in
+    the previous Labels; choice: (L,) index into the node's (bw, ba) choices. The root
+    labels (before any node) are one empty label whose parent and choice are -1: it
+    extends nothing.
     """
 
     node: int
-    frontier: tuple[int, ...]
-    digits: np.ndarray
+    groups: tuple[int, ...]
+    held: np.ndarray
     codes: np.ndarray
     sums: np.ndarray
     parent: np.ndarray
@@ -42,20 +51,23 @@ class Labels:
 
     def take(self, index: np.ndarray) -> Labels:
         """The labels at `index`, in that order."""
-        return Labels(self.node, self.frontier, self.digits[index], self.codes[index],
+        return Labels(self.node, self.groups, self.held[index], self.codes[index],
                       self.sums[index], self.parent[index], self.choice[index])
 
     @classmethod
-    def root(cls, n_dims: int) -> Labels:
+    def root(cls, n_dims: int, n_codecs: int) -> Labels:
         """The one empty label before any node (nothing on the edge yet)."""
-        return cls(0, (), np.zeros((1, 0), np.uint8), np.zeros(1, np.int64),
+        return cls(0, (), np.zeros((1, 0, n_codecs)), np.zeros(1, np.int64),
                    np.zeros((1, n_dims)), np.full(1, -1), np.full(1, -1))
 
 
-def state_codes(digits: np.ndarray, base: int) -> np.ndarray:
-    """One integer per state: mixed radix while it fits in int64, else the rank of the row
-    among the distinct rows (wide frontiers of DAGs with long skips)."""
-    width = digits.shape[1]
-    if base ** width < 2**63:
-        return digits.astype(np.int64) @ (base ** np.arange(width, dtype=np.int64))
-    return np.unique(digits, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
+def state_codes(held: np.ndarray) -> np.ndarray:
+    """One integer per label: equal iff the held vectors are (the rank of the row among the
+    distinct rows). Held bits are sums of whole numbers (codec 0) or of the same terms in
+    the same order (other codecs), so equal assignments give equal floats."""
+    flat = held.reshape(len(held), held.shape[1] * held.shape[2])
+    if flat.shape[1] == 0 or not len(flat):
+        return np.zeros(len(held), np.int64)
+    if flat.shape[1] == 1:
+        return np.unique(flat[:, 0], return_inverse=True)[1].astype(np.int64).ravel()
+    return np.unique(flat, axis=0, return_inverse=True)[1].astype(np.int64).ravel()

@@ -241,7 +241,7 @@ class Epsilon(Solver):
             blocks.append((steps, rows < 0))
         previous = None
         complete = True
-        dp.begin_pass(high, self._prefix_latency_future(problem, dp, walk)
+        dp.begin_pass(walk, self._prefix_latency_future(problem, dp, walk)
                       if dp.needs_latency_future else None)
         for k, step in enumerate(walk.steps, start=1):
             if context.expired():
@@ -285,7 +285,7 @@ class Epsilon(Solver):
                 close = dp.close_latency_floor(edge, walk.sent, walk.input_sent)
                 future = (np.r_[rest[1:], 0.0] + close if dp.tracks_edge_latency
                           else np.full(len(nodes), (rest[0] if len(rest) else 0.0) + close))
-            dp.begin_pass(len(nodes), future)
+            dp.begin_pass(walk, future)
             for step in walk.steps:
                 previous = dp.advance(previous, step)
                 steps.append(previous)

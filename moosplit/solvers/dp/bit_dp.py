@@ -20,14 +20,14 @@ from collections.abc import Mapping
 import moocore
 import numpy as np
 
-from ...costs import WalkStep, bytes_of, cost_model, tensor_bits, tensor_bytes
+from ...costs import Walk, WalkStep, bytes_of, cost_model, tensor_bits, tensor_bytes
 from ...problems.problem import SplitProblem, limit
 from ...problems.quantities import QUANTITIES
 from .bounding import BOUNDED_OBJECTIVES, Incumbents, objective_floor
 from .closing import Closed, close, close_latency_floor
-from .labels import LabelLimit, Labels, state_codes
+from .labels import LabelLimit, Labels
 from .merging import BANDED, SlackBudget, cells
-from .pruning import dominance_key, pareto_per_state
+from .pruning import dominance_key, held_key, nondominated_rows
 
 
 class BitDP:
@@ -99,6 +99,7 @@ class BitDP:
         self.bounded = 0              # labels dropped by bounding
         self._n_steps, self._position = 1, 0
         self._latency_future = np.zeros(1)
+        self._future_peak = np.zeros(0)
         if self.certified:
             self._drop_dominated_choices()
 
@@ -144,19 +145,30 @@ class BitDP:
         if self.bounding:
             self.incumbents.add(F)
 
-    def begin_pass(self, n_steps: int, latency_future: np.ndarray | None = None) -> None:
-        """Start a pass of `n_steps` nodes: certified mode gives it the whole budget.
+    def begin_pass(self, walk: Walk, latency_future: np.ndarray | None = None) -> None:
+        """Start a pass over `walk`'s nodes: certified mode gives it the whole budget.
 
         latency_future[s]: after the pass's step s, a lower bound on a completed label's
         latency minus its edge latency sum if labels track one (`tracks_edge_latency`),
         else on the whole latency (needed if `needs_latency_future`).
         """
         self.budget.begin_pass()
-        self._n_steps, self._position = max(1, n_steps), 0
+        self._n_steps, self._position = max(1, len(walk.steps)), 0
+        self._future_peak = self._future_peaks(walk)
         if latency_future is not None:
             self._latency_future = np.asarray(latency_future, float)
         elif self.needs_latency_future:
             raise ValueError("this pass needs latency_future (a latency band is in use)")
+
+    def _future_peaks(self, walk: Walk) -> np.ndarray:
+        """Per step s of the walk, a bound on the largest working set of the nodes after s
+        (every tensor at the widest bits; 0 after the last step)."""
+        widest = bytes_of(self.tensor_bits[:, -1, 0])
+        working = np.array([widest[step.node] + widest[list(step.live)].sum()
+                            + (self.input_size if step.input_live else 0.0)
+                            for step in walk.steps])
+        after = np.maximum.accumulate(working[::-1])[::-1]
+        return np.r_[after[1:], 0.0]
 
     def edge_latency_floor(self) -> np.ndarray:
         """Per row, the least edge latency any of its choices takes (0 for the input)."""
@@ -194,9 +206,11 @@ class BitDP:
         """Bound, dominance (per state) and incumbent pruning, then, in certified mode and
         past `merge_above` labels, merging within grid cells."""
         index = np.flatnonzero(self._within_bounds(labels.sums))
-        key = dominance_key(labels.sums[index], self.dims)
-        codes = labels.codes[index]
-        kept = pareto_per_state(codes, key)
+        future_peak = self._future_peak[min(self._position, len(self._future_peak) - 1)] \
+            if len(self._future_peak) else 0.0
+        key = np.column_stack([dominance_key(labels.sums[index], self.dims, future_peak),
+                               held_key(labels.held[index])])
+        kept = nondominated_rows(key)
         # bounding after dominance: it tests every label against incumbents, and fewer
         # labels are left by now (a label dominated by a beaten one is beaten too)
         beaten = self._beaten(labels.sums[index[kept]])
@@ -207,8 +221,7 @@ class BitDP:
         if width is not None:
             sums = labels.sums[index[kept]]
             band = {q: self._floor(q, sums) <= cap for q, cap in self.caps.items()}
-            merged = kept[pareto_per_state(codes[kept], cells(key[kept], width, self.dims,
-                                                              band))]
+            merged = kept[nondominated_rows(cells(key[kept], width, self.dims, band))]
             if merged.size < kept.size:
                 self.budget.spend(width)
                 self.merged += kept.size - merged.size
@@ -254,8 +267,7 @@ class BitDP:
                 regrouped[:, j] = held[:, previous.groups.index(release)]
             if node in step.frontier and step.until[step.frontier.index(node)] == release:
                 regrouped[:, j] += new_bits
-        return self._prune(Labels(node, groups, regrouped, state_codes(regrouped), sums,
-                                  parent, choice))
+        return self._prune(Labels(node, groups, regrouped, sums, parent, choice))
 
     def _root(self) -> Labels:
         return Labels.root(len(self.dims), self.n_codecs)

@@ -8,9 +8,9 @@ extends with the choice that extended it.
 A live tensor's bit-width matters later only through sums: the working sets of the edge
 nodes it stays live for, and the transmitted bits if it is sent. So the tensors live after
 k are grouped by the position they are live until (their *release*), and a label keeps,
-per group, their total bits (and, with codecs, their bits over each codec's ratio). Two
-labels with equal held vectors have the same future costs; that vector is the label's
-*state*.
+per group, their total bits (and, with codecs, their bits over each codec's ratio): its
+*held* bits. Future costs grow with them, so they are compared like the partial sums
+(:mod:`.pruning`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ class Labels:
 
     groups: the release positions of the tensors live after the node, ascending; held:
     (L, len(groups), codecs) per group and codec, the total transmitted bits of the group's
-    tensors under that codec (codec 0, `none`: plain bits); codes: (L,) the state as one
-    integer (equal iff held is); sums: (L, dims) partial sums; parent: (L,) label index in
-    the previous Labels; choice: (L,) index into the node's (bw, ba) choices. The root
+    tensors under that codec (codec 0, `none`: plain bits); sums: (L, dims) partial sums;
+    parent: (L,) label index in the previous Labels; choice: (L,) index into the node's
+    (bw, ba) choices. The root
     labels (before any node) are one empty label whose parent and choice are -1: it
     extends nothing.
     """
@@ -41,33 +41,20 @@ class Labels:
     node: int
     groups: tuple[int, ...]
     held: np.ndarray
-    codes: np.ndarray
     sums: np.ndarray
     parent: np.ndarray
     choice: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.codes)
+        return len(self.sums)
 
     def take(self, index: np.ndarray) -> Labels:
         """The labels at `index`, in that order."""
-        return Labels(self.node, self.groups, self.held[index], self.codes[index],
-                      self.sums[index], self.parent[index], self.choice[index])
+        return Labels(self.node, self.groups, self.held[index], self.sums[index],
+                      self.parent[index], self.choice[index])
 
     @classmethod
     def root(cls, n_dims: int, n_codecs: int) -> Labels:
         """The one empty label before any node (nothing on the edge yet)."""
-        return cls(0, (), np.zeros((1, 0, n_codecs)), np.zeros(1, np.int64),
-                   np.zeros((1, n_dims)), np.full(1, -1), np.full(1, -1))
-
-
-def state_codes(held: np.ndarray) -> np.ndarray:
-    """One integer per label: equal iff the held vectors are (the rank of the row among the
-    distinct rows). Held bits are sums of whole numbers (codec 0) or of the same terms in
-    the same order (other codecs), so equal assignments give equal floats."""
-    flat = held.reshape(len(held), held.shape[1] * held.shape[2])
-    if flat.shape[1] == 0 or not len(flat):
-        return np.zeros(len(held), np.int64)
-    if flat.shape[1] == 1:
-        return np.unique(flat[:, 0], return_inverse=True)[1].astype(np.int64).ravel()
-    return np.unique(flat, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
+        return cls(0, (), np.zeros((1, 0, n_codecs)), np.zeros((1, n_dims)), np.full(1, -1),
+                   np.full(1, -1))

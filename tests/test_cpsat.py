@@ -4,6 +4,7 @@ import numpy as np
 
 import moosplit
 from moosplit.results.front import Status
+from moosplit.results.resolution import Resolution
 from moosplit.testing.pytest_backends import BackendConformance
 
 
@@ -16,11 +17,17 @@ class TestCpSatCertified(BackendConformance):
     options = {"resolution": 0.05}
 
 
+class TestCpSatMixedKinds(BackendConformance):
+    solver = "cpsat"
+    options = {"resolution": Resolution({"*": "5%", "error": "x1.05", "latency_ms": "x1.02",
+                                         "memory_bytes": "x1.1", "tx_bytes": "+100"})}
+
+
 def test_resolution_shrinks_the_front_within_its_certificate():
     problem = moosplit.random_problem(7, kind="dag", seed=11, bits=(2, 4, 8),
                                       objectives=("latency_ms", "error"))
     exact = moosplit.solve(problem, "cpsat")
-    coarse = moosplit.solve(problem, "cpsat", resolution=0.1)
+    coarse = moosplit.solve(problem, "cpsat", resolution=Resolution(0.1, "relative"))
     assert coarse.guarantee.kind == "certified"
     assert len(coarse) < len(exact)
     slack = np.array(coarse.guarantee.resolution)

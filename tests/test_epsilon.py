@@ -6,6 +6,7 @@ import pytest
 
 import moosplit
 from moosplit.results.front import Status
+from moosplit.results.resolution import Resolution
 from moosplit.solvers.epsilon import range_floor
 from moosplit.testing.conformance import check_against_reference
 from moosplit.testing.pytest_backends import BackendConformance
@@ -77,6 +78,16 @@ class TestEpsilonMerging10Percent(BackendConformance):
     options = {"resolution": 0.1, "merge_above": 0}
 
 
+MIXED = Resolution({"*": "5%", "error": "x1.05", "latency_ms": "x1.02", "memory_bytes": "x1.1",
+                    "energy_mj": "x1.05", "tx_bytes": "+100"})
+"""Factors on every minimised objective, relative on maximised ones, additive on tx_bytes."""
+
+
+class TestEpsilonMixedKinds(BackendConformance):
+    solver = "epsilon"
+    options = {"resolution": MIXED, "merge_above": 0}
+
+
 MEDIUM = [  # (seed, kind, mode, objectives): beyond exhaustive sizes, where merging bites
     # (seeds where bounding leaves merging something to do)
     (0, "chain", "prefix", ("latency_ms", "error")),
@@ -103,7 +114,8 @@ def _medium(seed, kind, mode, objectives):
 def test_merged_front_is_certified_against_the_exact_dp(case, resolution):
     problem = _medium(*case)
     exact = moosplit.solve(problem, "epsilon")
-    front = moosplit.solve(problem, "epsilon", resolution=resolution, merge_above=0)
+    front = moosplit.solve(problem, "epsilon", resolution=Resolution(resolution, "relative"),
+                           merge_above=0)
     check_against_reference(front, exact, where=str(case))
     # merging happened, and it saved labels
     assert front.stats.extra["merged"] > 0
@@ -116,14 +128,50 @@ def test_merged_front_is_certified_against_the_exact_dp(case, resolution):
     np.testing.assert_allclose(front.F.min(axis=0), exact.F.min(axis=0), rtol=1e-9)
 
 
+@pytest.mark.parametrize("case", MEDIUM, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}-{len(c[3])}obj")
+def test_factor_front_is_certified_against_the_exact_dp(case):
+    # factors on every objective, merged at every step: each exact point has a returned
+    # point within the factors, and the factors are within those asked for
+    problem = _medium(*case)
+    exact = moosplit.solve(problem, "epsilon")
+    asked = {"latency_ms": "x1.05", "error": "x1.1", "memory_bytes": "x1.05"}
+    front = moosplit.solve(problem, "epsilon", merge_above=0, resolution=Resolution(
+        {name: asked[name] for name in problem.objectives}))
+    check_against_reference(front, exact, where=str(case))
+    factors = np.array(front.guarantee.factors or (1.0,) * problem.n_objectives)
+    wanted = np.array([float(asked[name][1:]) for name in problem.objectives])
+    assert np.all(factors <= wanted * (1 + 1e-12)) and np.all(factors >= 1.0)
+    assert not any(front.guarantee.resolution)  # no additive slack: factors only
+    assert front.stats.extra["labels"] <= exact.stats.extra["labels"]
+    np.testing.assert_allclose(front.F.min(axis=0), exact.F.min(axis=0), rtol=1e-9)
+
+
+def test_a_factor_keeps_small_errors_apart():
+    # an additive slack of 1% of the error range merges every plan whose error is below
+    # it; a factor 1.01 keeps the plans of tiny error distinct (the front stays dense
+    # where users choose, near zero error)
+    problem = _medium(0, "chain", "prefix", ("latency_ms", "error"))
+    exact = moosplit.solve(problem, "epsilon")
+    relative = moosplit.solve(problem, "epsilon", merge_above=0,
+                              resolution=Resolution(0.01, "relative"))
+    factor = moosplit.solve(problem, "epsilon", merge_above=0, resolution=0.01)
+    assert factor.guarantee.factors[1] > 1.0
+    small = np.sort(exact.F[:, 1])[1:4]  # the smallest errors above zero
+    for front in (relative, factor):
+        check_against_reference(front, exact)
+    lows = lambda F: np.sum((F[:, 1] > 0) & (F[:, 1] <= small[-1]))  # noqa: E731
+    assert lows(factor.F) >= lows(relative.F)
+
+
 def test_constraints_are_never_relaxed():
     # memory bound and memory objective: merging may relax memory only where unbounded
     problem = _medium(3, "chain", "prefix", ("latency_ms", "memory_bytes", "error"))
     assert "memory_bytes" in problem.constraints
-    front = moosplit.solve(problem, "epsilon", resolution=0.1, merge_above=0)
+    relative = Resolution(0.1, "relative")
+    front = moosplit.solve(problem, "epsilon", resolution=relative, merge_above=0)
     assert front.stats.extra["merge_slack"][1] == 0.0
     unbounded = problem.replace(constraints={})
-    front = moosplit.solve(unbounded, "epsilon", resolution=0.1, merge_above=0)
+    front = moosplit.solve(unbounded, "epsilon", resolution=relative, merge_above=0)
     assert front.stats.extra["merge_slack"][1] > 0.0
 
 
@@ -141,7 +189,7 @@ def test_without_merging_the_certified_front_is_the_thinned_exact_one():
     # below merge_above nothing is merged: epsilon steps on the exact closed set, with
     # LMOS's payoff-table range, as before merging existed
     problem = _medium(0, "chain", "prefix", ("latency_ms", "error"))
-    front = moosplit.solve(problem, "epsilon", resolution=0.05)
+    front = moosplit.solve(problem, "epsilon", resolution=Resolution(0.05, "relative"))
     assert front.stats.extra["merged"] == 0 and front.stats.extra["runs"] == 1
     exact = moosplit.solve(problem, "epsilon")
     slack = np.array(front.guarantee.resolution)
@@ -178,7 +226,7 @@ def test_resnet50_latency_error_certified(memory, resolution):
                                     objectives=("latency_ms", "error"),
                                     constraints={} if memory is None else {"memory_bytes": memory},
                                     bits=(2, 4, 6, 8, 16))
-    front = moosplit.solve(problem, "epsilon", resolution=resolution)
+    front = moosplit.solve(problem, "epsilon", resolution=Resolution(resolution, "relative"))
     assert front.status is Status.OPTIMAL and len(front) > 10
     assert front.stats.extra["merged"] > 0
     # LMOS's payoff table: latency from the fastest plan (131.19 ms) to cloud-only

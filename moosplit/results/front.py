@@ -17,8 +17,8 @@ from ..plans import Plan, Plans
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
 from . import selection
-from .pareto import nondominated
-from .resolution import Resolution, thin
+from .pareto import minimisation_form, nondominated
+from .resolution import Resolution, Slack, thin
 
 FRONT_COLUMNS = ("split", "edge_nodes", *QUANTITIES, "bits_w", "bits_a", "codec")
 """The front CSV's columns, in order (SPEC section 7)."""
@@ -55,11 +55,14 @@ class Guarantee:
     """What a front promises about the true Pareto front.
 
     kind: a :class:`GuaranteeKind` (its value, such as "exact", is accepted too).
-    resolution: for CERTIFIED, the additive slack per objective, in objective units.
+    resolution, factors: for CERTIFIED, the certificate per objective: every true front
+    point q has a returned point p with p_j <= factors_j * q_j + resolution_j (objectives
+    as minimised; factors default to 1, an additive certificate).
     """
 
     kind: GuaranteeKind
     resolution: tuple[float, ...] | None = None
+    factors: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -70,25 +73,52 @@ class Guarantee:
         if (self.kind is GuaranteeKind.CERTIFIED) != (self.resolution is not None):
             raise OptionError("resolution", "given with, and only with, a certified "
                               "guarantee", self.resolution)
+        if self.factors is not None and (self.resolution is None or len(self.factors)
+                                         != len(self.resolution)):
+            raise OptionError("factors", "one per objective, with a resolution", self.factors)
 
     @property
     def proven(self) -> bool:
         """Whether the front is the whole front, exactly or within its certificate."""
         return self.kind in (GuaranteeKind.EXACT, GuaranteeKind.CERTIFIED)
 
+    @property
+    def slack(self) -> Slack | None:
+        """The certificate as a Slack (None unless proven; all zero when exact)."""
+        if not self.proven:
+            return None
+        if self.resolution is None:
+            return None
+        factors = self.factors or (1.0,) * len(self.resolution)
+        return Slack(tuple(factors), tuple(self.resolution))
+
     @classmethod
-    def within(cls, slack: Sequence[float]) -> Guarantee:
-        """Exact if every slack is 0, else certified within `slack` (objective units)."""
-        if not np.any(np.asarray(slack, float)):
+    def within(cls, slack: Slack | Sequence[float]) -> Guarantee:
+        """Exact if the slack is zero in every objective, else certified within it (a
+        Slack, or an additive slack per objective in objective units)."""
+        if not isinstance(slack, Slack):
+            values = tuple(float(v) for v in np.asarray(slack, float))
+            slack = Slack((1.0,) * len(values), values)
+        if slack.exact:
             return EXACT
-        return cls(GuaranteeKind.CERTIFIED, tuple(float(v) for v in slack))
+        factors = None if all(f == 1.0 for f in slack.factor) else tuple(slack.factor)
+        return cls(GuaranteeKind.CERTIFIED, tuple(slack.additive), factors)
+
+    def covers(self, P: np.ndarray, Q: np.ndarray, maximise: Sequence[bool],
+               rtol: float = 1e-6) -> np.ndarray:
+        """For each point of Q (natural units), whether some point of P covers it within
+        this certificate (exact: weakly dominates it), with a relative `rtol`."""
+        k = np.asarray(Q).reshape(len(Q), -1).shape[1]
+        slack = self.slack or Slack.none(k)
+        return slack.covers(minimisation_form(P, maximise), minimisation_form(Q, maximise),
+                            rtol)
 
     def describe(self, objectives: Sequence[str] = ()) -> str:
         """A short human description."""
-        if self.kind is not GuaranteeKind.CERTIFIED or self.resolution is None:
+        slack = self.slack
+        if self.kind is not GuaranteeKind.CERTIFIED or slack is None:
             return self.kind.value
-        parts = [f"{name} {r:.4g}" for name, r in zip(objectives, self.resolution, strict=False)]
-        return "certified within " + (", ".join(parts) or str(self.resolution))
+        return "certified within " + slack.describe(objectives)
 
 
 EXACT = Guarantee(GuaranteeKind.EXACT)
@@ -246,16 +276,17 @@ def plans_frame(problem: SplitProblem, plans: Plans, evaluation: Evaluation) -> 
 def certified_subset(front: Front, resolution: Resolution) -> Front:
     """Thin an exact front to a certified approximation within `resolution`.
 
-    The additive slack per objective comes from the resolution and the front's own ideal
-    and nadir points; the result keeps every point of `front` covered within that slack.
+    Relative tolerances are taken on the front's own range (ideal to nadir); the result
+    keeps every point of `front` covered within the certificate.
     """
     if front.guarantee.kind is not GuaranteeKind.EXACT:
         raise OptionError("front", "an exact front (only one can be thinned with a "
                           "certificate)", f"a {front.guarantee.kind.value} front")
     F = front.F
+    k = len(front.objectives)
     if len(front) == 0:
-        slack = np.zeros(len(front.objectives))
+        slack = Slack.none(k)
     else:
-        slack = resolution.additive(F.min(axis=0), F.max(axis=0))
+        slack = resolution.slack(front.objectives, F.min(axis=0), F.max(axis=0))
     keep = thin(F, front.problem.maximise, slack)
-    return front.take(keep, Guarantee(GuaranteeKind.CERTIFIED, tuple(float(s) for s in slack)))
+    return front.take(keep, Guarantee.within(slack) if not slack.exact else EXACT)

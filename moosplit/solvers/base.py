@@ -85,7 +85,7 @@ class Solver(ABC):
                 f"{', '.join(self.modes)})")
         resolution = self.resolution if self.supports_resolution else None  # type: ignore[attr-defined]
         if resolution is not None:
-            resolution.check(problem.n_objectives)
+            resolution.check(problem.objectives, problem.maximise)
 
     def solve(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -10,13 +11,14 @@ from ortools.sat.python import cp_model
 from ..evaluator import evaluate
 from ..problems.problem import SplitProblem
 from ..results.front import Front, SolveStats
-from ..results.resolution import RESOLUTION, Resolution
+from ..results.resolution import RESOLUTION, Resolution, Slack
 from ..validation import Number, option
 from .base import SolveContext, Solver
 from .cpsat_model import CpSatSplitModel, ScaledObjective
 from .oracle_sweep import (
     Candidate,
     OracleTimeout,
+    Step,
     SweepResult,
     epsilon_sweep,
     payoff_table,
@@ -135,9 +137,10 @@ class CpSat(Solver):
         objectives = [built.objectives[name] for name in problem.objectives]
         oracle = _CpSatOracle(built, objectives, context, self.workers)
         k = problem.n_objectives
-        steps = np.ones(k)
+        steps: list[object] = [Step(additive=1.0)] * k
         # slack in model terms (T seconds for throughput): the rounding, both ways
         slack = np.array([2 * o.rounding for o in objectives])
+        factors = np.ones(k)
         candidates: list[Candidate] = []
 
         def found(candidate: Candidate) -> None:
@@ -147,7 +150,7 @@ class CpSat(Solver):
         try:
             table = payoff_table(oracle, k) if self.resolution is not None else None
             if table is not None:
-                steps, slack, gap = self._steps(problem, objectives, table, slack)
+                steps, factors, slack, gap = self._steps(problem, objectives, table, slack)
                 oracle.first_gap = gap if k == 2 else None
             result = epsilon_sweep(oracle, k, steps, on_point=found, extremes=table is not None)
         except OracleTimeout:
@@ -157,7 +160,8 @@ class CpSat(Solver):
         stats = SolveStats(context.elapsed, len(candidates), {
             "cpsat_solves": oracle.solves, "excluded_by_evaluator": oracle.excluded,
             "variables": len(built.model.proto.variables)})
-        return sweep_front(problem, self.name, result, slack, stats)
+        certificate = Slack(tuple(float(f) for f in factors), tuple(float(a) for a in slack))
+        return sweep_front(problem, self.name, result, certificate, stats)
 
     @staticmethod
     def _fps_slack(problem: SplitProblem, objectives: list[ScaledObjective],
@@ -175,27 +179,37 @@ class CpSat(Solver):
         return out
 
     def _steps(self, problem: SplitProblem, objectives: list[ScaledObjective],
-               table: np.ndarray, slack: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        """Sweep steps (model units), the slack (model terms) for the resolution, and the
-        gap each two-objective question may leave in f1 (model units).
+               table: np.ndarray, slack: np.ndarray
+               ) -> tuple[list[object], np.ndarray, np.ndarray, int]:
+        """Sweep steps (model units), the certificate (factors, and additive slack in model
+        terms) for the resolution, and the gap each two-objective question may leave in f1
+        (model units).
 
         With two objectives the sweep's questions need not be lexicographic minima: a plan
         within g of the least f1 under f2 <= eps covers every front point with f2 in (its
         f2 - step, eps] within g in f1 and the step in f2. So each question is one solve,
-        stopped at a gap of half f1's resolution (docs/solvers.md).
+        stopped at a gap of half f1's resolution (docs/solvers.md). A factor f on f1 allows
+        the gap (f - 1) x f1's ideal, which every front point's f1 is at least.
         """
         assert self.resolution is not None
         natural = np.array([[v / o.scale + o.const for v, o in zip(row, objectives,
                                                                       strict=True)]
                             for row in table])
         ideal, nadir = natural.min(axis=0), natural.max(axis=0)
-        wanted = self.resolution.additive(_as_quantity(problem, ideal),
-                                          _as_quantity(problem, nadir))
-        steps = np.ones(len(objectives))
+        tolerances = self.resolution.tolerances(problem.objectives)
+        wanted = self.resolution.slack(problem.objectives, _as_quantity(problem, ideal),
+                                       _as_quantity(problem, nadir)).additive
+        steps: list[object] = [Step(additive=1.0)] * len(objectives)
+        factors = np.ones(len(objectives))
         out = slack.copy()
         gap = 0
-        for j, obj in enumerate(objectives):
-            delta = wanted[j]
+        for j, (obj, tolerance) in enumerate(zip(objectives, tolerances, strict=True)):
+            if tolerance.kind == "factor" and j > 0:
+                steps[j] = _ModelFactorStep(obj.scale, obj.const, tolerance.factor)
+                factors[j] = tolerance.factor
+                continue
+            delta = (tolerance.factor - 1.0) * max(ideal[j], 0.0) \
+                if tolerance.kind == "factor" else wanted[j]
             if obj.name == "throughput_fps":
                 # a throughput slack delta at the best T allows this much T anywhere
                 t_min, batch = ideal[j], problem.profile.batch
@@ -203,12 +217,31 @@ class CpSat(Solver):
                 delta = delta * t_min**2 / room if room > 0 else np.inf
             units = min(delta, 2.0**62 / obj.scale) * obj.scale  # delta in model units
             if j > 0:
-                steps[j] = max(1.0, np.floor(units))
-                out[j] = slack[j] + (steps[j] - 1) / obj.scale
+                steps[j] = Step(additive=max(1.0, float(np.floor(units))))
+                out[j] = slack[j] + (steps[j].additive - 1) / obj.scale
             elif len(objectives) == 2:
                 gap = int(np.floor(0.5 * units))
-                out[j] = slack[j] + gap / obj.scale
-        return steps, out, gap
+                if tolerance.kind == "factor":
+                    factors[j] = tolerance.factor  # the gap is within (f - 1) x the ideal
+                else:
+                    out[j] = slack[j] + gap / obj.scale
+        return steps, factors, out, gap
+
+
+@dataclass(frozen=True)
+class _ModelFactorStep:
+    """A factor step on an objective in model units (natural = units / scale + const):
+    the next bound is the largest whole number of units whose natural value is at most
+    the worst found over the factor, and below the worst."""
+
+    scale: float
+    const: float
+    factor: float
+
+    def below(self, worst: float) -> float:
+        natural = worst / self.scale + self.const
+        units = np.floor((natural / self.factor - self.const) * self.scale)
+        return float(min(worst - 1.0, units))
 
 
 def _as_quantity(problem: SplitProblem, minimised: np.ndarray) -> np.ndarray:

@@ -15,12 +15,12 @@ from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
 from ..results.front import Front, SolveStats
 from ..results.pareto import minimisation_form
-from ..results.resolution import RESOLUTION, Resolution
+from ..results.resolution import RESOLUTION, Resolution, Slack, Tolerance
 from ..validation import Number, option
 from .base import SolveContext, Solver
 from .dp import BitDP, Closed, LabelLimit, Labels
 from .enumeration import TooMany, edge_sets
-from .oracle_sweep import Candidate, epsilon_sweep, payoff_table, sweep_front
+from .oracle_sweep import Candidate, Step, epsilon_sweep, payoff_table, sweep_front
 from .registry import register
 
 DP_SHARE = 0.75
@@ -341,35 +341,34 @@ class Epsilon(Solver):
         k = problem.n_objectives
         dp = BitDP(problem, self.max_labels)
         passes, oracle = self._run(problem, dp, uniform_survey(problem)[2], context)
-        result = epsilon_sweep(oracle, k, np.zeros(k))  # steps of 0: the next float down, exact
+        result = epsilon_sweep(oracle, k, [Step()] * k)  # the next float down: exact
         result.complete = result.complete and passes.complete
         stats = SolveStats(context.elapsed, oracle.n_closed, {
             "labels": passes.labels, "bounded": dp.bounded,
             "oracle_calls": result.oracle_calls})
-        return sweep_front(problem, self.name, result, np.zeros(k), stats)
+        return sweep_front(problem, self.name, result, Slack.none(k), stats)
 
-    def _merging_run(self, problem: SplitProblem, slack: np.ndarray, caps: np.ndarray,
+    def _merging_run(self, problem: SplitProblem, slack: Slack, caps: np.ndarray,
                      incumbents: _Incumbents, context: SolveContext
-                     ) -> tuple[BitDP, _Passes, _ClosedOracle, np.ndarray]:
+                     ) -> tuple[BitDP, _Passes, _ClosedOracle, Slack]:
         """One certified DP run whose merging may spend `slack` (per objective), never
         merging the sums of objective q for labels that could still reach `caps[q]`;
         also returns the slack it did spend."""
-        objectives = problem.objectives
-        dp = BitDP(problem, self.max_labels, dict(zip(objectives, slack, strict=True)),
-                   self.merge_above, dict(zip(objectives, caps, strict=True)))
+        dp = BitDP(problem, self.max_labels, slack, self.merge_above,
+                   dict(zip(problem.objectives, caps, strict=True)))
         passes, oracle = self._run(problem, dp, incumbents, context)
-        spent = np.array([dp.spent.get(q, 0.0) for q in problem.objectives])
-        return dp, passes, oracle, spent
+        return dp, passes, oracle, dp.spent
 
     @staticmethod
     def _range_floor(problem: SplitProblem, dp: BitDP, oracle: _ClosedOracle,
-                     spent: np.ndarray) -> np.ndarray:
+                     spent: Slack) -> np.ndarray:
         """Valid lower bounds on each objective's range after a merging run: LMOS's payoff
         table if nothing was merged, else `range_floor` (objectives with a band, or never
         merged, are exact at their ideal)."""
-        if spent.any():
-            exact = np.array([q in dp.banded for q in problem.objectives]) | (spent == 0)
-            return range_floor(oracle.F, spent, exact)
+        if not spent.exact:
+            additive = additive_at_ideal(spent, oracle.F)
+            exact = np.array([q in dp.banded for q in problem.objectives]) | (additive == 0)
+            return range_floor(oracle.F, additive, exact)
         table = payoff_table(oracle, problem.n_objectives)
         return np.zeros(problem.n_objectives) if table is None else np.ptp(table, axis=0)
 
@@ -377,34 +376,71 @@ class Epsilon(Solver):
                    context: SolveContext) -> Front:
         """Merging runs, then the sweep with epsilon steps of the slack left.
 
-        A relative resolution needs each objective's range before the DP: the first run
-        is sized by `uniform_survey`; its result gives valid lower bounds on the range
-        (`range_floor`, or the exact payoff table if nothing was merged). If it spent more
-        slack than those bounds allow, a second run uses them.
+        A factor or additive tolerance is known before solving: the DP gets its share
+        (DP_SHARE of the logarithm of a factor, of an additive slack; all of the first
+        objective's, which is never stepped) and the sweep the rest. A relative tolerance
+        needs each objective's range: the first run is sized by `uniform_survey`; its
+        result gives valid lower bounds on the range (`range_floor`, or the exact payoff
+        table if nothing was merged). If it spent more slack than those bounds allow, a
+        second run uses them.
         """
         k = problem.n_objectives
+        tolerances = resolution.tolerances(problem.objectives)
         share = np.r_[1.0, np.full(k - 1, DP_SHARE)]
-        zero = np.zeros(k)
+        relative = np.array([t.kind == "relative" and t.value > 0 for t in tolerances])
         estimate, caps, survey = uniform_survey(problem)
-        first = FIRST_RUN * share * resolution.additive(zero, estimate)
+        first = allowance(tolerances, np.where(relative, FIRST_RUN, 1.0) * share, estimate)
         dp, passes, oracle, spent = self._merging_run(problem, first, caps, survey, context)
         runs = 1
-        floor = self._range_floor(problem, dp, oracle, spent)
-        wanted = resolution.additive(zero, floor)
+        floor = self._range_floor(problem, dp, oracle, spent) if relative.any() else \
+            np.zeros(k)
+        wanted = allowance(tolerances, np.ones(k), floor)
         # (no plan at all: the problem is infeasible, and the run has proved it)
-        if passes.complete and len(oracle.F) and np.any(spent > share * wanted):
-            dp, passes, oracle, spent = self._merging_run(problem, share * wanted, caps,
-                                                          oracle.front_plans(), context)
+        overspent = relative & (np.array(spent.additive) > share * wanted.additive)
+        if passes.complete and len(oracle.F) and overspent.any():
+            dp, passes, oracle, spent = self._merging_run(
+                problem, allowance(tolerances, share, floor), caps, oracle.front_plans(),
+                context)
             runs = 2
             floor = np.maximum(floor, self._range_floor(problem, dp, oracle, spent))
-            wanted = resolution.additive(zero, floor)
-        steps = np.maximum(wanted - spent, 0.0)
-        steps[0] = 0.0  # f1 is minimised, never stepped
+            wanted = allowance(tolerances, np.ones(k), floor)
+        steps = [Step()] + [Step(additive=max(wanted.additive[j] - spent.additive[j], 0.0),
+                                 factor=max(wanted.factor[j] / spent.factor[j], 1.0))
+                            for j in range(1, k)]
         result = epsilon_sweep(oracle, k, steps, extremes=True)
         result.complete = result.complete and passes.complete
+        certificate = Slack(
+            tuple(spent.factor[j] * steps[j].factor for j in range(k)),
+            tuple(spent.additive[j] + steps[j].additive for j in range(k)))
         stats = SolveStats(context.elapsed, oracle.n_closed, {
             "labels": passes.labels, "peak_labels": dp.peak, "merged": dp.merged,
             "bounded": dp.bounded, "runs": runs,
-            "merge_slack": tuple(float(v) for v in spent),
+            "merge_slack": spent.additive, "merge_factor": spent.factor,
             "oracle_calls": result.oracle_calls})
-        return sweep_front(problem, self.name, result, spent + steps, stats)
+        return sweep_front(problem, self.name, result, certificate, stats)
+
+
+def allowance(tolerances: Sequence[Tolerance], share: np.ndarray,
+              ranges: np.ndarray) -> Slack:
+    """The slack `share` of each objective's tolerance allows: a factor's share of its
+    logarithm, an additive slack's share, a relative one's share of `ranges`."""
+    factor, additive = [], []
+    for j, tolerance in enumerate(tolerances):
+        if tolerance.kind == "factor":
+            factor.append(tolerance.factor ** float(share[j]))
+            additive.append(0.0)
+        else:
+            factor.append(1.0)
+            amount = tolerance.value * (ranges[j] if tolerance.kind == "relative" else 1.0)
+            additive.append(float(share[j] * amount))
+    return Slack(tuple(factor), tuple(additive))
+
+
+def additive_at_ideal(slack: Slack, F: np.ndarray) -> np.ndarray:
+    """An additive slack that covers as much as `slack` does at each objective's ideal
+    (minimisation form; a factor f on objective j gives (f - 1) min F_j, valid near the
+    ideal, which is what `range_floor` reads)."""
+    if not len(F):
+        return np.array(slack.additive)
+    low = F.min(axis=0)
+    return np.array(slack.additive) + (np.array(slack.factor) - 1.0) * np.maximum(low, 0.0)

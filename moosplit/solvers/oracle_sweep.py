@@ -29,6 +29,7 @@ import numpy as np
 from ..plans import Plans
 from ..problems.problem import SplitProblem
 from ..results.front import EXACT, HEURISTIC, Front, Guarantee, SolveStats
+from ..results.resolution import Slack
 
 
 class OracleTimeout(Exception):
@@ -80,21 +81,53 @@ def payoff_table(oracle: LexOracle, k: int) -> np.ndarray | None:
     return np.array(rows)
 
 
-def epsilon_sweep(oracle: LexOracle, k: int, steps: Sequence[float],
-          on_point: Callable[[Candidate], None] | None = None, *,
-          extremes: bool = False) -> SweepResult:
-    """Run the epsilon-constraint sweep; `steps[j]` is the decrement of eps_j (j >= 1).
+@dataclass(frozen=True)
+class Step:
+    """How eps_j moves after a round whose largest f_j was `worst`: strictly below it, by
+    `additive` (eps = worst - additive) or by `factor` (eps = worst / factor, for
+    objectives whose oracle values are >= 0), whichever goes lower; with neither, to the
+    next value down (the next float, or the next integer for integer oracles)."""
+
+    additive: float = 0.0
+    factor: float = 1.0
+
+    def below(self, worst: float) -> float:
+        """The next bound on f_j."""
+        bound = float(np.nextafter(worst, -np.inf))
+        if self.additive > 0:
+            bound = min(bound, worst - self.additive)
+        if self.factor > 1 and worst >= 0:
+            bound = min(bound, worst / self.factor)
+        return bound
+
+
+class Stepper(Protocol):
+    """Anything that says where eps_j goes below the worst f_j found (such as a Step)."""
+
+    def below(self, worst: float) -> float:
+        """The next bound, strictly below `worst`."""
+        ...
+
+
+def epsilon_sweep(oracle: LexOracle, k: int, steps: Sequence[Stepper | float],
+                  on_point: Callable[[Candidate], None] | None = None, *,
+                  extremes: bool = False) -> SweepResult:
+    """Run the epsilon-constraint sweep; `steps[j]` says how eps_j moves (j >= 1): a Step
+    (or another Stepper), or a number, the additive decrement.
 
     With the oracle's smallest unit as the steps the result is the complete front (as
-    vectors in the oracle's units); larger steps give a certified approximation. Such
-    steps can jump over an objective's lexicographic best: `extremes` adds the payoff
-    table's rows, so that a certified front spans the exact front's range.
+    vectors in the oracle's units); larger steps give a certified approximation: a vector
+    skipped by a step of `additive` a lies within a of a returned one in objective j, and
+    by a `factor` f within a factor f (see docs/solvers.md). Such steps can jump over an
+    objective's lexicographic best: `extremes` adds the payoff table's rows, so that a
+    certified front spans the exact front's range.
     `on_point(candidate)` is called for every answer (progress). Stops early, with
     `complete=False`, on OracleTimeout.
     """
     found: list[Candidate] = []
     calls = 0
     order = list(range(k))
+    steps = [s if hasattr(s, "below") else Step(additive=float(s)) for s in steps]
 
     def level(j: int, upper: list[float | None]) -> list[Candidate]:
         nonlocal calls
@@ -116,10 +149,8 @@ def epsilon_sweep(oracle: LexOracle, k: int, steps: Sequence[float],
             if not got:
                 break  # early exit: nothing meets this bound, nor any tighter one
             points += got
-            worst = max(c.values[j] for c in got)
-            # "the next best value": strictly below what was found (a step of 0 means the
-            # oracle's values are floats: the next float down)
-            bound = worst - steps[j] if steps[j] > 0 else np.nextafter(worst, -np.inf)
+            # "the next best value": strictly below the largest f_j found
+            bound = steps[j].below(max(c.values[j] for c in got))
         return points
 
     try:
@@ -135,12 +166,12 @@ def epsilon_sweep(oracle: LexOracle, k: int, steps: Sequence[float],
     return SweepResult(found, True, calls)
 
 
-def sweep_front(problem: SplitProblem, solver: str, result: SweepResult, slack: np.ndarray,
-                stats: SolveStats) -> Front:
+def sweep_front(problem: SplitProblem, solver: str, result: SweepResult,
+                slack: Slack | np.ndarray, stats: SolveStats) -> Front:
     """The Front of a sweep: status and guarantee from how it ended and its slack.
 
-    `slack` is the certified additive slack per objective in the objectives' own units
-    (all zero: exact).
+    `slack` is the certificate in the objectives' own units (a Slack, or an additive slack
+    per objective; zero: exact).
     """
     plans = Plans.concat([c.plans for c in result.candidates], problem.profile.n_rows)
     if not result.complete:

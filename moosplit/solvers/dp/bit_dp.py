@@ -23,6 +23,7 @@ import numpy as np
 from ...costs import Walk, WalkStep, bytes_of, cost_model, tensor_bits, tensor_bytes
 from ...problems.problem import SplitProblem, limit
 from ...problems.quantities import QUANTITIES
+from ...results.resolution import Slack
 from .bounding import BOUNDED_OBJECTIVES, Incumbents, objective_floor
 from .closing import Closed, close, close_latency_floor
 from .labels import LabelLimit, Labels
@@ -37,9 +38,10 @@ class BitDP:
     fronts of the joint problem can be very large, and the caller must say so rather than
     exhaust memory).
 
-    Certified mode (`slack` given): `slack[q]` is the additive slack in objective q that
-    one pass (one `begin_pass` to the next) may spend on merging labels; a step merges only
-    when more than `merge_above` labels survive exact pruning. `ideal_at_most[q]` (the
+    Certified mode (`slack` given, a Slack over the problem's objectives): the slack (a
+    factor or additive, per objective) one pass (one `begin_pass` to the next) may spend
+    on merging labels; a step merges only when more than `merge_above` labels survive
+    exact pruning. `ideal_at_most[q]` (the
     value of some feasible plan) bounds objective q's ideal: labels that could still reach
     it (q's *band*) are never merged in q's sums, so the plans at q's ideal keep their
     exact q (what `epsilon` needs to bound each objective's range). Bands exist for error,
@@ -47,7 +49,7 @@ class BitDP:
     """
 
     def __init__(self, problem: SplitProblem, max_labels: int = 1_000_000,
-                 slack: Mapping[str, float] | None = None, merge_above: int = 0,
+                 slack: Slack | None = None, merge_above: int = 0,
                  ideal_at_most: Mapping[str, float] | None = None) -> None:
         self.problem = problem
         self.max_labels = max_labels
@@ -135,7 +137,7 @@ class BitDP:
         return set(self.caps) if self.certified else set()
 
     @property
-    def spent(self) -> dict[str, float]:
+    def spent(self) -> Slack:
         """Slack used by merging, per objective: the most any pass used."""
         return self.budget.spent
 
@@ -221,7 +223,8 @@ class BitDP:
         if width is not None:
             sums = labels.sums[index[kept]]
             band = {q: self._floor(q, sums) <= cap for q, cap in self.caps.items()}
-            merged = kept[nondominated_rows(cells(key[kept], width, self.dims, band))]
+            merged = kept[nondominated_rows(cells(key[kept], sums, width, self.dims,
+                                                  self.budget.logarithmic, band))]
             if merged.size < kept.size:
                 self.budget.spend(width)
                 self.merged += kept.size - merged.size

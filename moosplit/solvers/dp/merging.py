@@ -11,11 +11,13 @@ objective's ideal (its *band*) keep that objective's sums exact.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 
 from ...problems.problem import SplitProblem
+from ...results.resolution import Slack
 
 RELAXES = {"error": "error", "edge_ms": "latency_ms", "weights": "memory_bytes",
            "peak": "memory_bytes"}
@@ -37,18 +39,31 @@ def relaxable(problem: SplitProblem, dim: str) -> bool:
 
 
 class SlackBudget:
-    """Per tracked sum, the additive slack one pass may spend on merging, and what it did.
+    """Per tracked sum, the slack one pass may spend on merging, and what it did.
 
-    `budget[d]` is the slack of dim d's objective if d is relaxable (else 0); `spent`
-    reports, per objective, the most any pass used.
+    A relaxable dim d gets its objective's slack: additive (in the objective's units) or,
+    for an objective with a factor, multiplicative, as the logarithm of the factor (cells
+    of width w in log x put labels within a factor e^w, and factors compose by adding
+    logarithms). `spent` reports, per objective, the most any pass used, as a Slack.
     """
 
-    def __init__(self, problem: SplitProblem, dims: list[str],
-                 slack: Mapping[str, float] | None, merge_above: int) -> None:
+    def __init__(self, problem: SplitProblem, dims: list[str], slack: Slack | None,
+                 merge_above: int) -> None:
         self.dims = dims
         self.merge_above = merge_above
-        self.budget = np.array([slack.get(RELAXES[dim], 0.0) if relaxable(problem, dim)
-                                else 0.0 for dim in dims]) if slack else np.zeros(len(dims))
+        self.objectives = problem.objectives
+        budget, logarithmic = [], []
+        for dim in dims:
+            objective = RELAXES[dim]
+            j = problem.objectives.index(objective) if objective in problem.objectives else -1
+            factor = slack.factor[j] if slack is not None and j >= 0 else 1.0
+            additive = slack.additive[j] if slack is not None and j >= 0 else 0.0
+            usable = slack is not None and relaxable(problem, dim)
+            logarithmic.append(usable and factor > 1.0)
+            budget.append(0.0 if not usable else math.log(factor) if factor > 1.0
+                          else additive)
+        self.budget = np.array(budget, float)
+        self.logarithmic = np.array(logarithmic, bool)
         self._left = self.budget.copy()
         self._spent = np.zeros(len(dims))
 
@@ -70,26 +85,45 @@ class SlackBudget:
         self._left = self._left - width
 
     @property
-    def spent(self) -> dict[str, float]:
-        """Slack used by merging, per objective: the most any pass used."""
+    def spent(self) -> Slack:
+        """Slack used by merging, per objective (the most any pass used): a factor for an
+        objective merged multiplicatively, else additive."""
         used = np.maximum(self._spent, self.budget - self._left)
-        out: dict[str, float] = {}
-        for dim, value in zip(self.dims, used, strict=True):
-            if value > 0:
-                out[RELAXES[dim]] = max(out.get(RELAXES[dim], 0.0), float(value))
-        return out
+        factor = [1.0] * len(self.objectives)
+        additive = [0.0] * len(self.objectives)
+        for dim, value, log in zip(self.dims, used, self.logarithmic, strict=True):
+            if value <= 0:
+                continue
+            j = self.objectives.index(RELAXES[dim])
+            if log:
+                factor[j] = max(factor[j], math.exp(float(value)))
+            else:
+                additive[j] = max(additive[j], float(value))
+        return Slack(tuple(factor), tuple(additive))
 
 
-def cells(key: np.ndarray, width: np.ndarray, dims: list[str],
-          band: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Grid keys: a relaxed sum x becomes ceil(x / width) (its cell), or x / width for a
-    label in its objective's band. Then key(a) <= key(b) gives a < b + width, and a <= b
-    when b is in the band (a cell number is never below x / width)."""
+def cells(key: np.ndarray, sums: np.ndarray, width: np.ndarray, dims: list[str],
+          logarithmic: np.ndarray, band: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Grid keys of the first len(dims) columns of `key`: a relaxed sum x becomes
+    ceil(x / width) (its cell), or ceil(ln x / width) for a logarithmic dim (x = 0 keeps
+    a cell of its own, below every other), and x / width (ln x / width) for a label in its
+    objective's band. Then key(a) <= key(b) gives a < b + width (a < e^width b), and
+    a <= b when b is in the band (a cell number is never below the scaled value).
+
+    Memory merged by a factor is celled on the raw weights and peak (`sums`), not on the
+    two dominance columns: W_a <= f W_b and P_a <= f P_b give W_a + max(P_a, X) <= f (W_b +
+    max(P_b, X)) for every X >= 0, which the dominance columns do not.
+    """
     out = key.copy()
     for d, dim in enumerate(dims):
         if width[d] <= 0:
             continue
-        scaled = key[:, d] / width[d]
+        x = sums[:, d] if logarithmic[d] and dim in ("weights", "peak") else key[:, d]
+        if logarithmic[d]:
+            with np.errstate(divide="ignore"):
+                scaled = np.log(x) / width[d]  # -inf for x = 0: a cell of its own
+        else:
+            scaled = x / width[d]
         exact = band.get(RELAXES[dim])
         out[:, d] = np.ceil(scaled) if exact is None else np.where(exact, scaled,
                                                                     np.ceil(scaled))

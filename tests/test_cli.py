@@ -89,7 +89,8 @@ def cli_front(capsys, profile, *options) -> tuple[str, pd.DataFrame]:
     return out, read_csv_text(out)
 
 
-def library_csv(problem: moosplit.SplitProblem, solver: str = "exhaustive") -> str:
+def library_csv(problem: moosplit.SplitProblem, solver: str | None = None) -> str:
+    """The front `moosplit.solve` gives (by default, the default backend, as the CLI)."""
     return moosplit.solve(problem, solver).to_frame().to_csv(index=False)
 
 
@@ -179,7 +180,8 @@ def test_solve_csv_is_the_library_front(capsys, tmp_path, dag, case):
     problem = moosplit.SplitProblem(profile, moosplit.Network(BW, **network_kw), **problem_kw)
     text, frame = cli_front(capsys, path, *options)
     assert len(frame) > 0
-    assert text == library_csv(problem)
+    solver = options[options.index("--solver") + 1] if "--solver" in options else None
+    assert text == library_csv(problem, solver)
     # written to a file, it reads back as a front of the same problem, equal to solve()'s
     out = tmp_path / "front.csv"
     rc, stdout, err = cli(capsys, "solve", path, "--bandwidth-mbps", BW, *options, "--out", out)
@@ -187,7 +189,7 @@ def test_solve_csv_is_the_library_front(capsys, tmp_path, dag, case):
     assert f"wrote {len(frame)} plan(s) to {out}" in err
     assert out.read_text() == text
     read = moosplit.read_front(out, problem)
-    assert moosplit.compare_fronts(read, moosplit.solve(problem, "exhaustive")).equal
+    assert moosplit.compare_fronts(read, moosplit.solve(problem, solver)).equal
     assert len(read) == len(frame)
 
 
@@ -210,7 +212,9 @@ def test_bundled_profile_readme_command(capsys, tmp_path):
     header = out_text.splitlines()[0].split()
     assert header[:4] == ["split", "last_edge_node", "latency_ms", "edge_macs"]
     assert len(out_text.splitlines()) == 1 + len(frame)
-    assert re.fullmatch(r"exhaustive: optimal, \d+ point\(s\), exact, .*", err.strip())
+    # the default backend: epsilon, certified
+    assert re.fullmatch(r"epsilon: optimal, \d+ point\(s\), (exact|certified within .*), .*",
+                        err.strip())
 
 
 # ------------------------------------------------------- what each option changes
@@ -373,7 +377,7 @@ def test_mode_cut_finds_a_plan_no_prefix_has(capsys, tmp_path):
     """{s, a} skips the heavy-weight branch b: more MACs and less memory than {s, b}."""
     path = tmp_path / "branches.csv"
     path.write_text(BRANCHES_CSV)
-    options = ["--objectives", "edge_macs,memory_bytes"]
+    options = ["--objectives", "edge_macs,memory_bytes", "--solver", "exhaustive"]
     _, prefix = cli_front(capsys, path, *options)
     _, cut = cli_front(capsys, path, *options, "--mode", "cut")
     assert "s a" not in set(prefix["edge_nodes"])
@@ -595,7 +599,8 @@ BAD_OPTIONS = {
     "codec-unknown-node": (["@dag", "--bandwidth-mbps", "1", "--codecs", "@badcodecs"],
                            ["badcodecs.csv", "nosuch"]),
     "profile-is-directory": (["@dir", "--bandwidth-mbps", "1"], ["Is a directory"]),
-    "too-many-plans": (["@big", "--bandwidth-mbps", "1"], ["exhaustive", "plans"]),
+    "too-many-plans": (["@big", "--bandwidth-mbps", "1", "--solver", "exhaustive"],
+                       ["exhaustive", "plans"]),
 }
 
 
@@ -634,7 +639,7 @@ def test_executable_success_and_stream_split(tmp_path):
     ])
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split()[:3] == ["split", "last_edge_node", "latency_ms"]
-    assert one_line_error(table.stderr).startswith("exhaustive: optimal")
+    assert one_line_error(table.stderr).startswith("epsilon: optimal")  # the default
     assert csv.returncode == 0
     assert csv.stdout.splitlines()[0] == HEADER
     assert "point(s)" in csv.stderr and HEADER not in csv.stderr

@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..solvers.registry import DEFAULT_RESOLUTION
 from ..workflows.comparison import compare_solvers
 from ..workflows.plots import check_comparison_plot, plot_comparison
-from .options import add_problem_options, build_problem, comma_list, flags_for
+from .options import (
+    RESOLUTION_HELP,
+    add_problem_options,
+    build_problem,
+    comma_list,
+    flags_for,
+    parse_solver_options,
+)
 from .output import ProgressPrinter
 
 DEFAULT = "epsilon,nsga2,lagrangian,cloud_only,edge_only,uniform,neurosurgeon,qdmp"
@@ -29,9 +37,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help=f"comma-separated backends (default {DEFAULT})")
     parser.add_argument("--seed", type=int, default=0, help="seed for every backend (0)")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per backend")
-    parser.add_argument("--resolution", type=float, default=None,
-                        help="exact backends: certified within R times each objective's "
-                             "range (much faster on real profiles); the others ignore it")
+    parser.add_argument("--resolution", default=DEFAULT_RESOLUTION, metavar="R",
+                        help=RESOLUTION_HELP + f"; default '{DEFAULT_RESOLUTION}'; 'exact' for "
+                        "exact fronts (real profiles are too large for them)".replace("%", "%%"))
+    parser.add_argument("--solver-opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="a backend option (repeatable), given to every backend that "
+                             "takes it, e.g. max_labels=5000000")
     parser.add_argument("--out", default=None, help="write the table as CSV ('-': stdout)")
     parser.add_argument("--plot", default=None, metavar="FILE",
                         help="draw the fronts (first two objectives) to a .png or .svg")
@@ -47,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
     problem = build_problem(args)
     progress = None if args.quiet else ProgressPrinter()
     try:
-        result = compare_solvers(problem, args.solvers, seed=args.seed, time_limit=args.time_limit,
-                         resolution=args.resolution, progress=progress)
+        result = compare_solvers(
+            problem, args.solvers, seed=args.seed, time_limit=args.time_limit,
+            resolution=None if args.resolution == "exact" else args.resolution,
+            options=parse_solver_options(args.solvers, args.solver_opt), progress=progress)
     finally:
         if progress is not None:
             progress.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,6 +13,13 @@ from ..problems.network import TRANSMITTER_PRESETS, network_of
 from ..problems.problem import MODES, SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..profiles.bundled import bundled_profiles, load_profile
+from ..solvers.base import Solver
+from ..solvers.registry import (
+    DEFAULT_RESOLUTION,
+    DEFAULT_SOLVER,
+    available_solvers,
+    get_solver,
+)
 
 MIB = 2**20
 
@@ -152,3 +159,56 @@ def build_problem(args: argparse.Namespace, **network_defaults: float) -> SplitP
         return SplitProblem(profile, network, objectives=args.objectives,
                             constraints=constraints, bits=args.bits, mode=args.mode,
                             min_split=args.min_split, max_split=args.max_split, codecs=codecs)
+
+
+RESOLUTION_HELP = ("exact backends: a certified front instead of the exact one: a number R "
+                   "(a factor 1+R on error, R x the range on the other objectives) or per "
+                   "objective, e.g. 'error=x1.01,latency_ms=0.1%%,memory_bytes=+4096' "
+                   "(x: factor, %%: share of the range, +: in the objective's units)")
+
+
+def add_solver_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--solver, --resolution and --solver-opt: which backend, with which options."""
+    parser.add_argument("--solver", default=None, choices=list(available_solvers()),
+                        help=f"backend (default: {DEFAULT_SOLVER} with --resolution "
+                             f"'{DEFAULT_RESOLUTION}')".replace("%", "%%"))
+    parser.add_argument("--resolution", default=None, metavar="R", help=RESOLUTION_HELP)
+    parser.add_argument("--solver-opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="a backend option (repeatable), e.g. max_labels=5000000; "
+                             "'moosplit solve --help' lists every backend's options")
+
+
+def parse_solver_options(names: Sequence[str], items: Sequence[str]) -> dict[str, dict]:
+    """--solver-opt KEY=VALUE items -> options per backend: each goes to every backend of
+    `names` that declares KEY, read by that option's own check."""
+    out: dict[str, dict] = {name: {} for name in names}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise UsageError(f"--solver-opt: expected KEY=VALUE, got {item!r}")
+        takers = 0
+        for name in names:
+            for spec in available_solvers()[name].options():
+                if spec.name == key:
+                    with flags_for(**{key: f"--solver-opt {key}"}):
+                        out[name][key] = spec.check.parse(key, text)
+                    takers += 1
+        if not takers:
+            known = sorted({s.name for n in names for s in available_solvers()[n].options()})
+            raise UsageError(f"--solver-opt {key}: not an option of {', '.join(names)} "
+                             f"(options: {', '.join(known) or 'none'})")
+    return out
+
+
+def solver_from_args(args: argparse.Namespace) -> Solver:
+    """The backend --solver, --resolution and --solver-opt describe: with no --solver, the
+    default backend at the default resolution (unless --resolution says otherwise)."""
+    name = args.solver or DEFAULT_SOLVER
+    options = parse_solver_options([name], args.solver_opt)[name]
+    resolution = args.resolution
+    if resolution is None and args.solver is None:
+        resolution = DEFAULT_RESOLUTION
+    if resolution is not None:
+        options["resolution"] = resolution
+    return get_solver(name, **options)

@@ -10,8 +10,14 @@ from ..problems.quantities import QUANTITIES
 from ..results.front_csv import write_front
 from ..results.selection import PICK_GRAMMAR, parse_pick
 from ..solvers.base import check_run
-from ..solvers.registry import DEFAULT_SOLVER, available_solvers, describe_options, get_solver
-from .options import add_problem_options, build_problem, check_out_folder
+from ..solvers.registry import describe_options
+from .options import (
+    add_problem_options,
+    add_solver_arguments,
+    build_problem,
+    check_out_folder,
+    solver_from_args,
+)
 from .output import ProgressPrinter, front_table
 
 COMMAND = "solve"
@@ -29,14 +35,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     add_problem_options(parser)
     group = parser.add_argument_group("solver")
-    group.add_argument("--solver", default=DEFAULT_SOLVER, choices=list(available_solvers()),
-                       help=f"backend (default {DEFAULT_SOLVER})")
+    add_solver_arguments(group)
     group.add_argument("--seed", type=int, default=None, help="seed for randomised backends")
     group.add_argument("--time-limit", type=float, default=None,
                        help="seconds; the backend returns what it has, marked not proven")
-    group.add_argument("--resolution", type=float, default=None,
-                       help="exact backends: certified approximation within R times each "
-                            "objective's range")
     parser.add_argument("--pick", default=None, metavar="WHAT",
                         help="print or write only chosen plans: " + PICK_GRAMMAR)
     parser.add_argument("--out", default=None,
@@ -50,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
     check_out_folder(args.out)
     pick = None if args.pick is None else parse_pick(args.pick)
     check_run(args.seed, args.time_limit)
-    options = {} if args.resolution is None else {"resolution": args.resolution}
-    solver = get_solver(args.solver, **options)
+    solver = solver_from_args(args)
     problem = build_problem(args)
     progress = None if args.quiet else ProgressPrinter()
     try:

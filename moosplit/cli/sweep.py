@@ -13,10 +13,16 @@ import pandas as pd
 from ..errors import ProblemError
 from ..problems.quantities import QUANTITIES
 from ..results.selection import PICK_GRAMMAR, parse_pick
-from ..solvers.registry import available_solvers
 from ..workflows.plots import figure_format, plot_sweep
 from ..workflows.sweeps import SETTINGS, SweepTable, check_vary, sweep
-from .options import add_problem_options, build_problem, check_out_folder, flags_for
+from .options import (
+    add_problem_options,
+    add_solver_arguments,
+    build_problem,
+    check_out_folder,
+    flags_for,
+    solver_from_args,
+)
 from .output import ProgressPrinter
 
 PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
@@ -37,8 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
                         help="a setting and its values (repeatable; the cartesian product "
                              f"is solved); names: {', '.join(SETTINGS)}")
-    parser.add_argument("--solver", default="cpsat", choices=list(available_solvers()),
-                        help="backend (default cpsat)")
+    add_solver_arguments(parser)
     parser.add_argument("--pick", default="knee", metavar="WHAT",
                         help="plan reported per row (default knee): " + PICK_GRAMMAR
                              + "; one plan per row, so not 'extremes'")
@@ -152,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
     # each combination sets its own bandwidth when it is varied
     problem = build_problem(args, bandwidth_mbps=max(vary.get("bandwidth_mbps", [1.0])))
     progress = None if args.quiet else ProgressPrinter(after_s=0.0, every_s=0.0)
-    options = dict(solver=args.solver, pick=pick, seed=args.seed, time_limit=args.time_limit,
-                   progress=progress)
+    options = dict(solver=solver_from_args(args), pick=pick, seed=args.seed,
+                   time_limit=args.time_limit, progress=progress)
     try:
         if args.dask is not None:
             with dask_executor(args.dask) as executor:

@@ -269,9 +269,10 @@ class Resolution:
         if len(items) == 1 and "=" not in items[0] and items[0][:1] not in ("x", "X", "+") \
                 and not items[0].endswith("%"):
             try:
-                return cls(float(items[0]))
+                number = float(items[0])
             except ValueError:
                 raise OptionError("resolution", EXPECTED, text) from None
+            return cls(number)
         values: dict[str, float | str | Tolerance] = {}
         for item in items:
             name, sep, value = item.rpartition("=")

@@ -12,7 +12,13 @@ from .base import Solver
 
 _REGISTRY: dict[str, type[Solver]] = {}
 
-DEFAULT_SOLVER = "exhaustive"
+DEFAULT_SOLVER = "epsilon"
+"""The backend used when none is named: exact or certified, from moosplit's own code."""
+
+DEFAULT_RESOLUTION = "error=x1.1,1%"
+"""The resolution the default backend gets when none is named either: a factor 1.1 on
+error, 1% of the range on the other objectives (exact fronts of real models are too large
+to compute or to read)."""
 
 
 def register(cls: type[Solver]) -> type[Solver]:
@@ -58,9 +64,14 @@ def describe_options() -> str:
     return "\n".join(lines)
 
 
+def default_solver() -> Solver:
+    """The backend `solve` uses when none is given: DEFAULT_SOLVER at DEFAULT_RESOLUTION."""
+    return get_solver(DEFAULT_SOLVER, resolution=DEFAULT_RESOLUTION)
+
+
 def solve(
     problem: SplitProblem,
-    solver: str | Solver = DEFAULT_SOLVER,
+    solver: str | Solver | None = None,
     *,
     seed: int | None = None,
     time_limit: float | None = None,
@@ -69,7 +80,9 @@ def solve(
 ) -> Front:
     """Solve a split problem with a backend; return its Pareto front.
 
-    `solver` is a registered name (options go to its constructor) or a Solver instance.
+    `solver` is a registered name (options go to its constructor), a Solver instance, or
+    None: the default backend (`epsilon`, certified within a factor 1.1 on error and 1% of
+    the range on the other objectives, unless options say otherwise).
     `seed` makes randomised backends reproducible; `time_limit` (seconds) stops a backend
     early, with a status that says the front is not proven; `progress` receives
     :class:`moosplit.solvers.base.Progress` reports.
@@ -81,6 +94,9 @@ def solve(
         >>> len(moosplit.solve(problem, "exhaustive"))  # cloud-only and edge-only
         2
     """
+    if solver is None:
+        solver = DEFAULT_SOLVER
+        options = {"resolution": DEFAULT_RESOLUTION, **options}
     if isinstance(solver, Solver):
         if options:
             raise OptionError("options", "given only with a solver's name", sorted(options),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import moocore
 import numpy as np
@@ -14,6 +15,7 @@ from ..problems.problem import SplitProblem
 from ..progress import ProgressCallback
 from ..results.front import Front
 from ..results.pareto import minimisation_form, nondominated
+from ..results.resolution import Resolution
 from ..solvers.base import check_run
 from ..solvers.registry import available_solvers, solve
 
@@ -54,14 +56,16 @@ def front_scores(F: np.ndarray, reference: np.ndarray, maximise) -> tuple[float,
 
 
 def compare_solvers(problem: SplitProblem, solvers: Sequence[str], *, seed: int = 0,
-            time_limit: float | None = None, resolution: float | None = None,
-            progress: ProgressCallback | None = None) -> SolverComparison:
+                    time_limit: float | None = None,
+                    resolution: float | str | Resolution | None = None,
+                    options: Mapping[str, Mapping[str, Any]] | None = None,
+                    progress: ProgressCallback | None = None) -> SolverComparison:
     """Run each backend on `problem` (same seed for all) and score its front.
 
     `resolution` goes to every backend that takes one (the exact ones: a certified front
     instead of the whole one, and much faster on real profiles); the others run as they
-    are. Backends that refuse the problem are listed in `refused` with their reason, not
-    dropped silently.
+    are. `options` gives further options per backend name. Backends that refuse the
+    problem are listed in `refused` with their reason, not dropped silently.
 
     Example:
         >>> import moosplit
@@ -83,11 +87,12 @@ def compare_solvers(problem: SplitProblem, solvers: Sequence[str], *, seed: int 
     fronts: dict[str, Front] = {}
     refused: dict[str, str] = {}
     for name in solvers:
-        options = {"resolution": resolution} if resolution is not None and name in takers \
-            else {}
+        given = dict((options or {}).get(name, {}))
+        if resolution is not None and name in takers:
+            given.setdefault("resolution", resolution)
         try:
             fronts[name] = solve(problem, name, seed=seed, time_limit=time_limit,
-                                 progress=progress, **options)
+                                 progress=progress, **given)
         except UnsupportedProblemError as exc:
             refused[name] = str(exc)
     exact = [f for f in fronts.values() if f.guarantee.kind in ("exact", "certified")

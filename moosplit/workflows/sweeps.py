@@ -35,7 +35,7 @@ from ..progress import Progress
 from ..results.pareto import minimisation_form
 from ..results.selection import Pick, parse_pick
 from ..solvers.base import Solver, check_run
-from ..solvers.registry import solve
+from ..solvers.registry import default_solver, solve
 from ..validation import Number
 
 MIB = 2**20
@@ -299,7 +299,7 @@ def sweep(
     problem: SplitProblem,
     vary: Mapping[str, Sequence[float]],
     *,
-    solver: str | Solver = "cpsat",
+    solver: str | Solver | None = None,
     pick: str | Mapping[str, Any] | Pick = "knee",
     executor: Executor | None = None,
     max_workers: int | None = None,
@@ -312,12 +312,15 @@ def sweep(
     vary: setting name -> values, names from SETTINGS (`bandwidth_mbps`, `rtt_ms`,
     `tx_power_mw`, `memory_mib` or `memory_bytes`, `max_error`, `max_latency_ms`,
     `min_split`, `max_split`); the cartesian product is solved, the first name varying
-    slowest. pick: which plan to report per combination (see :func:`parse_pick`).
+    slowest. solver: a backend name, a Solver, or None (the default backend, see
+    :func:`moosplit.solve`). pick: which plan to report per combination (see
+    :func:`moosplit.results.selection.parse_pick`).
     executor: any concurrent.futures Executor (for Dask: ``client.get_executor()``); None
     runs a process pool (Python's default start method) of `max_workers` (default: the
     CPU count), or runs in this process when that, or the number of combinations, is 1.
-    Every combination gets the same `seed` and `time_limit` (seconds per solve). progress receives a
-    :class:`moosplit.solvers.base.Progress` ("sweep", solves done, total) as solves end.
+    Every combination gets the same `seed` and `time_limit` (seconds per solve). progress
+    receives a :class:`moosplit.progress.Progress` ("sweep", solves done, total) as solves
+    end.
 
     Example:
         >>> import moosplit
@@ -330,6 +333,7 @@ def sweep(
                    10.0 optimal       0
     """
     vary = check_vary(vary)
+    solver = default_solver() if solver is None else solver
     max_workers = Number(whole=True, at_least=1, optional=True)("max_workers", max_workers)
     check_run(seed, time_limit)
     chosen = parse_pick(pick)

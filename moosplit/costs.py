@@ -274,6 +274,45 @@ class CostModel:
         rows = np.arange(self.profile.n_rows)
         return self.walk((rows >= 1) & (rows <= n))
 
+    # ------------------------------------------------------------ every prefix at once
+    def prefix_cut_totals(self, per_tensor: np.ndarray) -> np.ndarray:
+        """For every prefix split n = 0..N, the sum of `per_tensor` (one value per row, the
+        input's included) over C(S_n), S_n = rows 1..n: in O(rows + edges).
+
+        Tensor t is cut at n iff t <= n and a row after n reads it or t is a node sink; so
+        t counts for n in [t, last consumer - 1], or [t, N] for a sink (the input: n in
+        [0, last consumer - 1]).
+        """
+        profile = self.profile
+        n_rows = profile.n_rows
+        last = np.asarray(profile.last_consumer)
+        rows = np.arange(n_rows)
+        end = np.where(profile.sinks & (rows > 0), n_rows, last)  # exclusive end of n
+        end = np.maximum(end, rows)  # an unread input is never sent
+        diff = np.zeros(n_rows + 1)
+        np.add.at(diff, rows, per_tensor)
+        np.add.at(diff, end, -np.asarray(per_tensor, float))
+        return np.cumsum(diff)[:n_rows]
+
+    def prefix_working_sets(self, sizes: np.ndarray) -> np.ndarray:
+        """Per row k = 1..N, the working set of edge node k in any prefix S_n with n >= k
+        (the same for every such n: a tensor is live at k when a row at or after k reads
+        it or it is a sink, whatever n is), for tensor `sizes` (one per row, the input's
+        included); row 0 gets 0. In O(rows + edges)."""
+        profile = self.profile
+        n_rows = profile.n_rows
+        last = np.asarray(profile.last_consumer)
+        rows = np.arange(n_rows)
+        until = np.where(profile.sinks & (rows > 0), n_rows, last)  # live for k in (t, until]
+        diff = np.zeros(n_rows + 2)
+        live = until > rows
+        np.add.at(diff, rows[live] + 1, np.asarray(sizes, float)[live])
+        np.add.at(diff, until[live] + 1, -np.asarray(sizes, float)[live])
+        held = np.cumsum(diff)[:n_rows]
+        working = held + sizes
+        working[0] = 0.0
+        return working
+
     def closed_under_predecessors(self, edge: np.ndarray) -> np.ndarray:
         """Each (P, V) edge set with every node dropped whose inputs are not all on the
         edge (in table order, so the result is closed under predecessors)."""

@@ -131,3 +131,53 @@ def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:
     for name, bound in problem.constraints.items():
         feasible &= meets(name, values[name], bound)
     return Evaluation(MappingProxyType(values), feasible)
+
+
+def evaluate_prefix_splits(problem: SplitProblem, bits: int) -> Evaluation:
+    """Every prefix split n = 0..N with every edge node at `bits` (weights too, where a
+    node has them; codec `none`), evaluated as :func:`evaluate` would, in O(rows + edges)
+    instead of O(rows^2): row n of the result is split n.
+
+    Example:
+        >>> import moosplit
+        >>> problem = moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"),
+        ...                                 moosplit.Network(bandwidth_mbps=10))
+        >>> float(evaluate_prefix_splits(problem, 16)["tx_bytes"][0])  # split 0: the input
+        3072.0
+    """
+    profile = problem.profile
+    costs = cost_model(profile)
+    batch = profile.batch
+    rows = np.arange(profile.n_rows)
+    bits_w = np.where(profile.has_weights, bits, 0)
+    bits_w[0] = 0
+    bits_a = np.full(profile.n_rows, bits)
+    bits_a[0] = 0
+
+    def prefix(values: np.ndarray) -> np.ndarray:
+        out = np.cumsum(np.asarray(values, float))
+        out[0] = 0.0
+        return out
+
+    error = prefix(costs.weight_error[rows, bits_w] + costs.activation_error[rows, bits_a])
+    if costs.edge_latency is None:
+        edge_ms = prefix(profile.edge_ms)
+    else:
+        edge_ms = prefix(np.where(rows > 0, costs.edge_latency[rows, bits_w, bits_a], 0.0))
+    cloud_ms = float(profile.cloud_ms[1:].sum()) - prefix(profile.cloud_ms)
+    tensor = np.full(profile.n_rows, float(bits))
+    tensor[0] = profile.input_bits
+    tx_bits = costs.prefix_cut_totals(tensor_bits(profile.out_elems, tensor, batch))
+    working = costs.prefix_working_sets(tensor_bytes(profile.out_elems, tensor, batch))
+    memory = prefix(weight_bytes(profile.weight_elems, bits_w)) + np.maximum.accumulate(working)
+    values = quantities(
+        edge_ms=edge_ms, tx_bits=tx_bits, cloud_ms=cloud_ms, network=problem.network,
+        batch=batch, error=error, memory=memory, edge_macs=prefix(profile.macs),
+        edge_mj=None if profile.edge_mj is None else prefix(profile.edge_mj))
+    values.setdefault("energy_mj", np.full(profile.n_rows, np.nan))
+    values = {name: values[name] for name in QUANTITIES}
+    low, high = problem.split_bounds
+    feasible = (rows >= low) & (rows <= high)
+    for name, bound in problem.constraints.items():
+        feasible &= meets(name, values[name], bound)
+    return Evaluation(MappingProxyType(values), feasible)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..solvers.registry import DEFAULT_RESOLUTION
+from ..solvers.registry import DEFAULT_RESOLUTION, available_solvers
 from ..workflows.comparison import compare_solvers
 from ..workflows.plots import check_comparison_plot, plot_comparison
 from .options import (
@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help=f"comma-separated backends (default {DEFAULT})")
     parser.add_argument("--seed", type=int, default=0, help="seed for every backend (0)")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per backend")
-    parser.add_argument("--resolution", default=DEFAULT_RESOLUTION, metavar="R",
+    parser.add_argument("--resolution", default=None, metavar="R",
                         help=RESOLUTION_HELP + f"; default '{DEFAULT_RESOLUTION}'; 'exact' for "
                         "exact fronts (real profiles are too large for them)".replace("%", "%%"))
     parser.add_argument("--solver-opt", action="append", default=[], metavar="KEY=VALUE",
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = compare_solvers(
             problem, args.solvers, seed=args.seed, time_limit=args.time_limit,
-            resolution=None if args.resolution == "exact" else args.resolution,
+            resolution=compare_resolution(args.resolution, args.solvers),
             options=parse_solver_options(args.solvers, args.solver_opt), progress=progress)
     finally:
         if progress is not None:
@@ -79,3 +79,15 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"wrote {args.plot}", file=sys.stderr)
     return 0
+
+
+def compare_resolution(given: str | None, solvers: tuple[str, ...]) -> str | None:
+    """--resolution: 'exact' for none; unset, the default resolution when a backend takes
+    one (with none taking it, leaving it out is no error)."""
+    if given == "exact":
+        return None
+    if given is not None:
+        return given
+    takes = any(available_solvers()[name].supports_resolution for name in solvers
+                if name in available_solvers())
+    return DEFAULT_RESOLUTION if takes else None

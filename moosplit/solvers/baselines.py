@@ -16,7 +16,7 @@ import numpy as np
 
 from ..costs import latency_ms, tensor_bits, transmit_seconds
 from ..errors import UnsupportedProblemError
-from ..evaluator import evaluate
+from ..evaluator import Evaluation, evaluate, evaluate_prefix_splits
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
 from ..profiles.schema import REFERENCE_BITS
@@ -102,17 +102,17 @@ class _BestSplit(Baseline):
 
     modes = ("prefix",)
 
-    def estimate(self, problem: SplitProblem, plans: Plans) -> np.ndarray:
+    def estimate(self, problem: SplitProblem, splits: Evaluation) -> np.ndarray:
+        """The estimated latency of every split n = 0..N (`splits`: their evaluation)."""
         raise NotImplementedError
 
     def candidates(self, problem: SplitProblem) -> Plans:
-        low, high = problem.split_bounds
-        plans = prefix_plans(problem, np.arange(low, high + 1), REFERENCE_BITS)
-        feasible = evaluate(problem, plans).feasible
-        if not feasible.any():
-            return plans.take([0])  # reported as breaking the constraints
-        estimate = np.where(feasible, self.estimate(problem, plans), np.inf)
-        return plans.take([int(np.argmin(estimate))])
+        splits = evaluate_prefix_splits(problem, REFERENCE_BITS)  # O(N), not N plans
+        feasible = splits.feasible
+        if not feasible.any():  # reported as breaking the constraints
+            return prefix_plans(problem, np.array([problem.split_bounds[0]]), REFERENCE_BITS)
+        estimate = np.where(feasible, self.estimate(problem, splits), np.inf)
+        return prefix_plans(problem, np.array([int(np.argmin(estimate))]), REFERENCE_BITS)
 
 
 @register
@@ -126,9 +126,9 @@ class Neurosurgeon(_BestSplit):
     name = "neurosurgeon"
     citation = "Kang et al., Neurosurgeon, ASPLOS 2017"
 
-    def estimate(self, problem: SplitProblem, plans: Plans) -> np.ndarray:
+    def estimate(self, problem: SplitProblem, splits: Evaluation) -> np.ndarray:
         profile, network = problem.profile, problem.network
-        n = plans.n_edge
+        n = np.arange(profile.n_rows)
         edge_ms = np.cumsum(profile.edge_ms)[n]
         cloud_ms = profile.cloud_ms.sum() - np.cumsum(profile.cloud_ms)[n]
         bits = np.where(n == 0, profile.input_bits, REFERENCE_BITS)
@@ -144,5 +144,5 @@ class QDMP(_BestSplit):
     name = "qdmp"
     citation = "Zhang et al., QDMP: quick DNN model partition, 2020"
 
-    def estimate(self, problem: SplitProblem, plans: Plans) -> np.ndarray:
-        return evaluate(problem, plans)["latency_ms"]
+    def estimate(self, problem: SplitProblem, splits: Evaluation) -> np.ndarray:
+        return splits["latency_ms"]

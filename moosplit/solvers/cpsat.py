@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +43,8 @@ class _CpSatOracle:
         self.context = context
         self.solver = cp_model.CpSolver()
         self.solver.parameters.num_workers = workers
+        # Ctrl-C must reach Python (and stop the run), not end the search quietly
+        self.solver.parameters.catch_sigint_signal = False
         if context.seed is not None:
             self.solver.parameters.random_seed = int(context.seed) % 2**31
         self.solves = 0
@@ -57,7 +61,8 @@ class _CpSatOracle:
                 raise OracleTimeout
             self.solver.parameters.max_time_in_seconds = left
         self.solves += 1
-        return self.solver.solve(self.model)
+        return run_interruptibly(self.solver, self.model, lambda: self.context.report(
+            self.solves, None, "CP-SAT solves"))
 
     def lexmin(self, order: Sequence[int], upper: Sequence[float | None]) -> Candidate | None:
         # the sweep's first question repeats the payoff table's first row
@@ -133,7 +138,12 @@ class CpSat(Solver):
                           "CP-SAT search workers (1 gives reproducible runs)")
 
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
-        built = CpSatSplitModel(problem)
+        try:
+            built = CpSatSplitModel(problem, expired=context.expired)
+        except OracleTimeout:  # the time limit came while building the model
+            return sweep_front(problem, self.name, SweepResult([], False, 0),
+                               Slack.none(problem.n_objectives),
+                               SolveStats(context.elapsed, 0, {"cpsat_solves": 0}))
         objectives = [built.objectives[name] for name in problem.objectives]
         oracle = _CpSatOracle(built, objectives, context, self.workers)
         k = problem.n_objectives
@@ -226,6 +236,41 @@ class CpSat(Solver):
                 else:
                     out[j] = slack[j] + gap / obj.scale
         return steps, factors, out, gap
+
+
+def run_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel,
+                      tick: Callable[[], None], every_s: float = 1.0) -> int:
+    """`solver.solve(model)` in a worker thread (CP-SAT releases the GIL), so that this
+    thread stays in Python: Ctrl-C stops the search and raises KeyboardInterrupt once the
+    worker has ended, and `tick` runs every `every_s` seconds meanwhile (progress).
+
+    In the main thread Ctrl-C is caught by a handler that stops the search (an exception
+    raised while waiting for the worker left CP-SAT's threads to abort the process at
+    exit); elsewhere, where no handler can be set, the solve just runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return solver.solve(model)
+    status: list[int] = []
+    interrupted: list[bool] = []
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        interrupted.append(True)
+        solver.stop_search()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        worker = threading.Thread(target=lambda: status.append(solver.solve(model)),
+                                  daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(every_s)
+            if worker.is_alive() and not interrupted:
+                tick()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+    return status[0]
 
 
 @dataclass(frozen=True)

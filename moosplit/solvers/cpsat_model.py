@@ -16,6 +16,7 @@ quantity's own units.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,7 @@ from ..costs import (
 from ..plans import Plans
 from ..problems.problem import SplitProblem, limit
 from ..problems.quantities import QUANTITIES
+from .oracle_sweep import OracleTimeout
 
 _FLOAT_TOTAL = 2.0**30  # larger totals made CP-SAT prove wrong optima (its LP is in doubles)
 _EXACT_SCALES = (1, 8)
@@ -91,8 +93,11 @@ class ScaledObjective:
 class CpSatSplitModel:
     """Builds the model once; `objectives` are integer variables the sweep can bound."""
 
-    def __init__(self, problem: SplitProblem) -> None:
+    def __init__(self, problem: SplitProblem,
+                 expired: Callable[[], bool] | None = None) -> None:
         self.problem = problem
+        self._expired = expired
+        self._active: list[int] = []  # prefix mode: tensors still read, in _prefix_candidates
         profile = problem.profile
         self.model = m = cp_model.CpModel()
         n_rows = profile.n_rows
@@ -119,6 +124,7 @@ class CpSatSplitModel:
         self.choices: list[list[tuple[int, int]]] = [[]]
         self.y: list[list] = [[]]
         for i in range(1, n_rows):
+            self._check_time(i)
             pairs = [(int(bw), int(ba)) for bw, ba in zip(choices.bits_w[i], choices.bits_a[i],
                                                           strict=True)]
             lits = [m.new_bool_var(f"y{i}_{bw}_{ba}") for bw, ba in pairs]
@@ -138,6 +144,7 @@ class CpSatSplitModel:
         consumers = profile.consumers
         self.cut = []
         for t in range(n_rows):
+            self._check_time(t)
             cut = m.new_bool_var(f"cut{t}")
             holder = None if t == 0 else self.x[t]
             if profile.sinks[t]:
@@ -174,6 +181,7 @@ class CpSatSplitModel:
         tx_bits, encode_ms, codec_err = _Linear(), _Linear(), _Linear()
         only_none = len(codecs) == 1
         for t in range(n_rows):
+            self._check_time(t)
             for b, s in sent[t].items():
                 size = tensor_bits(float(profile.out_elems[t]), b, batch)
                 if only_none:
@@ -230,13 +238,31 @@ class CpSatSplitModel:
         needed = set(problem.objectives) | set(problem.constraints)
         self.objectives: dict[str, ScaledObjective] = {}
         for name in needed - {"memory_bytes", "throughput_fps"}:
+            self._check_time(0)
             self.objectives[name] = self._scaled(name, forms[name])
+        self._check_time(0)
         if "memory_bytes" in needed:
             self.objectives["memory_bytes"] = self._memory(weights, sent, act)
         if "throughput_fps" in needed:
             self.objectives["throughput_fps"] = self._slowest_stage(edge_ms, tx_seconds,
                                                                     cloud_ms)
         self._apply_constraints()
+
+    def _check_time(self, row: int) -> None:
+        """Every 256 rows, stop building (OracleTimeout) once the time limit has passed."""
+        if self._expired is not None and row % 256 == 0 and self._expired():
+            raise OracleTimeout
+
+    def _prefix_candidates(self, k: int, reads: np.ndarray) -> list[int]:
+        """The rows t < k read at or after k, or sinks, in order (kept incrementally as k
+        grows: a tensor last read before k is never read again)."""
+        if k == 1:
+            self._active = [0]
+        else:
+            self._active.append(k - 1)
+        sinks = self.problem.profile.sinks
+        self._active = [t for t in self._active if reads[t] >= k or (t > 0 and sinks[t])]
+        return self._active
 
     # ------------------------------------------------------------- scaling
     def _scale_of(self, forms: list[_Linear]) -> tuple[float, bool]:
@@ -253,7 +279,8 @@ class CpSatSplitModel:
         terms = [(lit, c) for lit, c in terms if c]
         low = sum(c for _, c in terms if c < 0)
         high = sum(c for _, c in terms if c > 0)
-        expr = sum(c * lit for lit, c in terms) if terms else 0
+        expr = cp_model.LinearExpr.weighted_sum([lit for lit, _ in terms],
+                                                [c for _, c in terms]) if terms else 0
         return expr, low, high, len(terms)
 
     def _scaled(self, name: str, form: _Linear) -> ScaledObjective:
@@ -281,12 +308,18 @@ class CpSatSplitModel:
         scale, exact = self._scale_of([weights])
         scale = max(scale, 8.0) if exact else scale
         working_sets = []
+        # in prefix mode only tensors read at or after k, and sinks, can be live at k: walk
+        # those alone (cut mode: any earlier tensor may be cut, and live until sent)
+        reads = np.asarray(profile.last_consumer)
         for k in range(1, n_rows):
+            self._check_time(k)
             ws = _Linear()
             for b, lits in act[k].items():  # k's own output
                 for lit in lits:
                     ws.add(lit, size(k, b))
-            for t in range(k):
+            earlier = range(k) if self.problem.mode == "cut" else (
+                t for t in self._prefix_candidates(k, reads))
+            for t in earlier:
                 held = self.x[t] if t > 0 else None
                 if costs.read_at_or_after(t, k):  # live whenever held
                     if held is None:

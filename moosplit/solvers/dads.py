@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 from scipy.sparse import csr_array
-from scipy.sparse.csgraph import maximum_flow
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from ..costs import tensor_bits, transmit_ms
 from ..plans import Plans
@@ -69,15 +67,12 @@ class DADS(Baseline):
         graph = csr_array((np.array(list(capacity.values()), np.int32),
                            (np.array(rows), np.array(cols))), shape=(size, size))
         flow = maximum_flow(graph, source, sink).flow
-        residual = (graph - flow).toarray()
+        residual = csr_array(graph - flow)  # sparse: rows^2 dense entries would not fit
+        residual.data = (residual.data > 0).astype(np.int8)
+        residual.eliminate_zeros()
         reached = np.zeros(size, bool)
-        reached[source] = True
-        queue = deque([source])
-        while queue:
-            u = queue.popleft()
-            for v in np.flatnonzero((residual[u] > 0) & ~reached):
-                reached[v] = True
-                queue.append(v)
+        reached[breadth_first_order(residual, source, directed=True,
+                                    return_predecessors=False)] = True
         edge = reached[:n_rows].copy()
         edge[0] = False
         bits_w = np.where(edge & profile.has_weights, REFERENCE_BITS, 0)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -11,16 +12,39 @@ from ..plans import Plans
 from ..problems.problem import SplitProblem
 
 
+class TimeUp(Exception):
+    """Raised by the enumerators when the time limit passes."""
+
+
 class TooMany(Exception):
     """Raised by the enumerators when a count passes its limit."""
 
 
-def edge_sets(problem: SplitProblem, limit: int | None = None) -> np.ndarray:
+def prefix_plan_count(problem: SplitProblem, limit: int) -> int:
+    """Number of prefix-mode plans within the split bounds, in O(N) without building any
+    array; TooMany(count) past `limit`, the count a float (inf beyond floats) when huge."""
+    low, high = problem.split_bounds
+    base, codecs = len(problem.bit_set), len(problem.codec_table)
+    weighted = np.cumsum(problem.profile.has_weights[: high + 1])
+    n = np.arange(low, high + 1)
+    exponents = n + weighted[n]  # plans of split n: codecs x base^(n + weighted nodes)
+    log_total = math.log(codecs) + float(np.logaddexp.reduce(exponents * math.log(base)))
+    if log_total > math.log(limit) + 1.0:  # far past the limit: no exact sum needed
+        raise TooMany(math.exp(log_total) if log_total < 700 else math.inf)
+    total = sum(codecs * base ** int(e) for e in exponents)
+    if total > limit:
+        raise TooMany(total)
+    return total
+
+
+def edge_sets(problem: SplitProblem, limit: int | None = None,
+              expired: Callable[[], bool] | None = None) -> np.ndarray:
     """All edge sets of the problem within its split bounds, as a (count, V) bool array.
 
     Prefix mode: rows 1..n for every allowed n. Cut mode: every set closed under
     predecessors. Sorted by the tie-break order (fewest nodes first, then the
-    lexicographically smallest node indices). Raises TooMany past `limit` sets.
+    lexicographically smallest node indices). Raises TooMany past `limit` sets, and TimeUp
+    once `expired()` says the time limit has passed.
     """
     profile = problem.profile
     low, high = problem.split_bounds
@@ -31,32 +55,54 @@ def edge_sets(problem: SplitProblem, limit: int | None = None) -> np.ndarray:
         if limit is not None and splits.size > limit:
             raise TooMany(splits.size)
         return (rows >= 1) & (rows <= splits[:, None])
-    sets = []
     inner_preds = cost_model(profile).node_inputs
-    chosen = np.zeros(n_rows, bool)
-
-    def visit(node: int, size: int) -> None:
-        # depth-first over nodes in table order: include `node` only if its inputs are in
-        if size > high:
-            return
-        if node == n_rows:
-            if size >= low:
-                sets.append(chosen.copy())
-                if limit is not None and len(sets) > limit:
-                    raise TooMany(len(sets))
-            return
-        visit(node + 1, size)
-        if all(chosen[p] for p in inner_preds[node]):
-            chosen[node] = True
-            visit(node + 1, size + 1)
-            chosen[node] = False
-
-    visit(1, 0)
+    if limit is not None and limit * n_rows > 10**8:
+        _closed_sets(n_rows, inner_preds, low, high, limit, False, expired)  # count first
+    sets = _closed_sets(n_rows, inner_preds, low, high, limit, True, expired)
     if not sets:
         return np.zeros((0, n_rows), bool)
     array = np.array(sets)
     keys = [~array[:, j] for j in range(n_rows - 1, 0, -1)] + [array.sum(axis=1)]
     return array[np.lexsort(keys)]
+
+
+def _closed_sets(n_rows: int, inner_preds: tuple[tuple[int, ...], ...], low: int, high: int,
+                 limit: int | None, keep: bool,
+                 expired: Callable[[], bool] | None = None) -> list[np.ndarray]:
+    """Every predecessor-closed set of rows 1.. with `low`..`high` members (kept as bool
+    rows if `keep`), by an iterative depth-first walk over rows in table order: a row joins
+    only if its inputs are in. TooMany past `limit` sets; TimeUp once `expired()`."""
+    sets: list[np.ndarray] = []
+    count = pops = 0
+    chosen = np.zeros(n_rows, bool)
+    members: list[int] = []  # the rows in `chosen`, ascending
+    stack = [(1, 0, False)]  # (row, members so far, whether the row is being included)
+    while stack:
+        node, size, include = stack.pop()
+        pops += 1
+        if expired is not None and pops % 4096 == 0 and expired():
+            raise TimeUp
+        while members and members[-1] >= node:  # undo choices below this branch point
+            chosen[members.pop()] = False
+        if include:
+            chosen[node] = True
+            members.append(node)
+            size += 1
+            node += 1
+        if size > high:
+            continue
+        if node == n_rows:
+            if size >= low:
+                count += 1
+                if keep:
+                    sets.append(chosen.copy())
+                if limit is not None and count > limit:
+                    raise TooMany(count)
+            continue
+        if all(chosen[p] for p in inner_preds[node]):
+            stack.append((node, size, True))
+        stack.append((node + 1, size, False))
+    return sets
 
 
 def choices_per_set(problem: SplitProblem, edge: np.ndarray) -> list[int]:

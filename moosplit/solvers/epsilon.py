@@ -10,7 +10,7 @@ import numpy as np
 
 from ..costs import Walk, cost_model
 from ..errors import UnsupportedProblemError
-from ..evaluator import evaluate
+from ..evaluator import Evaluation, evaluate_prefix_splits
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem
 from ..results.front import Front, SolveStats
@@ -19,7 +19,7 @@ from ..results.resolution import RESOLUTION, Resolution, Slack, Tolerance
 from ..validation import Number, option
 from .base import SolveContext, Solver
 from .dp import BitDP, Closed, LabelLimit, Labels
-from .enumeration import TooMany, edge_sets
+from .enumeration import TimeUp, TooMany, edge_sets
 from .oracle_sweep import Candidate, Step, epsilon_sweep, payoff_table, sweep_front
 from .registry import register
 
@@ -153,8 +153,9 @@ def uniform_survey(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray, _Incu
     low, high = problem.split_bounds
     splits = np.arange(low, high + 1)
     n_rows = problem.profile.n_rows
-    plans = Plans.concat([prefix_plans(problem, splits, b) for b in problem.bit_set], n_rows)
-    evaluation = evaluate(problem, plans)
+    bits = problem.bit_set
+    evaluation = Evaluation.concat([evaluate_prefix_splits(problem, b).take(splits)
+                                    for b in bits])  # every split at one width: O(N) each
     F = minimisation_form(evaluation.objectives(problem.objectives), problem.maximise)
     finite = np.all(np.isfinite(F), axis=1)
     spread = np.ptp(F[finite], axis=0) if finite.any() else np.zeros(F.shape[1])
@@ -164,8 +165,10 @@ def uniform_survey(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray, _Incu
                 _Incumbents(Plans.empty(n_rows), np.zeros((0, F.shape[1]))))
     keep = usable[moocore.is_nondominated(F[usable], keep_weakly=False)]
     front = F[keep]
+    plans = Plans.concat([prefix_plans(problem, splits[[i % len(splits)]],
+                                       bits[i // len(splits)]) for i in keep], n_rows)
     return (np.where(np.ptp(front, axis=0) > 0, np.ptp(front, axis=0), spread),
-            F[usable].min(axis=0), _Incumbents(plans.take(keep), front))
+            F[usable].min(axis=0), _Incumbents(plans, front))
 
 
 def range_floor(F: np.ndarray, slack: np.ndarray, exact_at_ideal: np.ndarray) -> np.ndarray:
@@ -262,7 +265,9 @@ class Epsilon(Solver):
     def _cut(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> _Passes:
         costs = cost_model(problem.profile)
         try:
-            sets = edge_sets(problem, limit=self.max_edge_sets)
+            sets = edge_sets(problem, limit=self.max_edge_sets, expired=context.expired)
+        except TimeUp:  # the time limit came while enumerating edge sets: nothing proven
+            return _Passes([], [], False, 0)
         except TooMany as exc:
             raise UnsupportedProblemError(
                 f"epsilon: cut mode here has more than {int(exc.args[0]):,} edge sets, more "
@@ -304,11 +309,9 @@ class Epsilon(Solver):
         cheapest allowed split n >= k, with nodes k+1..n at their fastest bits and the sent
         tensors at the smallest."""
         low, high = problem.split_bounds
-        rows = np.arange(problem.profile.n_rows)
         cum = np.cumsum(dp.edge_latency_floor())[:high + 1]
         close = np.full(high + 1, np.inf)
-        for n in range(max(low, 1), high + 1):
-            close[n] = dp.close_latency_floor((rows >= 1) & (rows <= n), *walk.prefix_cut(n))
+        close[max(low, 1):] = dp.prefix_close_latency_floors()[max(low, 1):high + 1]
         best = np.minimum.accumulate((cum + close)[::-1])[::-1]
         return (best - cum)[1:] if dp.tracks_edge_latency else best[1:]
 

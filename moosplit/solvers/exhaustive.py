@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-import moocore
 import numpy as np
 
 from ..errors import UnsupportedProblemError
-from ..evaluator import Evaluation, evaluate
+from ..evaluator import evaluate
 from ..plans import Plans
 from ..problems.problem import SplitProblem
+from ..results.archive import Archive
 from ..results.front import EXACT, HEURISTIC, Front, SolveStats, certified_subset
-from ..results.pareto import minimisation_form
 from ..results.resolution import RESOLUTION, Resolution
 from ..validation import Number, option
 from .base import SolveContext, Solver
-from .enumeration import TooMany, choices_per_set, edge_sets, iterate_plans
+from .enumeration import (
+    TimeUp,
+    TooMany,
+    choices_per_set,
+    edge_sets,
+    iterate_plans,
+    prefix_plan_count,
+)
 from .registry import available_solvers, register
 
 
@@ -43,9 +50,14 @@ class Exhaustive(Solver):
     resolution: Resolution | None = option(
         None, RESOLUTION, "a certified subset of the exact front instead of all of it")
 
-    def _refuse(self, count: int, exact_count: bool) -> UnsupportedProblemError:
+    def _refuse(self, count: float, exact_count: bool) -> UnsupportedProblemError:
         others = [n for n, cls in available_solvers().items() if cls.exact and n != self.name]
-        size = f"{count:,}" if count < 10**12 else f"about 10^{math.log10(count):.0f}"
+        if count < 10**12:
+            size = f"{int(count):,}"
+        elif math.isfinite(count):
+            size = f"about 10^{math.log10(count):.0f}"
+        else:
+            size = "10^308"  # (the message says "more than")
         return UnsupportedProblemError(
             f"exhaustive: this problem has {'' if exact_count else 'more than '}{size} plans, "
             f"more than max_plans={self.max_plans:,}; "
@@ -55,42 +67,42 @@ class Exhaustive(Solver):
 
     def count_plans(self, problem: SplitProblem) -> int:
         """Number of plans within the split bounds (raises past `max_plans`)."""
+        return sum(choices_per_set(problem, self._edge_sets(problem)))
+
+    def _edge_sets(self, problem: SplitProblem,
+                   expired: Callable[[], bool] | None = None) -> np.ndarray:
+        """Every edge set, refusing (before building anything large) past `max_plans`.
+
+        The prefix sets' plans are counted first, in O(N): in cut mode they are some of the
+        plans, so a count past the limit refuses before any enumeration.
+        """
         try:
-            sets = edge_sets(problem, limit=self.max_plans)
+            prefix_plan_count(problem.replace(mode="prefix"), self.max_plans)
+            return edge_sets(problem, limit=self.max_plans, expired=expired)
         except TooMany as exc:
-            raise self._refuse(int(exc.args[0]), exact_count=False) from None
-        return sum(choices_per_set(problem, sets))
+            raise self._refuse(exc.args[0], exact_count=False) from None
 
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
         try:
-            sets = edge_sets(problem, limit=self.max_plans)
-        except TooMany as exc:
-            raise self._refuse(int(exc.args[0]), exact_count=False) from None
+            sets = self._edge_sets(problem, context.expired)
+        except TimeUp:
+            return Front.from_plans(problem, Plans.empty(problem.profile.n_rows),
+                                    solver=self.name, guarantee=HEURISTIC,
+                                    stats=SolveStats(context.elapsed, 0),
+                                    message="time limit reached while listing edge sets")
         counts = choices_per_set(problem, sets)
         total = sum(counts)
         if total > self.max_plans:
             raise self._refuse(total, exact_count=True)
 
-        maximise = problem.maximise
-        archive = Plans.empty(problem.profile.n_rows)
-        archive_eval: Evaluation | None = None
+        archive = Archive(problem)
         done = 0
         stopped = False
         for batch in iterate_plans(problem, sets, counts, self.chunk_size):
-            evaluation = evaluate(problem, batch)
+            # plans arrive in tie-break order, and the archive keeps the first of equal
+            # vectors: its plans are the SPEC's representatives
+            archive.add(batch, evaluate(problem, batch))
             done += len(batch)
-            feasible = np.flatnonzero(evaluation.feasible)
-            if feasible.size:
-                # archive first: among equal vectors moocore keeps the first, and plans
-                # arrive in tie-break order, so the kept plan is the SPEC's representative
-                candidates = Plans.concat([archive, batch.take(feasible)],
-                                          problem.profile.n_rows)
-                values = evaluation.take(feasible)
-                if archive_eval is not None:
-                    values = Evaluation.concat([archive_eval, values])
-                F = minimisation_form(values.objectives(problem.objectives), maximise)
-                keep = np.flatnonzero(moocore.is_nondominated(F, keep_weakly=False))
-                archive, archive_eval = candidates.take(keep), values.take(keep)
             context.report(done, total, "plans")
             if context.expired() and done < total:
                 stopped = True
@@ -100,8 +112,8 @@ class Exhaustive(Solver):
         # a partial enumeration proves nothing about the rest
         guarantee = HEURISTIC if stopped else EXACT
         message = f"time limit reached after {done:,} of {total:,} plans" if stopped else ""
-        front = Front.from_plans(problem, archive, solver=self.name, guarantee=guarantee,
-                                 stats=stats, message=message, evaluation=archive_eval)
+        front = Front.from_plans(problem, archive.plans, solver=self.name, guarantee=guarantee,
+                                 stats=stats, message=message, evaluation=archive.evaluation)
         if self.resolution is None or stopped:
             return front
         return certified_subset(front, self.resolution)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..costs import cost_model, tensor_bytes, weight_bytes
-from ..evaluator import evaluate
+from ..evaluator import evaluate, evaluate_prefix_splits
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem, meets
+from ..results.archive import Archive
 from ..results.front import HEURISTIC, Front, SolveStats
 from .base import SolveContext, Solver
 from .registry import register
@@ -90,7 +91,7 @@ class Lagrangian(Solver):
         low, high = problem.split_bounds
         unconstrained = problem.replace(constraints={})
         splits = np.arange(max(low, 1), high + 1)
-        at_lowest = evaluate(unconstrained, prefix_plans(problem, splits, int(bits[0])))
+        at_lowest = evaluate_prefix_splits(unconstrained, int(bits[0])).take(splits)
         potential = at_lowest["tx_bytes"] <= profile.input_bytes
         if "memory_bytes" in problem.constraints:
             potential &= meets("memory_bytes", at_lowest["memory_bytes"],
@@ -100,9 +101,15 @@ class Lagrangian(Solver):
         activation_rate = tensor_bytes(profile.out_elems[:, None], bits[None, :], profile.batch)
         weight_error = costs.weight_error[:, bits]
         activation_error = costs.activation_error[:, bits]
-        batches = [prefix_plans(problem, np.array([0]), int(bits[0]))] if low == 0 else []
-        grid = 0
+        archive = Archive(problem)
+        if low == 0:
+            cloud_only = prefix_plans(problem, np.array([0]), int(bits[0]))
+            archive.add(cloud_only, evaluate(problem, cloud_only))
+        grid, message = 0, ""
         for n in splits[potential]:
+            if context.expired():
+                message = "time limit reached"
+                break
             nodes = np.arange(1, n + 1)
             weighted = nodes[profile.has_weights[nodes]]
             w_choices = [lagrangian_allocation(weight_error[weighted], weight_rate[weighted],
@@ -111,19 +118,19 @@ class Lagrangian(Solver):
             a_choices = [lagrangian_allocation(activation_error[nodes], activation_rate[nodes],
                                                activation_rate[nodes, k].sum())
                          for k in range(len(bits))]
-            plans = prefix_plans(problem, np.full(len(bits) ** 2, n), int(bits[0]))
+            uniform = prefix_plans(problem, np.full(len(bits) ** 2, n), int(bits[0]))
+            bits_w, bits_a = uniform.bits_w.copy(), uniform.bits_a.copy()
             for row, (w, a) in enumerate((w, a) for w in w_choices for a in a_choices):
-                plans.bits_w[row, weighted] = bits[w]
-                plans.bits_a[row, nodes] = bits[a]
-            batches.append(plans)
+                bits_w[row, weighted] = bits[w]
+                bits_a[row, nodes] = bits[a]
+            plans = Plans(uniform.edge, bits_w, bits_a, uniform.codec)
+            archive.add(plans, evaluate(problem, plans))
             grid += len(plans)
             context.report(int(n), int(splits[-1]), "splits")
-        candidates = Plans.concat(batches, profile.n_rows)
-        evaluation = evaluate(problem, candidates)
-        keep = np.flatnonzero(evaluation.feasible)
-        stats = SolveStats(context.elapsed, len(candidates),
+        stats = SolveStats(context.elapsed, grid + (low == 0),
                            {"potential_splits": int(potential.sum()), "grid_plans": grid})
-        return Front.from_plans(problem, candidates.take(keep), solver=self.name,
+        if not len(archive):
+            message = (message + "; " if message else "") + "no feasible plan in its list"
+        return Front.from_plans(problem, archive.plans, solver=self.name,
                                 guarantee=HEURISTIC, stats=stats,
-                                evaluation=evaluation.take(keep),
-                                message="" if keep.size else "no feasible plan in its list")
+                                evaluation=archive.evaluation, message=message)

@@ -13,13 +13,14 @@ from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.termination import get_termination
 
 from ..costs import cost_model
-from ..evaluator import Evaluation, evaluate
+from ..evaluator import Evaluation, evaluate, evaluate_prefix_splits
 from ..plans import Plans, prefix_plans
 from ..problems.problem import SplitProblem, limit, meets
 from ..problems.quantities import QUANTITIES
 from ..profiles.schema import REFERENCE_BITS
+from ..results.archive import Archive
 from ..results.front import HEURISTIC, Front, SolveStats
-from ..results.pareto import minimisation_form, nondominated
+from ..results.pareto import minimisation_form
 from ..validation import Number, option
 from .base import SolveContext, Solver
 from .baselines import QDMP, Neurosurgeon
@@ -167,8 +168,7 @@ class _SplitProblemForPymoo(Problem):
         n_constr = len(self.constraint_names) + 2  # + split bounds + codec coverage
         super().__init__(n_var=len(encoding.xl), n_obj=problem.n_objectives,
                          n_ieq_constr=n_constr, xl=encoding.xl, xu=encoding.xu, vtype=int)
-        self.archive = Plans.empty(problem.profile.n_rows)
-        self.archive_F = np.zeros((0, problem.n_objectives))
+        self.archive = Archive(problem)
         self.evaluations = 0
         self.improved = False
         self._last: tuple[np.ndarray, Plans, Evaluation] | None = None
@@ -191,7 +191,7 @@ class _SplitProblemForPymoo(Problem):
         F = minimisation_form(evaluation.objectives(problem.objectives), problem.maximise)
         out["F"] = np.where(np.isfinite(F), F, 1e300)
         out["G"] = self._violations(plans, evaluation)
-        self._archive(plans, evaluation, F)
+        self.improved |= self.archive.add(plans, evaluation)
 
     def _violations(self, plans: Plans, evaluation: Evaluation) -> np.ndarray:
         problem = self.split_problem
@@ -211,17 +211,6 @@ class _SplitProblemForPymoo(Problem):
             rest &= column <= 0
         columns.append(np.where(~evaluation.feasible & rest & (columns[-1] <= 0), 1.0, -1.0))
         return np.column_stack(columns)
-
-    def _archive(self, plans: Plans, evaluation: Evaluation, F: np.ndarray) -> None:
-        feasible = np.flatnonzero(evaluation.feasible)
-        if not feasible.size:
-            return
-        candidates = Plans.concat([self.archive, plans.take(feasible)],
-                                  self.split_problem.profile.n_rows)
-        values = np.concatenate([self.archive_F, F[feasible]])
-        keep = nondominated(values, [False] * values.shape[1])
-        self.improved |= bool((keep >= len(self.archive_F)).any())
-        self.archive, self.archive_F = candidates.take(keep), values[keep]
 
 
 class _MemoryRepair(Repair):
@@ -251,10 +240,9 @@ class _MemoryRepair(Repair):
             if still.size:
                 low, high = split_problem.split_bounds
                 splits = np.arange(low, high + 1)
-                lowest = X[still[:1]].repeat(len(splits), axis=0)
-                lowest[:, 0] = splits
-                fits = meets("memory_bytes", evaluate(
-                    split_problem, self.encoding.decode(lowest))["memory_bytes"], bound)
+                # every node at the lowest bits (the codec does not change memory)
+                lowest = evaluate_prefix_splits(split_problem, int(self.encoding.bits[0]))
+                fits = meets("memory_bytes", lowest["memory_bytes"][splits], bound)
                 if fits.any():
                     best = splits[np.flatnonzero(fits)[-1]]
                     X[still, 0] = np.minimum(X[still, 0], best)
@@ -381,5 +369,5 @@ class NSGA2Solver(Solver):
         archive = pymoo_problem.archive
         if not len(archive):
             message = (message + "; " if message else "") + "no feasible plan found"
-        return Front.from_plans(problem, archive, solver=self.name,
+        return Front.from_plans(problem, archive.plans, solver=self.name,
                                 guarantee=HEURISTIC, stats=stats, message=message)

@@ -16,6 +16,7 @@ import dataclasses
 import io
 import itertools
 import math
+import multiprocessing
 import numbers
 import os
 import time
@@ -159,9 +160,27 @@ class Outcome:
     plan: dict[str, Any] | None
 
 
+_CANCEL: Any = None
+"""In a pool worker: the event the sweep sets to stop every solve (see `_run`)."""
+
+
+def _set_cancel_event(event: Any) -> None:
+    """Pool initializer: remember the sweep's cancel event."""
+    global _CANCEL
+    _CANCEL = event
+
+
+def _stop_if_cancelled(progress: Progress) -> None:
+    """A progress callback: backends report often, so a solve stops soon after the sweep
+    is cancelled (Ctrl-C in the parent process)."""
+    if _CANCEL is not None and _CANCEL.is_set():
+        raise KeyboardInterrupt
+
+
 def run_task(task: _Task) -> Outcome:
     """Worker entry point: solve one task (a module-level function, so it pickles)."""
-    front = solve(task.problem, task.solver, seed=task.seed, time_limit=task.time_limit)
+    front = solve(task.problem, task.solver, seed=task.seed, time_limit=task.time_limit,
+                  progress=_stop_if_cancelled)
     chosen = task.pick.apply(front)
     plan = None
     if len(chosen):
@@ -288,9 +307,15 @@ def _run(tasks: list[_Task], executor: Executor | None, max_workers: int | None,
             outcomes.append(run_task(task))
             report()
         return outcomes
-    pool = ProcessPoolExecutor(max_workers=workers)
+    context = multiprocessing.get_context()
+    cancel = context.Event()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_set_cancel_event, initargs=(cancel,))
     try:
         return _collect(pool, list(tasks), report)
+    except BaseException:
+        cancel.set()  # the running solves stop at their next progress report
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -25,7 +25,7 @@ from ...problems.problem import SplitProblem, limit
 from ...problems.quantities import QUANTITIES
 from ...results.resolution import Slack
 from .bounding import BOUNDED_OBJECTIVES, Incumbents, objective_floor
-from .closing import Closed, close, close_latency_floor
+from .closing import Closed, close, close_latency_floor, prefix_close_latency_floors
 from .labels import LabelLimit, Labels
 from .merging import BANDED, SlackBudget, cells
 from .pruning import dominance_key, held_key, nondominated_rows
@@ -186,6 +186,10 @@ class BitDP:
                             input_sent: bool) -> float:
         """See :func:`.closing.close_latency_floor` (at the bit set's smallest width)."""
         return close_latency_floor(self.problem, int(self.bits.min()), edge, sent, input_sent)
+
+    def prefix_close_latency_floors(self) -> np.ndarray:
+        """`close_latency_floor` of every prefix split n = 0..N at once, in O(N)."""
+        return prefix_close_latency_floors(self.problem, int(self.bits.min()))
 
     # ------------------------------------------------------------ stepping
     def _floor(self, objective: str, sums: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import moocore
 import numpy as np
 
-from ...costs import latency_ms, quantities, tensor_bits, transmit_seconds
+from ...costs import cost_model, latency_ms, quantities, tensor_bits, transmit_seconds
 from ...problems.problem import SplitProblem, meets
 from ...results.pareto import minimisation_form
 from .labels import Labels
@@ -98,3 +98,19 @@ def close_latency_floor(problem: SplitProblem, smallest_bits: int, edge: np.ndar
     return float(latency_ms(float(encode[tensors].sum()),
                             transmit_seconds(tx_bits, problem.network),
                             float(profile.cloud_ms[~edge].sum()), problem.network))
+
+
+def prefix_close_latency_floors(problem: SplitProblem, smallest_bits: int) -> np.ndarray:
+    """:func:`close_latency_floor` for every prefix split n = 0..N (edge set rows 1..n,
+    sending C(S_n)), computed for all n at once from per-tensor floors."""
+    profile, codecs = problem.profile, problem.codec_table
+    costs = cost_model(profile)
+    ratio = np.where(codecs.available, codecs.ratio, 0.0).max(axis=0)
+    bits = np.full(profile.n_rows, float(smallest_bits))
+    bits[0] = profile.input_bits
+    tx_bits = costs.prefix_cut_totals(tensor_bits(profile.out_elems, bits, profile.batch)
+                                      / ratio)
+    cloud_after = float(profile.cloud_ms[1:].sum()) - np.cumsum(
+        np.r_[0.0, profile.cloud_ms[1:]])
+    return latency_ms(0.0, transmit_seconds(tx_bits, problem.network), cloud_after,
+                      problem.network)

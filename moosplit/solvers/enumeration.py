@@ -33,7 +33,7 @@ def prefix_plan_count(problem: SplitProblem, limit: int) -> int:
         raise TooMany(math.exp(log_total) if log_total < 700 else math.inf)
     total = sum(codecs * base ** int(e) for e in exponents)
     if total > limit:
-        raise TooMany(total)
+        raise TooMany(total, True)  # (the count is exact)
     return total
 
 

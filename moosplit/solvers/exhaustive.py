@@ -80,7 +80,7 @@ class Exhaustive(Solver):
             prefix_plan_count(problem.replace(mode="prefix"), self.max_plans)
             return edge_sets(problem, limit=self.max_plans, expired=expired)
         except TooMany as exc:
-            raise self._refuse(exc.args[0], exact_count=False) from None
+            raise self._refuse(exc.args[0], exact_count=exc.args[1:] == (True,)) from None
 
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
         try:

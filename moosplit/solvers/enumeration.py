@@ -29,7 +29,7 @@ def prefix_plan_count(problem: SplitProblem, limit: int) -> int:
     n = np.arange(low, high + 1)
     exponents = n + weighted[n]  # plans of split n: codecs x base^(n + weighted nodes)
     log_total = math.log(codecs) + float(np.logaddexp.reduce(exponents * math.log(base)))
-    if log_total > math.log(limit) + 1.0:  # far past the limit: no exact sum needed
+    if log_total > max(math.log(limit) + 1.0, 35.0):  # far past: no exact sum needed
         raise TooMany(math.exp(log_total) if log_total < 700 else math.inf)
     total = sum(codecs * base ** int(e) for e in exponents)
     if total > limit:

@@ -252,13 +252,15 @@ class CostModel:
         edge = np.asarray(edge, bool)
         cut = self.cut(edge[None, :])[0]
         until = self.live_until(cut[None, :])[0]
-        nodes = np.flatnonzero(edge)
-        held = [int(t) for t in nodes]
+        held = [int(t) for t in np.flatnonzero(edge)]
+        last = until.tolist()
         steps = []
-        for k in held:
-            live = tuple(t for t in held if t < k and until[t] >= k)
-            frontier = tuple(t for t in held if t <= k and until[t] > k)
-            steps.append(WalkStep(k, live, bool(until[0] >= k), frontier))
+        carried: list[int] = []  # earlier edge tensors live after the previous node
+        for k in held:  # one pass: the work is the total size of the live sets, not N^2
+            live = tuple(t for t in carried if last[t] >= k)
+            frontier = tuple(t for t in (*live, k) if last[t] > k)
+            steps.append(WalkStep(k, live, bool(last[0] >= k), frontier))
+            carried = list(frontier)
         sent = tuple(t for t in held if cut[t])
         return Walk(edge, tuple(steps), sent, bool(cut[0]), until)
 

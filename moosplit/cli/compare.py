@@ -7,8 +7,8 @@ import sys
 
 from ..workflows.comparison import compare_solvers
 from ..workflows.plots import check_comparison_plot, plot_comparison
-from .options import add_problem_options, build_problem, comma_list, flags_for
-from .output import ProgressPrinter
+from .options import add_problem_options, build_problem, check_out, comma_list, flags_for
+from .output import ProgressPrinter, writing
 
 DEFAULT = "epsilon,nsga2,lagrangian,cloud_only,edge_only,uniform,neurosurgeon,qdmp"
 
@@ -41,9 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit compare`."""
+    check_out(args.out)
     if args.plot:
         with flags_for(path="--plot"):
             check_comparison_plot(args.plot, len(args.objectives))
+        check_out(args.plot, "--plot")
     problem = build_problem(args)
     progress = None if args.quiet else ProgressPrinter()
     try:
@@ -58,11 +60,13 @@ def run(args: argparse.Namespace) -> int:
         for name, reason in result.refused.items():
             print(f"note: {name} refused: {' '.join(reason.split())}", file=sys.stderr)
     if args.out is not None:
-        result.table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
+        with writing(args.out):
+            result.table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
     else:
         print(result.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.plot:
-        plot_comparison(result, args.plot)
+        with writing(args.plot, "--plot"):
+            plot_comparison(result, args.plot)
         if not args.quiet:
             print(f"wrote {args.plot}", file=sys.stderr)
     return 0

@@ -23,7 +23,8 @@ from ..workflows.dynamic import (
     run_scenario,
 )
 from ..workflows.plots import figure_format, plot_policy
-from .options import check_out_folder, comma_list, constraints_from_args, flags_for
+from .options import check_out, comma_list, constraints_from_args, flags_for
+from .output import writing
 
 COMMAND = "dynamic"
 """The command this module implements."""
@@ -113,7 +114,7 @@ def check_options(args: argparse.Namespace) -> None:
     if args.scenario is not None and not Path(args.scenario).is_file():
         raise ProblemError(f"--scenario {args.scenario}: no such file")
     for option in ("out", "plot"):
-        check_out_folder(getattr(args, option), "--" + option)
+        check_out(getattr(args, option), "--" + option)
     if args.plot is not None:
         with flags_for(path="--plot"):
             figure_format(args.plot)
@@ -147,11 +148,13 @@ def run(args: argparse.Namespace) -> int:
             raise ProblemError(f"--scenario {args.scenario}: {text}") from None
         gain_lines = [scenario_line(result, args.static_split)]
     if args.plot is not None:
-        plot_policy(policy, args.plot)
+        with writing(args.plot, "--plot"):
+            plot_policy(policy, args.plot)
         print(f"wrote the policy map to {args.plot}", file=sys.stderr)
     if args.out is not None:
         frame = policy.to_frame()
-        frame.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
+        with writing(args.out):
+            frame.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
         if args.out != "-":
             print(f"wrote {len(frame)} interval(s) to {args.out}", file=sys.stderr)
         for batch in policy.batches:

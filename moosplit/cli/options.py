@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,14 +108,28 @@ def add_problem_options(parser: argparse.ArgumentParser) -> None:
                        help="codec table CSV (codec,node,ratio,err,encode_ms)")
 
 
-def check_out_folder(out: str | None, option: str = "--out") -> None:
-    """Refuse, before any work, an output path whose folder does not exist (None and '-'
-    pass: no file, or stdout)."""
+def check_out(out: str | None, option: str = "--out") -> None:
+    """Refuse, before any work, an output path that cannot be written: a folder, a file in
+    a folder that does not exist or cannot be written in, or an existing file that cannot
+    be opened for writing (such as /proc/version). None and '-' pass (no file, or stdout).
+    A device that accepts the file but fails while writing (/dev/full) is reported when
+    the write fails, on one line too."""
     if out in (None, "-"):
         return
-    folder = Path(out).resolve().parent
+    path = Path(out)
+    if path.is_dir():
+        raise ProblemError(f"{option} {out}: is a folder; give a file name")
+    folder = path.resolve().parent
     if not folder.is_dir():
         raise ProblemError(f"{option} {out}: folder {folder} does not exist")
+    if path.exists():
+        try:
+            with open(path, "a"):  # opened, not changed: appending nothing
+                pass
+        except OSError as exc:
+            raise ProblemError(f"{option} {out}: cannot be written ({exc.strerror})") from None
+    elif not os.access(folder, os.W_OK):
+        raise ProblemError(f"{option} {out}: cannot write in folder {folder}")
 
 
 LIMIT_OPTIONS = (("memory_mib", "memory_bytes", MIB), ("memory_bytes", "memory_bytes", 1),

@@ -14,7 +14,8 @@ from ..results.front import Front
 from ..results.front_csv import read_front
 from ..solvers.registry import available_solvers, solve
 from ..workflows.plots import check_axes, figure_format, plot_fronts
-from .options import add_problem_options, build_problem, check_out_folder, comma_list, flags_for
+from .options import add_problem_options, build_problem, check_out, comma_list, flags_for
+from .output import writing
 
 
 class _ProfileAsOption:
@@ -123,14 +124,15 @@ def run(args: argparse.Namespace) -> int:
     """Execute `moosplit plot`."""
     with flags_for(path="--out"):
         figure_format(args.out)
-    check_out_folder(args.out)
+    check_out(args.out)
     thresholds = parse_thresholds(args.threshold)
     x, y = _axes(args, thresholds)
     problem = build_problem(args)
     fronts = _read_fronts(args.fronts, problem)
     baselines = _baselines(tuple(args.baselines), problem, args.quiet)
-    plot_fronts(fronts, x=x, y=y, baselines=baselines, thresholds=thresholds,
-                path=args.out, title=args.title)
+    with writing(args.out):
+        plot_fronts(fronts, x=x, y=y, baselines=baselines, thresholds=thresholds,
+                    path=args.out, title=args.title)
     if not args.quiet:
         sizes = ", ".join(f"{label} {len(front)}" for label, front in fronts.items())
         print(f"wrote {args.out}: {x} vs {y}; fronts: {sizes}"

@@ -11,8 +11,8 @@ from ..results.front_csv import write_front
 from ..results.selection import PICK_GRAMMAR, parse_pick
 from ..solvers.base import check_run
 from ..solvers.registry import DEFAULT_SOLVER, available_solvers, describe_options, get_solver
-from .options import add_problem_options, build_problem, check_out_folder
-from .output import ProgressPrinter, front_table
+from .options import add_problem_options, build_problem, check_out
+from .output import ProgressPrinter, front_table, writing
 
 COMMAND = "solve"
 """The command this module implements."""
@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit solve`."""
-    check_out_folder(args.out)
+    check_out(args.out)
     pick = None if args.pick is None else parse_pick(args.pick)
     check_run(args.seed, args.time_limit)
     options = {} if args.resolution is None else {"resolution": args.resolution}
@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"picked {len(front)} plan(s) ({pick.describe()})", file=sys.stderr)
     if args.out is not None:
-        write_front(front, args.out)
+        with writing(args.out):
+            write_front(front, args.out)
         if args.out != "-" and not args.quiet:
             print(f"wrote {len(front)} plan(s) to {args.out}", file=sys.stderr)
     else:

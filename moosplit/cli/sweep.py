@@ -16,8 +16,8 @@ from ..results.selection import PICK_GRAMMAR, parse_pick
 from ..solvers.registry import available_solvers
 from ..workflows.plots import figure_format, plot_sweep
 from ..workflows.sweeps import SETTINGS, SweepTable, check_vary, sweep
-from .options import add_problem_options, build_problem, check_out_folder, flags_for
-from .output import ProgressPrinter
+from .options import add_problem_options, build_problem, check_out, flags_for
+from .output import ProgressPrinter, writing
 
 PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
 
@@ -84,10 +84,11 @@ def parse_vary(items: list[str]) -> dict[str, tuple[float, ...]]:
 
 def _check_args(args: argparse.Namespace, vary: dict) -> None:
     """Refuse, before any solving, what only the command line knows is wrong."""
-    check_out_folder(args.out)
+    check_out(args.out)
     if args.plot is not None:
         with flags_for(path="--plot"):
             figure_format(args.plot)
+        check_out(args.plot, "--plot")
         if not vary:
             raise ProblemError("--plot needs at least one --vary setting")
     if args.dask is not None and args.workers is not None:
@@ -166,13 +167,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_summary(table), file=sys.stderr)
     if args.out is not None:
-        table.to_csv(sys.stdout if args.out == "-" else args.out)
+        with writing(args.out):
+            table.to_csv(sys.stdout if args.out == "-" else args.out)
         if args.out != "-" and not args.quiet:
             print(f"wrote {len(table)} row(s) to {args.out}", file=sys.stderr)
     else:
         print(_terminal_table(table))
     if args.plot is not None:
-        plot_sweep(table, args.plot, y=args.plot_y)
+        with writing(args.plot, "--plot"):
+            plot_sweep(table, args.plot, y=args.plot_y)
         if not args.quiet:
             print(f"wrote {args.plot}", file=sys.stderr)
     return 0

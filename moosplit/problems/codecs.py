@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError
-from ..profiles.cells import is_blank, name_problem, number
+from ..profiles.cells import name_problem, number, text_cell
 from ..profiles.csv_io import read_table, read_text_file
 from ..profiles.profile import Profile
 
@@ -52,7 +52,7 @@ class CodecTable:
         `row_lines` gives the file line of each row, for messages (by default row i is on
         line i + 2, after the header).
         """
-        columns = [str(c).strip() for c in frame.columns]
+        columns = [text_cell(c) for c in frame.columns]
         missing = [c for c in CODEC_COLUMNS if c not in columns]
         extra = [c for c in columns if c not in CODEC_COLUMNS]
         if missing or extra or len(set(columns)) != len(columns):
@@ -64,7 +64,7 @@ class CodecTable:
         lines = row_lines if row_lines is not None else [row + 2 for row in range(len(frame))]
         names = [NO_CODEC]
         for row, codec in enumerate(frame["codec"]):
-            codec = "" if is_blank(codec) else str(codec).strip()
+            codec = text_cell(codec)
             problem = name_problem(codec)
             if problem:
                 raise ProfileError(f"{source}: line {lines[row]}, column 'codec': codec names "
@@ -77,7 +77,7 @@ class CodecTable:
         available[0] = True
         for row, record in enumerate(frame.itertuples(index=False)):
             where = f"{source}: line {lines[row]}"
-            codec, node = str(record.codec).strip(), str(record.node).strip()
+            codec, node = text_cell(record.codec), text_cell(record.node)
             if codec == NO_CODEC:
                 raise ProfileError(f"{where}, column 'codec': codec 'none' is built in and "
                                    "cannot be redefined")

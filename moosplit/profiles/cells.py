@@ -23,16 +23,22 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 
 
+def text_cell(cell: object) -> str:
+    """A text cell without the spaces and tabs around it (only those: a line separator or
+    another invisible character stays, to be refused by :func:`name_problem`)."""
+    return "" if is_blank(cell) else str(cell).strip(" \t")
+
+
 def is_blank(cell: object) -> bool:
     """An empty cell: None, NaN or a string of spaces."""
     if cell is None:
         return True
     if isinstance(cell, float) and math.isnan(cell):
         return True
-    return isinstance(cell, str) and cell.strip() == ""
+    return isinstance(cell, str) and cell.strip(" \t") == ""
 
 
-def _value(cell: object, whole: bool) -> int | float | Decimal | None:
+def _value(cell: object) -> int | float | Decimal | None:
     """The cell's exact value, or None if it is not a number written in ASCII digits."""
     if isinstance(cell, bool):
         return None
@@ -43,10 +49,10 @@ def _value(cell: object, whole: bool) -> int | float | Decimal | None:
         return value if math.isfinite(value) else None
     if not isinstance(cell, str):
         return None
-    text = cell.strip()
+    text = cell.strip(" \t")
     if not _NUMBER.fullmatch(text):
         return None
-    return Decimal(text) if whole else float(text)
+    return Decimal(text)
 
 
 def number(cell: object, where: str, *, whole: bool = False, at_least: float = 0,
@@ -63,7 +69,7 @@ def number(cell: object, where: str, *, whole: bool = False, at_least: float = 0
         ...
         moosplit.errors.ProfileError: t.csv: line 2: must be >= 0, got '-1'
     """
-    value = _value(cell, whole)
+    value = _value(cell)
     if value is None:
         raise ProfileError(f"{where}: must be a number (ASCII digits, such as 12, 0.5 or "
                            f"1e-3), got {cell!r}")
@@ -74,7 +80,7 @@ def number(cell: object, where: str, *, whole: bool = False, at_least: float = 0
         raise ProfileError(f"{where}: must be at most {limit}, got {cell!r}")
     if whole and value != int(value):
         raise ProfileError(f"{where}: must be a whole number, got {cell!r}")
-    return float(value)
+    return float(value)  # the nearest float (exact for whole numbers)
 
 
 def whole_number(cell: object, where: str, *, at_least: int = 0,
@@ -86,7 +92,7 @@ def whole_number(cell: object, where: str, *, at_least: int = 0,
         >>> whole_number("08", "bits")
         8
     """
-    text = cell.strip() if isinstance(cell, str) else None
+    text = cell.strip(" \t") if isinstance(cell, str) else None
     if text is None or not _WHOLE.fullmatch(text):
         if isinstance(cell, numbers.Integral) and not isinstance(cell, bool):
             text = str(int(cell))

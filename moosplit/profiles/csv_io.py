@@ -14,6 +14,10 @@ from ..errors import ProfileError
 from .profile import Profile
 from .validate import check_metadata, profile_fields
 
+_SPACE = " \t\r\n"
+"""What is stripped around cells and metadata: ASCII blanks only, so that an invisible
+Unicode character (a no-break space, a line separator) is refused, not silently dropped."""
+
 
 def read_text_file(path: str | os.PathLike, error: type[Exception] = ProfileError) -> str:
     """A file's text, without a UTF-8 byte-order mark; a file that is not UTF-8 text is
@@ -32,29 +36,29 @@ def split_metadata(text: str, source: str) -> tuple[dict[str, str], str, int]:
     Returns (metadata, the rest of the text, number of lines before it).
     """
     metadata: dict[str, str] = {}
-    lines = text.splitlines(keepends=True)
+    lines = io.StringIO(text, newline="").readlines()  # line ends as csv reads them
     count = 0
     for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
+        stripped = line.strip(_SPACE)
         if stripped and not stripped.startswith("#"):
             break
         count = number
-        body = stripped[1:].strip()
+        body = stripped[1:].strip(_SPACE)
         if not body:
             continue
         key, sep, value = body.partition(":")
-        key = key.strip()
+        key = key.strip(_SPACE)
         if not sep or not key:
             raise ProfileError(
                 f"{source}: line {number}: metadata lines must read '# key: value', got "
                 f"{stripped!r}")
         try:
-            check_metadata(key, value.strip())
+            check_metadata(key, value.strip(_SPACE))
         except ProfileError as exc:
             raise ProfileError(f"{source}: line {number}: {exc}") from None
         if key in metadata:
             raise ProfileError(f"{source}: line {number}: metadata key {key!r} given twice")
-        metadata[key] = value.strip()
+        metadata[key] = value.strip(_SPACE)
     return metadata, "".join(lines[count:]), count
 
 
@@ -83,14 +87,14 @@ def read_table(body: str, source: str, first_line: int = 1,
         if any("\n" in f or "\r" in f for f in fields):
             raise error(f"{source}: line {start}: a quoted field runs over the end of the "
                         "line (an unterminated quote?)")
-        if not any(f.strip() for f in fields):
+        if not any(f.strip(_SPACE) for f in fields):
             continue
         if header is None:
-            header = [f.strip() for f in fields]
+            header = [f.strip(_SPACE) for f in fields]
             continue
         if len(fields) != len(header):
             extra = (" (a trailing comma?)" if len(fields) == len(header) + 1
-                     and not fields[-1].strip() else "")
+                     and not fields[-1].strip(_SPACE) else "")
             raise error(f"{source}: line {line}: {len(fields)} fields, the header has "
                         f"{len(header)}{extra}")
         rows.append(fields)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError, shown
-from .cells import MAX_NUMBER, is_blank, name_problem, number, whole_number
+from .cells import MAX_NUMBER, is_blank, name_problem, number, text_cell, whole_number
 from .schema import (
     BIT_COLUMN_LIKE_RE,
     COLUMNS_BY_NAME,
@@ -120,7 +120,7 @@ def _check_columns(frame: pd.DataFrame, source: str) -> dict[str, list]:
 
 
 def _read_dag(frame: pd.DataFrame, where: _Where) -> tuple[list[str], list[tuple[int, ...]]]:
-    names = [str(n).strip() if not is_blank(n) else "" for n in frame["name"]]
+    names = [text_cell(n) for n in frame["name"]]
     index: dict[str, int] = {}
     for row, name in enumerate(names):
         if not name:
@@ -132,7 +132,7 @@ def _read_dag(frame: pd.DataFrame, where: _Where) -> tuple[list[str], list[tuple
             raise ProfileError(
                 f"{where.row(row, 'name')}: duplicate name {name!r} (first at row {index[name]})")
         index[name] = row
-    ops = ["" if is_blank(op) else str(op).strip() for op in frame["op"]]
+    ops = [text_cell(op) for op in frame["op"]]
     for row, op in enumerate(ops):
         problem = name_problem(op) if op else None
         if problem:
@@ -358,7 +358,7 @@ def profile_fields(
     if "batch" in metadata:
         whole_number(metadata["batch"], f"{source}: metadata 'batch'", at_least=1,
                      at_most=MAX_BATCH)
-    names = [str(n).strip() for n in frame["name"]]
+    names = [text_cell(n) for n in frame["name"]]
     return dict(
         names=tuple(names), ops=tuple(ops), inputs=tuple(inputs),
         out_elems=ints["out_elems"], weight_elems=ints["weight_elems"], macs=ints["macs"],

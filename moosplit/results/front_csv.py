@@ -15,7 +15,7 @@ from ..evaluator import evaluate
 from ..plans import Plan, Plans
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
-from ..profiles.cells import MAX_NUMBER, is_blank, number, whole_number
+from ..profiles.cells import MAX_NUMBER, is_blank, number, text_cell, whole_number
 from ..profiles.csv_io import read_table, read_text_file
 from ..profiles.schema import MAX_BITS
 from .front import FRONT_COLUMNS, UNKNOWN, Front
@@ -42,7 +42,7 @@ def _split_tokens(cell: object) -> list[str]:
 def _stored(cell: str, where: str) -> float:
     """A stored quantity: empty (a quantity the problem cannot compute), `inf` (the
     throughput of a plan that takes no time) or a number >= 0."""
-    text = cell.strip()
+    text = cell.strip(" \t")
     if not text:
         return math.nan
     if text == "inf":
@@ -66,7 +66,7 @@ def _plan(record: pd.Series, where: str) -> Plan:
               for b in _split_tokens(record["bits_w"])]
     bits_a = [whole("bits_a", b, 1, MAX_BITS) for b in _split_tokens(record["bits_a"])]
     split = whole("split", record["split"], -1, MAX_NUMBER)
-    codec = str(record["codec"]).strip()
+    codec = text_cell(record["codec"])
     if not codec:
         raise ProblemError(f"{where}, column 'codec': empty; a plan without a codec says "
                            "'none'")

@@ -38,6 +38,7 @@ from ..costs import bytes_of, cost_model, tensor_bits
 from ..errors import ProblemError, ProblemOptionError, ProfileError, shown
 from ..evaluator import evaluate
 from ..plans import Plan, Plans, prefix_plans
+from ..problems.network import MIN_BANDWIDTH_MBPS
 from ..problems.problem import Network, SplitProblem
 from ..profiles.cells import number as cell_number
 from ..profiles.csv_io import read_table, read_text_file
@@ -136,13 +137,14 @@ class Interval:
 
 
 def check_rates(rates: tuple[float, float]) -> tuple[float, float]:
-    """(lo, hi) as floats; a ProblemOptionError on `rates` unless 0 < lo <= hi < inf."""
-    expected = "a pair (lo, hi) of Mbit/s with 0 < lo <= hi < inf"
+    """(lo, hi) as floats; a ProblemOptionError on `rates` unless
+    MIN_BANDWIDTH_MBPS (one bit per second) <= lo <= hi < inf."""
+    expected = f"a pair (lo, hi) of Mbit/s with {MIN_BANDWIDTH_MBPS:g} <= lo <= hi < inf"
     try:
         lo, hi = (float(r) for r in rates)
     except (TypeError, ValueError):
         raise ProblemOptionError("rates", expected, rates) from None
-    if not (0 < lo <= hi and math.isfinite(hi)):
+    if not (MIN_BANDWIDTH_MBPS <= lo <= hi and math.isfinite(hi)):
         raise ProblemOptionError("rates", expected, f"{lo:g}:{hi:g}")
     return lo, hi
 

@@ -7,6 +7,7 @@ import sys
 
 from ..workflows.comparison import compare_solvers
 from ..workflows.plots import check_comparison_plot, plot_comparison
+from . import options
 from .options import add_problem_options, build_problem, check_out, comma_list, flags_for
 from .output import ProgressPrinter, writing
 
@@ -34,17 +35,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "range (much faster on real profiles); the others ignore it")
     parser.add_argument("--out", default=None, help="write the table as CSV ('-': stdout)")
     parser.add_argument("--plot", default=None, metavar="FILE",
-                        help="draw the fronts (first two objectives) to a .png or .svg")
+                        help="draw the fronts (first two objectives) to a .png, .svg or .pdf")
     parser.add_argument("--quiet", action="store_true", help="no progress or notes")
+    options.add_figure_options(parser, needs="--plot")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit compare`."""
     check_out(args.out)
+    figure = options.figure_args(args)
     if args.plot:
         with flags_for(path="--plot"):
-            check_comparison_plot(args.plot, len(args.objectives))
+            check_comparison_plot(args.plot, len(args.objectives), **figure)
         check_out(args.plot, "--plot")
     problem = build_problem(args)
     progress = None if args.quiet else ProgressPrinter()
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         print(result.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.plot:
         with writing(args.plot, "--plot"):
-            plot_comparison(result, args.plot)
+            plot_comparison(result, args.plot, **figure)
         if not args.quiet:
             print(f"wrote {args.plot}", file=sys.stderr)
     return 0

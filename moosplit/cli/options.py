@@ -14,8 +14,12 @@ from ..problems.network import TRANSMITTER_PRESETS, network_of
 from ..problems.problem import MODES, SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..profiles.bundled import bundled_profiles, load_profile
+from ..workflows.figures import DEFAULT_DPI, SCALES, FigureOptions
 
 MIB = 2**20
+
+FIGURE_FLAGS = ("size", "dpi", "xlim", "ylim", "xscale", "yscale")
+"""The figure options (FigureOptions' fields), each set by the flag of its name."""
 
 FLAGS = {
     "bandwidth_mbps": "--bandwidth-mbps", "rtt_ms": "--rtt-ms", "tx_power_mw": "--tx-power-mw",
@@ -24,7 +28,9 @@ FLAGS = {
     "seed": "--seed", "resolution": "--resolution", "pick": "--pick", "solver": "--solver",
     "solvers": "--solvers", "transmitter": "--transmitter", "max_workers": "--workers",
     "rates": "--rates", "vary": "--vary",
+    **{name: f"--{name}" for name in FIGURE_FLAGS},
 }
+
 """Library parameters and the flags that set them: a library OptionError names the flag."""
 
 
@@ -106,6 +112,62 @@ def add_problem_options(parser: argparse.ArgumentParser) -> None:
                        help="prefix: edge runs rows 1..n; cut: any predecessor-closed set")
     group.add_argument("--codecs", metavar="FILE", default=None,
                        help="codec table CSV (codec,node,ratio,err,encode_ms)")
+
+
+def _size(text: str) -> tuple[float, float]:
+    """argparse type: 'WxH' inches -> (W, H); the library checks the values."""
+    try:
+        width, height = (float(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in inches (such as "
+                                         f"3.5x2.6), got {text!r}") from None
+    return width, height
+
+
+def _span(text: str) -> tuple[float | None, float | None]:
+    """argparse type: 'LO:HI', either side empty -> (lo, hi); the library checks them."""
+    lo, sep, hi = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return tuple(float(v) if v.strip() else None for v in (lo, hi))  # type: ignore
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO:HI (either may be left empty, such "
+                                         f"as 0:50 or :1e3), got {text!r}") from None
+
+
+def add_figure_options(parser: argparse.ArgumentParser, *, axes: bool = True,
+                       needs: str | None = None) -> None:
+    """The figure options (size, dpi; with `axes` limits and scales of both axes), for a
+    figure that `needs` (a flag such as --plot) asks for, or the command's own."""
+    group = parser.add_argument_group("figure" + (f" (with {needs})" if needs else ""))
+    group.add_argument("--size", type=_size, default=None, metavar="WxH",
+                       help="figure size in inches, such as 3.5x2.6 for one column")
+    group.add_argument("--dpi", type=float, default=None,
+                       help=f"dots per inch of a PNG (default {DEFAULT_DPI:g})")
+    if axes:
+        for axis in ("x", "y"):
+            group.add_argument(f"--{axis}lim", type=_span, default=None, metavar="LO:HI",
+                               help=f"{axis} axis limits; either side may be empty; points "
+                               "beyond are drawn on the edge")
+        for axis in ("x", "y"):
+            group.add_argument(f"--{axis}scale", choices=SCALES, default=None,
+                               help=f"{axis} axis scale (default auto: log when the values "
+                               "span more than two decades, symlog with zeros)")
+    parser.set_defaults(figure_needs=needs)
+
+
+def figure_args(args: argparse.Namespace) -> dict[str, object]:
+    """The figure options given, checked now (before any work) by the library; refused
+    when the figure they are for is not asked for."""
+    given = {name: getattr(args, name) for name in FIGURE_FLAGS
+             if getattr(args, name, None) is not None}
+    needs = args.figure_needs
+    if given and needs and getattr(args, needs.lstrip("-").replace("-", "_")) is None:
+        flags = ", ".join("--" + name for name in given)
+        raise UsageError(f"{flags} set the figure of {needs}, which is not asked for")
+    FigureOptions(**given)
+    return given
 
 
 def check_out(out: str | None, option: str = "--out") -> None:

@@ -16,7 +16,14 @@ from ..results.selection import PICK_GRAMMAR, parse_pick
 from ..solvers.registry import available_solvers
 from ..workflows.plots import figure_format, plot_sweep
 from ..workflows.sweeps import SETTINGS, SweepTable, check_vary, sweep
-from .options import add_problem_options, build_problem, check_out, flags_for
+from .options import (
+    add_figure_options,
+    add_problem_options,
+    build_problem,
+    check_out,
+    figure_args,
+    flags_for,
+)
 from .output import ProgressPrinter, writing
 
 PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
@@ -53,10 +60,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="write the table as CSV to this path ('-' for stdout)")
     parser.add_argument("--plot", default=None, metavar="FILE",
                         help="draw --plot-y against the first varied setting, one line per "
-                             "value of the others (.png or .svg)")
+                             "value of the others (.png, .svg or .pdf)")
     parser.add_argument("--plot-y", default="n_edge", choices=PLOT_Y,
                         help="what --plot draws (default n_edge, the edge layers)")
     parser.add_argument("--quiet", action="store_true", help="no progress or summary lines")
+    add_figure_options(parser, needs="--plot")
     parser.set_defaults(run=run)
 
 
@@ -82,9 +90,11 @@ def parse_vary(items: list[str]) -> dict[str, tuple[float, ...]]:
         raise ProblemError(f"--vary: {exc}") from None
 
 
-def _check_args(args: argparse.Namespace, vary: dict) -> None:
-    """Refuse, before any solving, what only the command line knows is wrong."""
+def _check_args(args: argparse.Namespace, vary: dict) -> dict[str, object]:
+    """Refuse, before any solving, what only the command line knows is wrong; return the
+    figure options."""
     check_out(args.out)
+    figure = figure_args(args)
     if args.plot is not None:
         with flags_for(path="--plot"):
             figure_format(args.plot)
@@ -98,6 +108,7 @@ def _check_args(args: argparse.Namespace, vary: dict) -> None:
             "bandwidth_mbps" not in vary):
         raise ProblemError("--bandwidth-mbps is required (or --transmitter, or --vary "
                            "bandwidth_mbps=...)")
+    return figure
 
 
 @contextmanager
@@ -148,7 +159,7 @@ def _summary(table: SweepTable) -> str:
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit sweep`."""
     vary = parse_vary(args.vary)
-    _check_args(args, vary)
+    figure = _check_args(args, vary)
     pick = parse_pick(args.pick)
     # each combination sets its own bandwidth when it is varied
     problem = build_problem(args, bandwidth_mbps=max(vary.get("bandwidth_mbps", [1.0])))
@@ -175,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         print(_terminal_table(table))
     if args.plot is not None:
         with writing(args.plot, "--plot"):
-            plot_sweep(table, args.plot, y=args.plot_y)
+            plot_sweep(table, args.plot, y=args.plot_y, **figure)
         if not args.quiet:
             print(f"wrote {args.plot}", file=sys.stderr)
     return 0

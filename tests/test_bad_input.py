@@ -360,10 +360,22 @@ def test_problem_repr_shows_the_network():
 
 
 def test_library_messages_name_parameters_not_flags():
-    from moosplit.solvers import epsilon
+    """No exception raised outside moosplit.cli names a command-line flag: the library
+    names its parameters, the command line swaps in its flags."""
+    import ast
 
-    source = Path(epsilon.__file__).read_text()
-    assert "--" not in "".join(re.findall(r'f?"[^"]*"', source))
+    package = Path(moosplit.__file__).parent
+    found = []
+    for path in package.rglob("*.py"):
+        if "cli" in path.relative_to(package).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise):
+                for const in ast.walk(node):
+                    if isinstance(const, ast.Constant) and isinstance(const.value, str) \
+                            and re.search(r"--[a-z]", const.value):
+                        found.append(f"{path.name}:{node.lineno}: {const.value!r}")
+    assert not found, "\n".join(found)
 
 
 def test_profile_factory_from_the_working_directory(capsys, tmp_path, monkeypatch):
@@ -421,3 +433,37 @@ def test_codecs_prints_progress(capsys, tmp_path, monkeypatch):
                      "--out", tmp_path / "c.csv", "--lossy-bits", "none", "--quiet")
     sys.modules.pop("issue15_codec_net", None)
     assert rc == 0 and err == "", err
+
+
+def test_profiler_messages_name_parameters_and_the_cli_names_flags(capsys, tmp_path,
+                                                                   monkeypatch):
+    pytest.importorskip("torch")
+    from moosplit.profilers.loading import load_model
+
+    (tmp_path / "issue15_shape_net.py").write_text(
+        "import torch\n\ndef make_net():\n    return torch.nn.ReLU()\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(moosplit.ProfileError, match="input_shape must be given") as info:
+        load_model("issue15_shape_net:make_net", batch=1, shape=None, seed=0)
+    assert "--" not in str(info.value)
+    line = refused(capsys, "profile", "issue15_shape_net:make_net", "--out", tmp_path / "p.csv",
+                   says=("--input-shape must be given for a torch factory",))
+    assert "input_shape" not in line
+    sys.modules.pop("issue15_shape_net", None)
+
+
+def test_negative_constraints_are_refused_by_the_library():
+    with pytest.raises(moosplit.OptionError, match="every quantity is >= 0"):
+        moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"), moosplit.Network(1),
+                              constraints={"latency_ms": -1})
+
+
+def test_a_folder_that_cannot_be_written_in_is_refused_before_work(capsys, tmp_path,
+                                                                    monkeypatch):
+    """As root every folder is writable, so the denial is simulated."""
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == tmp_path
+                        else real(path, mode))
+    refused(capsys, "solve", EXAMPLE, *SOLVE, "--out", tmp_path / "f.csv",
+            says=("--out", "cannot write in folder"))

@@ -10,11 +10,11 @@ import sys
 import warnings
 from collections.abc import Iterator
 
-from ..errors import ProfileError
+from ..errors import OptionError, ProfileError
 from ..profilers.builder import HOST, Measurement, build_profile
 from ..profilers.loading import load_model
 from ..profiles.csv_io import write_profile
-from .options import check_out, comma_list
+from .options import check_out, comma_list, flags_for
 from .output import ProgressPrinter, writing
 
 COMMAND = "profile"
@@ -130,13 +130,21 @@ def cwd_importable() -> Iterator[None]:
             sys.path.remove(cwd)
 
 
+MODEL_FLAGS = {"input_shape": "--input-shape", "batch": "--batch", "coders": "--coders",
+               "lossy_bits": "--lossy-bits"}
+"""Profiler parameters and the flags of `profile` and `codecs` that set them."""
+
+
 @contextlib.contextmanager
 def as_cli_errors(quiet: bool) -> Iterator[None]:
-    """Library ValueErrors become one-line bad-input errors; warnings print as one line."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Library ValueErrors become one-line bad-input errors, OptionErrors naming the flag
+    (MODEL_FLAGS); warnings print as one line."""
+    with flags_for(**MODEL_FLAGS), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             yield
+        except OptionError:
+            raise  # named by its flag (MODEL_FLAGS)
         except ValueError as exc:
             raise ProfileError(str(exc)) from None
         finally:

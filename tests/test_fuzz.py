@@ -696,3 +696,46 @@ def test_library_profile_from_frame_is_as_strict_as_the_reader(cells):
     with pytest.raises(moosplit.ProfileError, match="row 1.*'macs'"):
         moosplit.Profile.from_frame(frame, {})
 
+
+
+# ------------------------------------------------------------------ random edits
+EDIT_CHARACTERS = list(',\n"# :.-e0123456789abxz_\t\r\x00\u00a0\u2028\ufeff\u0661\u00b2')
+
+
+def random_edit(rng: random.Random, text: str) -> str:
+    """One to four characters replaced, inserted or deleted anywhere (valid or not)."""
+    chars = list(text)
+    for _ in range(rng.randint(1, 4)):
+        at, op = rng.randrange(len(chars) + 1), rng.random()
+        if op < 0.4 and chars:
+            chars[min(at, len(chars) - 1)] = rng.choice(EDIT_CHARACTERS)
+        elif op < 0.7:
+            chars.insert(at, rng.choice(EDIT_CHARACTERS))
+        elif chars:
+            del chars[min(at, len(chars) - 1)]
+    return "".join(chars)
+
+
+def test_random_edits_never_crash(tmp_path, capsys, monkeypatch):
+    """Edits at random places of every kind of file: whether the result is valid is not
+    known here, but it must be read or refused on one line, never crash."""
+    monkeypatch.chdir(tmp_path)
+    rng = random.Random(SEED)
+    bases = base_files(tmp_path)
+    solve = ["solve", "edited.csv", *DAG_OPTIONS, "--quiet"]
+    runs = {"tiny": solve, "dag": solve,
+            "codecs": ["solve", "dag.csv", *DAG_OPTIONS, "--codecs", "edited.csv", "--quiet"],
+            "front": ["plot", "edited.csv", "--profile", "dag.csv", *DAG_OPTIONS[:-2],
+                      "--codecs", "codecs.csv", "--quiet", "--out", "edited.svg"]}
+    failures = []
+    for k in range(400):
+        kind = rng.choice(sorted(runs))
+        text = random_edit(rng, bases[kind])
+        (tmp_path / "edited.csv").write_text(text, encoding="utf-8")
+        rc, _, err, crash = run_cli(runs[kind], capsys)
+        lines = err.splitlines()
+        if crash or rc not in (0, 2) or (rc == 2 and (
+                len(lines) != 1 or not lines[0].startswith("moosplit: error: "))):
+            failures.append(f"[seed {SEED}] edit {k} of {kind} {text!r}: exit {rc}, "
+                            f"{err!r}{crash}")
+    assert not failures, "\n".join(failures[:10])

@@ -264,6 +264,23 @@ class CostModel:
         sent = tuple(t for t in held if cut[t])
         return Walk(edge, tuple(steps), sent, bool(cut[0]), until)
 
+    def prefix_cut_sums(self, values: np.ndarray) -> np.ndarray:
+        """For every prefix S_n = rows 1..n (n = 0..N), the sum of `values[t]` over its cut
+        tensors C(S_n), the input included when it is one: (N + 1,), in O(N + edges).
+
+        By the argument of :meth:`Walk.prefix_cut`, t is in C(S_n) iff t is held by S_n
+        (t <= n, or t is the input) and still live after node n in the walk of the whole
+        edge set: t <= n < live_until(t). So each tensor adds its value over one run of
+        prefixes, summed with a difference array.
+        """
+        rows = np.arange(self.profile.n_rows)
+        edge = (rows >= 1)[None, :]
+        until = np.clip(self.live_until(self.cut(edge))[0], rows, self.profile.n_rows)
+        diff = np.zeros(self.profile.n_rows + 1)
+        np.add.at(diff, rows, values)
+        np.add.at(diff, until, -np.asarray(values, float))
+        return np.cumsum(diff)[:-1]
+
     def prefix_walk(self, n: int) -> Walk:
         """The walk of the prefix edge set rows 1..n."""
         rows = np.arange(self.profile.n_rows)

@@ -147,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
     policy = build_policy(args)
     gain_lines = []
     if args.scenario is not None:
+        steps = read_scenario(args.scenario)  # its errors name the file, line and column
         try:
-            steps = read_scenario(args.scenario)
             result = run_scenario(policy, steps, args.static_split)
         except ProblemError as exc:
             text = str(exc)

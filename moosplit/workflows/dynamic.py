@@ -67,17 +67,13 @@ def prefix_tx_bytes(profile: Profile, bits: int = REFERENCE_BITS) -> np.ndarray:
 
     Counts every cut tensor (SPEC section 4), so in a DAG a split also pays for the tensors
     a skip connection still needs on the cloud, the raw input included. The cut tensors of
-    every prefix come from one walk of the edge-only set (:meth:`Walk.prefix_cut`), so the
-    work grows with N (and the skip connections), not N^2.
+    every prefix come from the walk of the edge-only set
+    (:meth:`moosplit.costs.CostModel.prefix_cut_sums`), so the work grows with N and the
+    edges, not N^2.
     """
-    walk = cost_model(profile).prefix_walk(profile.n_nodes)
-    edge_bits = tensor_bits(profile.out_elems.astype(float), bits, profile.batch)
-    input_bits = tensor_bits(float(profile.out_elems[0]), profile.input_bits, profile.batch)
-    tx = np.empty(profile.n_rows)
-    for n in range(profile.n_rows):
-        sent, input_sent = walk.prefix_cut(n)
-        tx[n] = edge_bits[list(sent)].sum() + (input_bits if input_sent else 0.0)
-    return bytes_of(tx)
+    tensor = tensor_bits(profile.out_elems.astype(float), float(bits), profile.batch)
+    tensor[0] = tensor_bits(float(profile.out_elems[0]), profile.input_bits, profile.batch)
+    return bytes_of(cost_model(profile).prefix_cut_sums(tensor))
 
 
 def natural_bottlenecks(profile: Profile) -> list[Bottleneck]:

@@ -299,11 +299,6 @@ def check_metadata(key: object, value: object) -> None:
             + (" (set out_bits on the input row)" if key == "out_bits" else ""))
 
 
-def check_metadata_key(key: object) -> None:
-    """Metadata keys are single words, so that `# key: value` lines read back."""
-    check_metadata(key, "")
-
-
 def profile_fields(
     frame: pd.DataFrame,
     metadata: dict[str, str],

@@ -254,8 +254,7 @@ class CostModel:
         edge = np.asarray(edge, bool)
         cut = self.cut(edge[None, :])[0]
         until = self.live_until(cut[None, :])[0]
-        nodes = np.flatnonzero(edge)
-        held = [int(t) for t in nodes]
+        held = [int(t) for t in np.flatnonzero(edge)]
         steps = []
         frontier: tuple[int, ...] = ()
         for k in held:
@@ -269,47 +268,41 @@ class CostModel:
         sent = tuple(t for t in held if cut[t])
         return Walk(edge, tuple(steps), sent, bool(cut[0]), until)
 
+    def prefix_cut_sums(self, values: np.ndarray) -> np.ndarray:
+        """For every prefix S_n = rows 1..n (n = 0..N), the sum of `values[t]` over its cut
+        tensors C(S_n), the input included when it is one: (N + 1,), in O(N + edges).
+
+        By the argument of :meth:`Walk.prefix_cut`, t is in C(S_n) iff t is held by S_n
+        (t <= n, or t is the input) and still live after node n in the walk of the whole
+        edge set: t <= n < live_until(t). So each tensor adds its value over one run of
+        prefixes, summed with a difference array.
+        """
+        rows = np.arange(self.profile.n_rows)
+        edge = (rows >= 1)[None, :]
+        until = np.clip(self.live_until(self.cut(edge))[0], rows, self.profile.n_rows)
+        diff = np.zeros(self.profile.n_rows + 1)
+        np.add.at(diff, rows, values)
+        np.add.at(diff, until, -np.asarray(values, float))
+        return np.cumsum(diff)[:-1]
+
     def prefix_walk(self, n: int) -> Walk:
         """The walk of the prefix edge set rows 1..n."""
         rows = np.arange(self.profile.n_rows)
         return self.walk((rows >= 1) & (rows <= n))
 
     # ------------------------------------------------------------ every prefix at once
-    def prefix_cut_totals(self, per_tensor: np.ndarray) -> np.ndarray:
-        """For every prefix split n = 0..N, the sum of `per_tensor` (one value per row, the
-        input's included) over C(S_n), S_n = rows 1..n: in O(rows + edges).
-
-        Tensor t is cut at n iff t <= n and a row after n reads it or t is a node sink; so
-        t counts for n in [t, last consumer - 1], or [t, N] for a sink (the input: n in
-        [0, last consumer - 1]).
-        """
-        profile = self.profile
-        n_rows = profile.n_rows
-        last = np.asarray(profile.last_consumer)
-        rows = np.arange(n_rows)
-        end = np.where(profile.sinks & (rows > 0), n_rows, last)  # exclusive end of n
-        end = np.maximum(end, rows)  # an unread input is never sent
-        diff = np.zeros(n_rows + 1)
-        np.add.at(diff, rows, per_tensor)
-        np.add.at(diff, end, -np.asarray(per_tensor, float))
-        return np.cumsum(diff)[:n_rows]
-
     def prefix_working_sets(self, sizes: np.ndarray) -> np.ndarray:
         """Per row k = 1..N, the working set of edge node k in any prefix S_n with n >= k
-        (the same for every such n: a tensor is live at k when a row at or after k reads
-        it or it is a sink, whatever n is), for tensor `sizes` (one per row, the input's
-        included); row 0 gets 0. In O(rows + edges)."""
-        profile = self.profile
-        n_rows = profile.n_rows
-        last = np.asarray(profile.last_consumer)
-        rows = np.arange(n_rows)
-        until = np.where(profile.sinks & (rows > 0), n_rows, last)  # live for k in (t, until]
-        diff = np.zeros(n_rows + 2)
+        (the same for every such n: as for :meth:`prefix_cut_sums`, a tensor is live at k
+        iff t < k <= live_until(t) in the walk of the whole edge set), for tensor `sizes`
+        (one per row, the input's included); row 0 gets 0. In O(N + edges)."""
+        rows = np.arange(self.profile.n_rows)
+        until = self.live_until(self.cut((rows >= 1)[None, :]))[0]
         live = until > rows
+        diff = np.zeros(self.profile.n_rows + 2)
         np.add.at(diff, rows[live] + 1, np.asarray(sizes, float)[live])
         np.add.at(diff, until[live] + 1, -np.asarray(sizes, float)[live])
-        held = np.cumsum(diff)[:n_rows]
-        working = held + sizes
+        working = np.cumsum(diff)[:self.profile.n_rows] + sizes
         working[0] = 0.0
         return working
 

@@ -61,3 +61,8 @@ class OptionError(ValueError, TypeError):
 
 class ProblemOptionError(OptionError, ProblemError):
     """A bad field of a problem or its network: both an OptionError and a ProblemError."""
+
+
+class ProfileOptionError(OptionError, ProfileError):
+    """A bad setting for reading or profiling a model (its input shape, batch, codecs):
+    both an OptionError and a ProfileError."""

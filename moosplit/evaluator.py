@@ -8,8 +8,9 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._pickling import reduce_through_init
 from .costs import cost_model, quantities, tensor_bits, tensor_bytes, weight_bytes
-from .plans import Plans
+from .plans import Plans, read_only
 from .problems.problem import SplitProblem, meets
 from .problems.quantities import QUANTITIES
 
@@ -31,6 +32,16 @@ class Evaluation:
 
     def __len__(self) -> int:
         return self.feasible.shape[0]
+
+    def __reduce__(self) -> tuple:
+        """Pickle through the constructor (a read-only mapping does not pickle as such)."""
+        return reduce_through_init(self)
+
+    def read_only(self) -> Evaluation:
+        """This evaluation with a read-only mapping of read-only arrays (views, no copy),
+        as a Front holds it."""
+        return Evaluation(MappingProxyType({k: read_only(v) for k, v in self.values.items()}),
+                          read_only(self.feasible))
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
@@ -167,7 +178,7 @@ def evaluate_prefix_splits(problem: SplitProblem, bits: int) -> Evaluation:
     cloud_ms = float(profile.cloud_ms[1:].sum()) - prefix(profile.cloud_ms)
     tensor = np.full(profile.n_rows, float(bits))
     tensor[0] = profile.input_bits
-    tx_bits = costs.prefix_cut_totals(tensor_bits(profile.out_elems, tensor, batch))
+    tx_bits = costs.prefix_cut_sums(tensor_bits(profile.out_elems, tensor, batch))
     working = costs.prefix_working_sets(tensor_bytes(profile.out_elems, tensor, batch))
     memory = prefix(weight_bytes(profile.weight_elems, bits_w)) + np.maximum.accumulate(working)
     values = quantities(

@@ -16,6 +16,13 @@ from .errors import ProblemError
 from .problems.problem import SplitProblem
 
 
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of `array` (writing through it raises ValueError)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 @dataclass(frozen=True)
 class Plan:
     """One plan, in node names.
@@ -65,6 +72,11 @@ class Plans:
 
     def __len__(self) -> int:
         return self.edge.shape[0]
+
+    def read_only(self) -> Plans:
+        """These plans with read-only arrays (views, no copy), as a Front holds them."""
+        return Plans(*(read_only(getattr(self, name))
+                       for name in ("edge", "bits_w", "bits_a", "codec")))
 
     @property
     def n_edge(self) -> np.ndarray:

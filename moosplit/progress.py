@@ -15,7 +15,9 @@ from dataclasses import dataclass
 class Progress:
     """A progress report: `done` of `total` units (plans, solves, generations, runs).
 
-    solver: who reports (a backend's name, "sweep", "profile", ...).
+    solver: who reports (a backend's name, "sweep", "profile", ...). note: what is being
+    done now, when the counts do not say it (the backend a comparison runs, the setting a
+    sweep solves); empty otherwise.
     """
 
     solver: str
@@ -23,6 +25,7 @@ class Progress:
     total: int | None
     unit: str
     elapsed_s: float
+    note: str = ""
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -439,12 +439,12 @@ def test_grouped_conv_transpose(tmp_path):
 
 
 # ------------------------------------------------- outputs, weights, timing, messages
-def test_corrupt_file_and_messages_name_the_command_line_options(tmp_path):
+def test_corrupt_file_and_messages_name_the_parameter(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")
     with pytest.raises(ProfileError, match=f"{bad}: not a readable ONNX model"):
         load_onnx(bad)
-    with pytest.raises(ProfileError, match=r"give input_shape \(--input-shape on the command"):
+    with pytest.raises(ProfileError, match=r"input_shape must be given: input 'x' has dynamic"):
         load_onnx(_spatial(tmp_path))
 
 

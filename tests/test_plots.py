@@ -74,8 +74,8 @@ def test_plot_fronts_writes_the_format_of_the_extension(tmp_path, fronts, baseli
 
 
 def test_plot_fronts_refuses_bad_input_before_drawing(tmp_path, fronts):
-    with pytest.raises(ValueError, match=r"\.png or \.svg"):
-        plot_fronts(fronts, x="latency_ms", y="error", path=tmp_path / "f.pdf")
+    with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
+        plot_fronts(fronts, x="latency_ms", y="error", path=tmp_path / "f.eps")
     with pytest.raises(ValueError, match="neither axis"):
         plot_fronts(fronts, x="latency_ms", y="error", thresholds={"max_tx_bytes": 1},
                     path=tmp_path / "f.png")
@@ -184,7 +184,7 @@ def test_cli_plot_other_axes(capsys, tmp_path, written):
 
 
 @pytest.mark.parametrize("change,message", [
-    (["--out", "{tmp}/fig.pdf"], "--out must be a file name ending in .png or .svg, got"),
+    (["--out", "{tmp}/fig.eps"], "--out must be a file name ending in .png, .svg or .pdf, got"),
     (["--out", "{tmp}/no/such/fig.png"], "does not exist"),
     (["--bandwidth-mbps", "3"], "row 0, column 'latency_ms': the file says"),
     (["--max-error", "1e-9"], "infeasible"),

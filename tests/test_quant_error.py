@@ -403,5 +403,5 @@ def test_calibration_errors_name_the_path_or_say_what_to_do(tmp_path) -> None:  
     with pytest.raises(ValueError, match=f"cannot read calibration image '{tmp_path}/img1.png'"):
         calibration_batch((3, 8, 8), 2, folder=tmp_path)
     for shape in [(8,), (4, 8, 8), (1, 3, 8, 8), (2, 16)]:  # no image input: say what to do
-        with pytest.raises(ValueError, match="--errors none.*--calibration cannot help"):
+        with pytest.raises(ValueError, match="errors none.*calibration folder cannot help"):
             calibration_batch(shape, 2, folder=tmp_path)

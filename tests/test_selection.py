@@ -37,7 +37,9 @@ def test_select_on_a_maximised_quantity_and_by_another_objective():
 
 def test_select_with_nothing_within_limits_is_empty_and_typos_are_refused():
     front = front_of(1)
-    assert len(front.select(max_latency_ms=-1.0)) == 0
+    assert len(front.select(max_latency_ms=0.0)) == 0
+    with pytest.raises(ValueError, match="max_latency_ms must be a finite number >= 0"):
+        front.select(max_latency_ms=-1.0)  # no quantity is negative: never met, so refused
     with pytest.raises(TypeError, match="unknown limit 'max_eror'"):
         front.select(max_eror=0.1)
 

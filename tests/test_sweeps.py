@@ -297,7 +297,7 @@ def test_cli_sweep_table_plot_and_bandwidth_from_vary(capsys, tmp_path, profile_
     (["--vary", "rtt_ms=1,x"], "--vary rtt_ms: expected comma-separated numbers"),
     (["--vary", "rtt_ms=1", "--vary", "rtt_ms=2"], "given twice"),
     (["--vary", "rtt_ms=1"], "--bandwidth-mbps is required (or --transmitter, or --vary"),
-    (["--vary", "bandwidth_mbps=1", "--plot", "x.pdf"], "--plot must be a file name ending"),
+    (["--vary", "bandwidth_mbps=1", "--plot", "x.eps"], "--plot must be a file name ending"),
     (["--vary", "bandwidth_mbps=1", "--pick", "best"], "--pick must be 'knee'"),
     (["--vary", "bandwidth_mbps=1", "--workers", "0"], "--workers must be a whole number >= 1"),
     (["--vary", "bandwidth_mbps=1,-2"], "bandwidth_mbps=-2: "),
@@ -306,7 +306,7 @@ def test_cli_sweep_bad_input_exits_2(capsys, tmp_path, profile_path, options, me
     rc, stdout, err = cli(capsys, "sweep", profile_path, *options)
     assert rc == 2
     assert len(err.splitlines()) == 1 and message in err, err
-    assert not (tmp_path / "x.pdf").exists()
+    assert not (tmp_path / "x.eps").exists()
 
 
 def test_cli_dask_without_distributed_names_the_package(capsys, monkeypatch, profile_path):

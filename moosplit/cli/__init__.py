@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -60,10 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             names = ", ".join(c.COMMAND for c in COMMANDS)
             raise UsageError(f"a command is required ({names}); see 'moosplit --help'")
         return int(args.run(args) or 0)
+    except BrokenPipeError:  # the reader went away (`moosplit ... | head`): stop quietly
+        _discard_stdout()
+        return 141  # as a Unix tool killed by SIGPIPE
     except (UsageError, OptionError, ProfileError, ProblemError, UnsupportedProblemError,
-            FileNotFoundError, IsADirectoryError) as exc:
+            OSError) as exc:
         if isinstance(exc, OSError):
-            text = f"{exc.filename}: {exc.strerror}"
+            text = (f"{exc.filename}: {exc.strerror}" if exc.filename is not None
+                    else exc.strerror or str(exc))
         elif isinstance(exc, OptionError):
             text = cli_message(exc)
         else:
@@ -79,3 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("moosplit: interrupted", file=sys.stderr)
         return 130
+
+
+def _discard_stdout() -> None:
+    """Point standard output at the null device, so that flushing it at exit does not
+    fail again on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (captured in a test): nothing will be flushed to the pipe

@@ -7,8 +7,9 @@ import sys
 
 from ..errors import ProfileError
 from ..profilers.loading import load_model
-from .options import check_out_folder, comma_list
-from .profile_model import add_model_arguments, as_cli_errors, parse_shape
+from .options import check_out, comma_list
+from .output import ProgressPrinter, writing
+from .profile_model import add_model_arguments, as_cli_errors, cwd_importable, parse_shape
 
 COMMAND = "codecs"
 """The command this module implements."""
@@ -32,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--calibration", default=None, metavar="FOLDER",
                         help="folder of images (default: photographs shipped with matplotlib)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
 
 
@@ -47,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise ProfileError(f"--batch must be >= 1, got {args.batch}")
-    check_out_folder(args.out)
+    check_out(args.out)
     with as_cli_errors(quiet=False):
-        runner, _ = load_model(args.model, batch=args.batch,
-                               shape=parse_shape(args.input_shape), seed=args.seed)
+        with cwd_importable():
+            runner, _ = load_model(args.model, batch=args.batch,
+                                   shape=parse_shape(args.input_shape), seed=args.seed)
         shape = runner.graph.input_shape[1:]
         if len(shape) != 3 or shape[0] not in (1, 3):
             raise ProfileError(f"{args.model}: codecs are measured on image inputs (C x H x W "
@@ -58,6 +61,13 @@ def run(args: argparse.Namespace) -> int:
                                f"{'x'.join(map(str, shape))}")
         inputs, _ = calibration_batch(shape, args.batch,
                                       folder=args.calibration, seed=args.seed)
-        table = measure_codecs(runner, inputs, coders=args.coders, lossy_bits=args.lossy_bits)
-    table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
+        printer = None if args.quiet else ProgressPrinter(after_s=0.5)
+        try:
+            table = measure_codecs(runner, inputs, coders=args.coders,
+                                   lossy_bits=args.lossy_bits, progress=printer)
+        finally:
+            if printer is not None:
+                printer.close()
+    with writing(args.out):
+        table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
     return 0

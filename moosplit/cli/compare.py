@@ -8,15 +8,17 @@ import sys
 from ..solvers.registry import DEFAULT_RESOLUTION, available_solvers
 from ..workflows.comparison import compare_solvers
 from ..workflows.plots import check_comparison_plot, plot_comparison
+from . import options
 from .options import (
     RESOLUTION_HELP,
     add_problem_options,
     build_problem,
+    check_out,
     comma_list,
     flags_for,
     parse_solver_options,
 )
-from .output import ProgressPrinter
+from .output import ProgressPrinter, writing
 
 DEFAULT = "epsilon,nsga2,lagrangian,cloud_only,edge_only,uniform,neurosurgeon,qdmp"
 
@@ -45,16 +47,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "takes it, e.g. max_labels=5000000")
     parser.add_argument("--out", default=None, help="write the table as CSV ('-': stdout)")
     parser.add_argument("--plot", default=None, metavar="FILE",
-                        help="draw the fronts (first two objectives) to a .png or .svg")
+                        help="draw the fronts (first two objectives) to a .png, .svg or .pdf")
     parser.add_argument("--quiet", action="store_true", help="no progress or notes")
+    options.add_figure_options(parser, needs="--plot")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit compare`."""
+    check_out(args.out)
+    figure = options.figure_args(args)
     if args.plot:
         with flags_for(path="--plot"):
-            check_comparison_plot(args.plot, len(args.objectives))
+            check_comparison_plot(args.plot, len(args.objectives), **figure)
+        check_out(args.plot, "--plot")
     problem = build_problem(args)
     progress = None if args.quiet else ProgressPrinter()
     try:
@@ -71,11 +77,13 @@ def run(args: argparse.Namespace) -> int:
         for name, reason in result.refused.items():
             print(f"note: {name} refused: {' '.join(reason.split())}", file=sys.stderr)
     if args.out is not None:
-        result.table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
+        with writing(args.out):
+            result.table.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
     else:
         print(result.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.plot:
-        plot_comparison(result, args.plot)
+        with writing(args.plot, "--plot"):
+            plot_comparison(result, args.plot, **figure)
         if not args.quiet:
             print(f"wrote {args.plot}", file=sys.stderr)
     return 0

@@ -23,7 +23,15 @@ from ..workflows.dynamic import (
     run_scenario,
 )
 from ..workflows.plots import figure_format, plot_policy
-from .options import check_out_folder, comma_list, constraints_from_args, flags_for
+from .options import (
+    add_figure_options,
+    check_out,
+    comma_list,
+    constraints_from_args,
+    figure_args,
+    flags_for,
+)
+from .output import writing
 
 COMMAND = "dynamic"
 """The command this module implements."""
@@ -66,10 +74,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="the static split the scenario compares with (at the highest "
                              "--bits)")
     parser.add_argument("--plot", metavar="FILE", default=None,
-                        help="draw the policy map (.png or .svg; needs matplotlib)")
+                        help="draw the policy map (.png, .svg or .pdf; needs matplotlib)")
     parser.add_argument("--out", default=None,
                         help="write one row per batch and rate interval as CSV ('-' for "
                              "stdout); rate-dependent columns at rate_from_mbps")
+    add_figure_options(parser, axes=False, needs="--plot")
     parser.set_defaults(run=run)
 
 
@@ -105,18 +114,19 @@ def select_profiles(profiles: list[Profile], batches: tuple[int, ...] | None
     return {b: by_batch[b] for b in sorted(set(batches))}
 
 
-def check_options(args: argparse.Namespace) -> None:
-    """Fail on bad option combinations before any work."""
+def check_options(args: argparse.Namespace) -> dict[str, object]:
+    """Fail on bad option combinations before any work; return the figure options."""
     if (args.scenario is None) != (args.static_split is None):
         raise ProblemError("--scenario and --static-split go together: the gain compares the "
                            "dynamic policy with one static split")
     if args.scenario is not None and not Path(args.scenario).is_file():
         raise ProblemError(f"--scenario {args.scenario}: no such file")
     for option in ("out", "plot"):
-        check_out_folder(getattr(args, option), "--" + option)
+        check_out(getattr(args, option), "--" + option)
     if args.plot is not None:
         with flags_for(path="--plot"):
             figure_format(args.plot)
+    return figure_args(args)
 
 
 def build_policy(args: argparse.Namespace) -> Policy:
@@ -133,12 +143,12 @@ def build_policy(args: argparse.Namespace) -> Policy:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit dynamic`."""
-    check_options(args)
+    figure = check_options(args)
     policy = build_policy(args)
     gain_lines = []
     if args.scenario is not None:
+        steps = read_scenario(args.scenario)  # its errors name the file, line and column
         try:
-            steps = read_scenario(args.scenario)
             result = run_scenario(policy, steps, args.static_split)
         except ProblemError as exc:
             text = str(exc)
@@ -147,11 +157,13 @@ def run(args: argparse.Namespace) -> int:
             raise ProblemError(f"--scenario {args.scenario}: {text}") from None
         gain_lines = [scenario_line(result, args.static_split)]
     if args.plot is not None:
-        plot_policy(policy, args.plot)
+        with writing(args.plot, "--plot"):
+            plot_policy(policy, args.plot, **figure)
         print(f"wrote the policy map to {args.plot}", file=sys.stderr)
     if args.out is not None:
         frame = policy.to_frame()
-        frame.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
+        with writing(args.out):
+            frame.to_csv(sys.stdout if args.out == "-" else args.out, index=False)
         if args.out != "-":
             print(f"wrote {len(frame)} interval(s) to {args.out}", file=sys.stderr)
         for batch in policy.batches:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,12 @@ from ..solvers.registry import (
     available_solvers,
     get_solver,
 )
+from ..workflows.figures import DEFAULT_DPI, SCALES, FigureOptions
 
 MIB = 2**20
+
+FIGURE_FLAGS = ("size", "dpi", "xlim", "ylim", "xscale", "yscale")
+"""The figure options (FigureOptions' fields), each set by the flag of its name."""
 
 FLAGS = {
     "bandwidth_mbps": "--bandwidth-mbps", "rtt_ms": "--rtt-ms", "tx_power_mw": "--tx-power-mw",
@@ -30,7 +35,9 @@ FLAGS = {
     "seed": "--seed", "resolution": "--resolution", "pick": "--pick", "solver": "--solver",
     "solvers": "--solvers", "transmitter": "--transmitter", "max_workers": "--workers",
     "rates": "--rates", "vary": "--vary",
+    **{name: f"--{name}" for name in FIGURE_FLAGS},
 }
+
 """Library parameters and the flags that set them: a library OptionError names the flag."""
 
 
@@ -114,14 +121,84 @@ def add_problem_options(parser: argparse.ArgumentParser) -> None:
                        help="codec table CSV (codec,node,ratio,err,encode_ms)")
 
 
-def check_out_folder(out: str | None, option: str = "--out") -> None:
-    """Refuse, before any work, an output path whose folder does not exist (None and '-'
-    pass: no file, or stdout)."""
+def _size(text: str) -> tuple[float, float]:
+    """argparse type: 'WxH' inches -> (W, H); the library checks the values."""
+    try:
+        width, height = (float(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in inches (such as "
+                                         f"3.5x2.6), got {text!r}") from None
+    return width, height
+
+
+def _span(text: str) -> tuple[float | None, float | None]:
+    """argparse type: 'LO:HI', either side empty -> (lo, hi); the library checks them."""
+    lo, sep, hi = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return tuple(float(v) if v.strip() else None for v in (lo, hi))  # type: ignore
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO:HI (either may be left empty, such "
+                                         f"as 0:50 or :1e3), got {text!r}") from None
+
+
+def add_figure_options(parser: argparse.ArgumentParser, *, axes: bool = True,
+                       needs: str | None = None) -> None:
+    """The figure options (size, dpi; with `axes` limits and scales of both axes), for a
+    figure that `needs` (a flag such as --plot) asks for, or the command's own."""
+    group = parser.add_argument_group("figure" + (f" (with {needs})" if needs else ""))
+    group.add_argument("--size", type=_size, default=None, metavar="WxH",
+                       help="figure size in inches, such as 3.5x2.6 for one column")
+    group.add_argument("--dpi", type=float, default=None,
+                       help=f"dots per inch of a PNG (default {DEFAULT_DPI:g})")
+    if axes:
+        for axis in ("x", "y"):
+            group.add_argument(f"--{axis}lim", type=_span, default=None, metavar="LO:HI",
+                               help=f"{axis} axis limits; either side may be empty; points "
+                               "beyond are drawn on the edge")
+        for axis in ("x", "y"):
+            group.add_argument(f"--{axis}scale", choices=SCALES, default=None,
+                               help=f"{axis} axis scale (default auto: log when the values "
+                               "span more than two decades, symlog with zeros)")
+    parser.set_defaults(figure_needs=needs)
+
+
+def figure_args(args: argparse.Namespace) -> dict[str, object]:
+    """The figure options given, checked now (before any work) by the library; refused
+    when the figure they are for is not asked for."""
+    given = {name: getattr(args, name) for name in FIGURE_FLAGS
+             if getattr(args, name, None) is not None}
+    needs = args.figure_needs
+    if given and needs and getattr(args, needs.lstrip("-").replace("-", "_")) is None:
+        flags = ", ".join("--" + name for name in given)
+        raise UsageError(f"{flags} set the figure of {needs}, which is not asked for")
+    FigureOptions(**given)
+    return given
+
+
+def check_out(out: str | None, option: str = "--out") -> None:
+    """Refuse, before any work, an output path that cannot be written: a folder, a file in
+    a folder that does not exist or cannot be written in, or an existing file that cannot
+    be opened for writing (such as /proc/version). None and '-' pass (no file, or stdout).
+    A device that accepts the file but fails while writing (/dev/full) is reported when
+    the write fails, on one line too."""
     if out in (None, "-"):
         return
-    folder = Path(out).resolve().parent
+    path = Path(out)
+    if path.is_dir():
+        raise ProblemError(f"{option} {out}: is a folder; give a file name")
+    folder = path.resolve().parent
     if not folder.is_dir():
         raise ProblemError(f"{option} {out}: folder {folder} does not exist")
+    if path.exists():
+        try:
+            with open(path, "a"):  # opened, not changed: appending nothing
+                pass
+        except OSError as exc:
+            raise ProblemError(f"{option} {out}: cannot be written ({exc.strerror})") from None
+    elif not os.access(folder, os.W_OK):
+        raise ProblemError(f"{option} {out}: cannot write in folder {folder}")
 
 
 LIMIT_OPTIONS = (("memory_mib", "memory_bytes", MIB), ("memory_bytes", "memory_bytes", 1),

@@ -5,13 +5,29 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
+from ..errors import ProblemError
 from ..problems.quantities import QUANTITIES
 from ..progress import Progress
 from ..results.front import Front
+
+
+@contextmanager
+def writing(path: str, option: str = "--out") -> Iterator[None]:
+    """Report a failed write of `path` (a full disk, /dev/full) as bad input naming the
+    option and file; a closed standard output (BrokenPipeError) passes through."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise ProblemError(f"{option} {path}: cannot be written ({exc.strerror or exc})"
+                           ) from None
 
 
 def _short(text: str, width: int = 36) -> str:
@@ -50,7 +66,8 @@ class ProgressPrinter:
     """A progress callback that writes to stderr once a run has lasted `after_s` seconds.
 
     On a terminal it rewrites one line; otherwise it prints a line at most every
-    `every_s` seconds, so logs stay short.
+    `every_s` seconds, so logs stay short. A report with a new note (the next backend of a
+    comparison, the next setting of a sweep) is always shown.
     """
 
     def __init__(self, after_s: float = 1.0, every_s: float = 10.0) -> None:
@@ -59,12 +76,15 @@ class ProgressPrinter:
         self.tty = sys.stderr.isatty()
         self.last = -math.inf
         self.shown = False
+        self.note = ""
 
     def __call__(self, progress: Progress) -> None:
-        if progress.elapsed_s < self.after_s:
+        news = bool(progress.note) and progress.note != self.note  # a new step: always shown
+        self.note = progress.note or self.note
+        if not news and progress.elapsed_s < self.after_s:
             return
         now = time.monotonic()
-        if not self.tty and now - self.last < self.every_s:
+        if not news and not self.tty and now - self.last < self.every_s:
             return
         self.last = now
         if progress.total:
@@ -72,7 +92,8 @@ class ProgressPrinter:
                     f"({100 * progress.done / progress.total:.0f}%)"
         else:
             share = f"{progress.done:,} {progress.unit}"
-        line = f"[{progress.solver}] {share}, {progress.elapsed_s:.1f} s"
+        line = f"[{progress.solver}] {share}, {progress.elapsed_s:.1f} s" + (
+            f": {progress.note}" if progress.note else "")
         if self.tty:
             print("\r" + line, end="", file=sys.stderr, flush=True)
             self.shown = True

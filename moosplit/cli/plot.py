@@ -14,7 +14,16 @@ from ..results.front import Front
 from ..results.front_csv import read_front
 from ..solvers.registry import available_solvers, solve
 from ..workflows.plots import check_axes, figure_format, plot_fronts
-from .options import add_problem_options, build_problem, check_out_folder, comma_list, flags_for
+from .options import (
+    add_figure_options,
+    add_problem_options,
+    build_problem,
+    check_out,
+    comma_list,
+    figure_args,
+    flags_for,
+)
+from .output import writing
 
 
 class _ProfileAsOption:
@@ -42,7 +51,7 @@ COMMAND = "plot"
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `plot` command."""
     parser = sub.add_parser(
-        COMMAND, help="draw front CSVs with baselines and thresholds (.png or .svg)",
+        COMMAND, help="draw front CSVs with baselines and thresholds (.png, .svg, .pdf)",
         description="Read front CSVs written by 'moosplit solve --out', re-evaluate every "
         "plan against the problem PROFILE and the options describe (a file written for "
         "other options is refused), run the requested baselines on that problem, and draw "
@@ -59,7 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--y", default=None, choices=list(QUANTITIES),
                         help="vertical quantity (default: the second objective)")
     parser.add_argument("--title", default=None, help="figure title (default: model, bandwidth)")
-    parser.add_argument("--out", required=True, metavar="FILE", help="a .png or .svg file")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="a .png, .svg or .pdf file")
+    add_figure_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no notes")
     parser.set_defaults(run=run)
 
@@ -123,14 +134,16 @@ def run(args: argparse.Namespace) -> int:
     """Execute `moosplit plot`."""
     with flags_for(path="--out"):
         figure_format(args.out)
-    check_out_folder(args.out)
+    figure = figure_args(args)
+    check_out(args.out)
     thresholds = parse_thresholds(args.threshold)
     x, y = _axes(args, thresholds)
     problem = build_problem(args)
     fronts = _read_fronts(args.fronts, problem)
     baselines = _baselines(tuple(args.baselines), problem, args.quiet)
-    plot_fronts(fronts, x=x, y=y, baselines=baselines, thresholds=thresholds,
-                path=args.out, title=args.title)
+    with writing(args.out):
+        plot_fronts(fronts, x=x, y=y, baselines=baselines, thresholds=thresholds,
+                    path=args.out, title=args.title, **figure)
     if not args.quiet:
         sizes = ", ".join(f"{label} {len(front)}" for label, front in fronts.items())
         print(f"wrote {args.out}: {x} vs {y}; fronts: {sizes}"

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import warnings
 from collections.abc import Iterator
 
-from ..errors import ProfileError
+from ..errors import OptionError, ProfileError
 from ..profilers.builder import HOST, Measurement, build_profile
 from ..profilers.loading import load_model
 from ..profiles.csv_io import write_profile
-from .options import check_out_folder, comma_list
-from .output import ProgressPrinter
+from .options import check_out, comma_list, flags_for
+from .output import ProgressPrinter, writing
 
 COMMAND = "profile"
 """The command this module implements."""
@@ -110,17 +111,40 @@ def check_options(args: argparse.Namespace) -> int:
         raise ProfileError(f"--bits must lie in 2..16, got {','.join(map(str, args.bits))}")
     for option in ("edge", "cloud"):
         check_device(option, getattr(args, option))
-    check_out_folder(args.out)
+    check_out(args.out)
     return samples
 
 
 @contextlib.contextmanager
+def cwd_importable() -> Iterator[None]:
+    """Modules in the working directory importable for MODEL's module:factory, as with
+    `python -m` (the `moosplit` script itself does not put it on the path)."""
+    cwd = os.getcwd()
+    added = cwd not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        yield
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
+
+
+MODEL_FLAGS = {"input_shape": "--input-shape", "batch": "--batch", "coders": "--coders",
+               "lossy_bits": "--lossy-bits"}
+"""Profiler parameters and the flags of `profile` and `codecs` that set them."""
+
+
+@contextlib.contextmanager
 def as_cli_errors(quiet: bool) -> Iterator[None]:
-    """Library ValueErrors become one-line bad-input errors; warnings print as one line."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Library ValueErrors become one-line bad-input errors, OptionErrors naming the flag
+    (MODEL_FLAGS); warnings print as one line."""
+    with flags_for(**MODEL_FLAGS), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             yield
+        except OptionError:
+            raise  # named by its flag (MODEL_FLAGS)
         except ValueError as exc:
             raise ProfileError(str(exc)) from None
         finally:
@@ -136,8 +160,9 @@ def run(args: argparse.Namespace) -> int:
     shape = parse_shape(args.input_shape)
     printer = None if args.quiet else ProgressPrinter(after_s=0.5)
     with as_cli_errors(args.quiet):
-        runner, weights = load_model(args.model, batch=args.batch, shape=shape,
-                                     seed=args.seed)
+        with cwd_importable():
+            runner, weights = load_model(args.model, batch=args.batch, shape=shape,
+                                         seed=args.seed)
         calibration, origin = None, ""
         if args.errors != "none":
             from ..profilers.calibration import calibration_batch
@@ -160,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(format_metadata(profile.metadata))
         profile.to_frame().to_csv(sys.stdout, index=False)
     else:
-        write_profile(profile, args.out)
+        with writing(args.out):
+            write_profile(profile, args.out)
         if not args.quiet:
             print(f"wrote {args.out}: {profile.n_nodes} nodes, bit-widths "
                   f"{','.join(map(str, profile.bit_widths))}", file=sys.stderr)

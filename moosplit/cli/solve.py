@@ -15,10 +15,10 @@ from .options import (
     add_problem_options,
     add_solver_arguments,
     build_problem,
-    check_out_folder,
+    check_out,
     solver_from_args,
 )
-from .output import ProgressPrinter, front_table
+from .output import ProgressPrinter, front_table, writing
 
 COMMAND = "solve"
 """The command this module implements."""
@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit solve`."""
-    check_out_folder(args.out)
+    check_out(args.out)
     pick = None if args.pick is None else parse_pick(args.pick)
     check_run(args.seed, args.time_limit)
     solver = solver_from_args(args)
@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"picked {len(front)} plan(s) ({pick.describe()})", file=sys.stderr)
     if args.out is not None:
-        write_front(front, args.out)
+        with writing(args.out):
+            write_front(front, args.out)
         if args.out != "-" and not args.quiet:
             print(f"wrote {len(front)} plan(s) to {args.out}", file=sys.stderr)
     else:

@@ -16,14 +16,16 @@ from ..results.selection import PICK_GRAMMAR, parse_pick
 from ..workflows.plots import figure_format, plot_sweep
 from ..workflows.sweeps import SETTINGS, SweepTable, check_vary, sweep
 from .options import (
+    add_figure_options,
     add_problem_options,
     add_solver_arguments,
     build_problem,
-    check_out_folder,
+    check_out,
+    figure_args,
     flags_for,
     solver_from_args,
 )
-from .output import ProgressPrinter
+from .output import ProgressPrinter, writing
 
 PLOT_Y = ("n_edge", "split", "hypervolume", "points", *QUANTITIES)
 
@@ -58,10 +60,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="write the table as CSV to this path ('-' for stdout)")
     parser.add_argument("--plot", default=None, metavar="FILE",
                         help="draw --plot-y against the first varied setting, one line per "
-                             "value of the others (.png or .svg)")
+                             "value of the others (.png, .svg or .pdf)")
     parser.add_argument("--plot-y", default="n_edge", choices=PLOT_Y,
                         help="what --plot draws (default n_edge, the edge layers)")
     parser.add_argument("--quiet", action="store_true", help="no progress or summary lines")
+    add_figure_options(parser, needs="--plot")
     parser.set_defaults(run=run)
 
 
@@ -87,12 +90,15 @@ def parse_vary(items: list[str]) -> dict[str, tuple[float, ...]]:
         raise ProblemError(f"--vary: {exc}") from None
 
 
-def _check_args(args: argparse.Namespace, vary: dict) -> None:
-    """Refuse, before any solving, what only the command line knows is wrong."""
-    check_out_folder(args.out)
+def _check_args(args: argparse.Namespace, vary: dict) -> dict[str, object]:
+    """Refuse, before any solving, what only the command line knows is wrong; return the
+    figure options."""
+    check_out(args.out)
+    figure = figure_args(args)
     if args.plot is not None:
         with flags_for(path="--plot"):
             figure_format(args.plot)
+        check_out(args.plot, "--plot")
         if not vary:
             raise ProblemError("--plot needs at least one --vary setting")
     if args.dask is not None and args.workers is not None:
@@ -102,6 +108,7 @@ def _check_args(args: argparse.Namespace, vary: dict) -> None:
             "bandwidth_mbps" not in vary):
         raise ProblemError("--bandwidth-mbps is required (or --transmitter, or --vary "
                            "bandwidth_mbps=...)")
+    return figure
 
 
 @contextmanager
@@ -152,7 +159,7 @@ def _summary(table: SweepTable) -> str:
 def run(args: argparse.Namespace) -> int:
     """Execute `moosplit sweep`."""
     vary = parse_vary(args.vary)
-    _check_args(args, vary)
+    figure = _check_args(args, vary)
     pick = parse_pick(args.pick)
     # each combination sets its own bandwidth when it is varied
     problem = build_problem(args, bandwidth_mbps=max(vary.get("bandwidth_mbps", [1.0])))
@@ -171,13 +178,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_summary(table), file=sys.stderr)
     if args.out is not None:
-        table.to_csv(sys.stdout if args.out == "-" else args.out)
+        with writing(args.out):
+            table.to_csv(sys.stdout if args.out == "-" else args.out)
         if args.out != "-" and not args.quiet:
             print(f"wrote {len(table)} row(s) to {args.out}", file=sys.stderr)
     else:
         print(_terminal_table(table))
     if args.plot is not None:
-        plot_sweep(table, args.plot, y=args.plot_y)
+        with writing(args.plot, "--plot"):
+            plot_sweep(table, args.plot, y=args.plot_y, **figure)
         if not args.quiet:
             print(f"wrote {args.plot}", file=sys.stderr)
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 
@@ -10,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError
-from ..profiles.csv_io import read_text_file
+from ..profiles.cells import name_problem, number, text_cell
+from ..profiles.csv_io import read_table, read_text_file
 from ..profiles.profile import Profile
 
 CODEC_COLUMNS = ("codec", "node", "ratio", "err", "encode_ms")
@@ -45,18 +45,30 @@ class CodecTable:
         return len(self.names)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, profile: Profile, *,
-                   source: str = "<codecs>") -> CodecTable:
-        """Validate a codec table against the profile whose rows it names."""
-        missing = [c for c in CODEC_COLUMNS if c not in frame.columns]
-        extra = [c for c in frame.columns if c not in CODEC_COLUMNS]
-        if missing or extra:
+    def from_frame(cls, frame: pd.DataFrame, profile: Profile, *, source: str = "<codecs>",
+                   row_lines: list[int] | None = None) -> CodecTable:
+        """Validate a codec table against the profile whose rows it names.
+
+        `row_lines` gives the file line of each row, for messages (by default row i is on
+        line i + 2, after the header).
+        """
+        columns = [text_cell(c) for c in frame.columns]
+        missing = [c for c in CODEC_COLUMNS if c not in columns]
+        extra = [c for c in columns if c not in CODEC_COLUMNS]
+        if missing or extra or len(set(columns)) != len(columns):
             raise ProfileError(
-                f"{source}: codec tables have columns {', '.join(CODEC_COLUMNS)}; "
-                + (f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(extra)}"))
+                f"{source}: codec tables have the columns {', '.join(CODEC_COLUMNS)}, once "
+                "each; " + (f"missing {', '.join(missing)}" if missing else
+                            f"unknown {', '.join(extra)}" if extra else "one is repeated"))
+        frame = frame.set_axis(columns, axis=1)
+        lines = row_lines if row_lines is not None else [row + 2 for row in range(len(frame))]
         names = [NO_CODEC]
-        for codec in frame["codec"]:
-            codec = str(codec).strip()
+        for row, codec in enumerate(frame["codec"]):
+            codec = text_cell(codec)
+            problem = name_problem(codec)
+            if problem:
+                raise ProfileError(f"{source}: line {lines[row]}, column 'codec': codec names "
+                                   f"{problem}")
             if codec not in names:
                 names.append(codec)
         shape = (len(names), profile.n_rows)
@@ -64,29 +76,22 @@ class CodecTable:
         available = np.zeros(shape, bool)
         available[0] = True
         for row, record in enumerate(frame.itertuples(index=False)):
-            where = f"{source}: line {row + 2}"
-            codec, node = str(record.codec).strip(), str(record.node).strip()
+            where = f"{source}: line {lines[row]}"
+            codec, node = text_cell(record.codec), text_cell(record.node)
             if codec == NO_CODEC:
-                raise ProfileError(f"{where}: codec 'none' is built in and cannot be redefined")
+                raise ProfileError(f"{where}, column 'codec': codec 'none' is built in and "
+                                   "cannot be redefined")
             if node not in profile.index:
                 raise ProfileError(f"{where}, column 'node': unknown node {node!r} "
                                    f"(not in profile {profile.source})")
             c, t = names.index(codec), profile.index[node]
             if available[c, t]:
                 raise ProfileError(f"{where}: codec {codec!r} lists node {node!r} twice")
-            values = {}
-            for column in ("ratio", "err", "encode_ms"):
-                try:
-                    values[column] = float(getattr(record, column))
-                except (TypeError, ValueError):
-                    raise ProfileError(f"{where}, column {column!r}: must be a number, got "
-                                       f"{getattr(record, column)!r}") from None
-                if not np.isfinite(values[column]) or values[column] < 0:
-                    raise ProfileError(f"{where}, column {column!r}: must be finite and >= 0, "
-                                       f"got {values[column]}")
+            values = {column: number(getattr(record, column), f"{where}, column {column!r}")
+                      for column in ("ratio", "err", "encode_ms")}
             if values["ratio"] <= 0:
                 raise ProfileError(f"{where}, column 'ratio': must be > 0, got "
-                                   f"{values['ratio']}")
+                                   f"{record.ratio!r}")
             ratio[c, t], err[c, t], encode[c, t] = (values["ratio"], values["err"],
                                                     values["encode_ms"])
             available[c, t] = True
@@ -94,9 +99,11 @@ class CodecTable:
 
 
 def read_codecs(path: str | os.PathLike, profile: Profile) -> CodecTable:
-    """Read a codec CSV (`codec, node, ratio, err, encode_ms`) for `profile`."""
-    text = read_text_file(path)
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                        skipinitialspace=True)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return CodecTable.from_frame(frame, profile, source=str(path))
+    """Read a codec CSV (`codec, node, ratio, err, encode_ms`) for `profile`.
+
+    Raises OSError for a file that cannot be read and ProfileError, naming the file, line
+    and column, for bad content (every row must have the header's five fields).
+    """
+    source = str(path)
+    frame, lines = read_table(read_text_file(path), source)
+    return CodecTable.from_frame(frame, profile, source=source, row_lines=lines)

@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from ..errors import OptionError, ProblemOptionError
 from ..validation import Number, Text, check_declared, option
 
+MIN_BANDWIDTH_MBPS = 1e-6
+"""The slowest uplink (one bit per second): slower ones make transmit times overflow to inf
+on profiles within the profile format's bounds."""
+
+MAX_POWER_MW = 1e9
+"""The largest transmit power (a megawatt), for the same reason with energy."""
+
 
 @dataclass(frozen=True)
 class Network:
@@ -17,9 +24,12 @@ class Network:
     plan's latency. tx_power_mw: transmitter power while sending, needed for `energy_mj`.
     """
 
-    bandwidth_mbps: float = option(dataclasses.MISSING, Number(above=0), "uplink Mbit/s")
+    bandwidth_mbps: float = option(dataclasses.MISSING,
+                                   Number(at_least=MIN_BANDWIDTH_MBPS, unit="Mbit/s"),
+                                   "uplink Mbit/s")
     rtt_ms: float = option(0.0, Number(at_least=0), "delay added to every plan, ms")
-    tx_power_mw: float | None = option(None, Number(at_least=0, optional=True),
+    tx_power_mw: float | None = option(None, Number(at_least=0, at_most=MAX_POWER_MW,
+                                                    optional=True, unit="mW"),
                                        "transmit power, mW (for energy_mj)")
 
     def __post_init__(self) -> None:

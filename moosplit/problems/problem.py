@@ -10,7 +10,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .._pickling import reduce_through_init
-from ..errors import ProblemError, ProblemOptionError
+from ..errors import ProblemError, ProblemOptionError, shown
 from ..profiles.profile import Profile
 from ..validation import Choice, Number, is_real
 from .codecs import CodecTable
@@ -207,8 +207,12 @@ class SplitProblem:
 
     def __repr__(self) -> str:
         parts = [f"profile={self.profile.metadata.get('model', self.profile.source)!r}",
-                 f"objectives={self.objectives}", f"bandwidth_mbps="
-                 f"{self.network.bandwidth_mbps}", f"bits={self.bit_set}", f"mode={self.mode!r}"]
+                 f"objectives={self.objectives}",
+                 f"bandwidth_mbps={shown(self.network.bandwidth_mbps)}",
+                 f"rtt_ms={shown(self.network.rtt_ms)}"]
+        if self.network.tx_power_mw is not None:
+            parts.append(f"tx_power_mw={shown(self.network.tx_power_mw)}")
+        parts += [f"bits={self.bit_set}", f"mode={self.mode!r}"]
         if self.constraints:
             parts.append(f"constraints={dict(self.constraints)}")
         if self.split_bounds != (0, self.profile.n_nodes):

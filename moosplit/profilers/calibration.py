@@ -100,8 +100,7 @@ def _check_shape(shape: Sequence[int]) -> tuple[int, int, int]:
             "quantisation errors need calibration images, so an input of one image per "
             "sample (CxHxW, C = 1 or 3); this model's input shape per sample is "
             f"{'x'.join(map(str, shape)) if shape else repr(shape)}. Profile it without error "
-            "columns (--errors none; errors=None from Python): --calibration cannot help, it "
-            "reads images")
+            "columns (errors none): a calibration folder cannot help, it holds images")
     return shape  # type: ignore[return-value]
 
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import ProfileOptionError
 from ..progress import ProgressCallback, Reporter
 from .graph import ModelRunner
 from .quantise import activation_squared_error, quantise, scaled_per_sample
@@ -100,11 +101,11 @@ def measure_codecs(
     """
     unknown = [c for c in coders if c not in CODERS]
     if unknown or not coders:
-        raise ValueError(f"coders (--coders) must be among {', '.join(CODERS)}, got "
-                         f"{','.join(map(str, coders)) or 'none'}")
+        raise ProfileOptionError("coders", f"among {', '.join(CODERS)}",
+                                 ",".join(map(str, coders)) or "none")
     if any(not 2 <= b < MEASURED_BITS for b in lossy_bits):
-        raise ValueError(f"lossy_bits (--lossy-bits) must lie in 2..{MEASURED_BITS - 1}, got "
-                         f"{','.join(map(str, lossy_bits))}")
+        raise ProfileOptionError("lossy_bits", f"in 2..{MEASURED_BITS - 1}",
+                                 ",".join(map(str, lossy_bits)))
     calibration = np.asarray(calibration, dtype=np.float32)
     outputs = runner.run(calibration)
     batch = len(calibration)

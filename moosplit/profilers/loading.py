@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from ..errors import ProfileError
+from ..errors import ProfileError, ProfileOptionError
 from .graph import ModelRunner
 
 
@@ -39,7 +39,8 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
         from .torch_model import trace_module
 
         if shape is None:
-            raise ProfileError(f"{model}: a torch factory needs --input-shape")
+            raise ProfileOptionError("input_shape", "given for a torch factory (the shape per "
+                                     "sample, such as (3, 224, 224))", None, owner=model)
         module_name, _, attr = model.partition(":")
         try:
             factory = getattr(importlib.import_module(module_name), attr)

@@ -76,7 +76,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ProfileError
+from ..errors import ProfileError, ProfileOptionError
 from ..profiles.schema import REFERENCE_BITS
 from ..progress import ProgressCallback, Reporter
 from .graph import LayerGraph
@@ -242,37 +242,35 @@ class _Reader:
         if not dims and given is not None:
             dims = [None] * (len(given) + 1)
         if not dims:
-            raise ProfileError(f"{self.source}: input {name!r} declares no shape; give "
-                               "input_shape (--input-shape on the command line): the shape "
-                               "without the batch dimension")
+            raise ProfileOptionError(
+                "input_shape", f"given: input {name!r} declares no shape (the shape per "
+                "sample, without the batch dimension)", None, owner=self.source)
         if given is not None and len(given) != len(dims) - 1:
-            raise ProfileError(
-                f"{self.source}: input_shape (--input-shape) must have {len(dims) - 1} "
-                f"dimensions (input "
-                f"{name!r} has rank {len(dims)}, batch first), got {given}")
+            raise ProfileOptionError(
+                "input_shape", f"{len(dims) - 1} dimensions (input {name!r} has rank "
+                f"{len(dims)}, batch first)", given, owner=self.source)
         dynamic_batch = dims[0] is None
         if not dynamic_batch and dims[0] != self.batch:
-            raise ProfileError(f"{self.source}: input {name!r} has a fixed batch dimension "
-                               f"{dims[0]}, but batch {self.batch} (--batch) was asked for")
+            raise ProfileOptionError(
+                "batch", f"{dims[0]}, the fixed batch dimension of input {name!r}",
+                self.batch, owner=self.source)
         shape = [self.batch]
         for axis, dim in enumerate(dims[1:], start=1):
             want = None if given is None else given[axis - 1]
             if dim is not None and want is not None and dim != want:
-                raise ProfileError(
-                    f"{self.source}: input_shape (--input-shape) gives {want} for dimension "
-                    f"{axis} of input "
-                    f"{name!r}, which the model fixes at {dim}")
+                raise ProfileOptionError(
+                    "input_shape", f"{dim} in dimension {axis}, where the model fixes "
+                    f"input {name!r}", given, owner=self.source)
             shape.append(dim if dim is not None else want)
         unknown = [axis for axis, dim in enumerate(shape) if dim is None]
         if unknown:
             labels = [_dim_label(tensor.shape.dim[a]) for a in unknown]
-            raise ProfileError(
-                f"{self.source}: input {name!r} has dynamic dimensions {unknown} "
-                f"({', '.join(labels)}); give input_shape (--input-shape on the command "
-                f"line): the full shape without the batch, {len(dims) - 1} values")
+            raise ProfileOptionError(
+                "input_shape", f"given: input {name!r} has dynamic dimensions {unknown} "
+                f"({', '.join(labels)}); the full shape without the batch, "
+                f"{len(dims) - 1} values", given, owner=self.source)
         if any(d < 1 for d in shape):
-            raise ProfileError(f"{self.source}: input_shape (--input-shape) must be positive, "
-                               f"got {given}")
+            raise ProfileOptionError("input_shape", "positive", given, owner=self.source)
         return tuple(int(d) for d in shape), dynamic_batch
 
     # -------------------------------------------------------------- structure

@@ -37,11 +37,26 @@ COLUMNS: tuple[Column, ...] = (
 COLUMNS_BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED_COLUMNS = tuple(c.name for c in COLUMNS if c.required)
 
-WEIGHT_ERROR_RE = re.compile(r"^werr_b(\d+)$")
-ACTIVATION_ERROR_RE = re.compile(r"^aerr_b(\d+)$")
-BIT_LATENCY_RE = re.compile(r"^edge_ms_w(\d+)a(\d+)$")
+# bit-widths in column names: ASCII digits without leading zeros (`werr_b8`, not `werr_b08`,
+# which would name the same bit-width twice)
+_BITS = r"([1-9][0-9]*)"
+WEIGHT_ERROR_RE = re.compile(rf"^werr_b{_BITS}$")
+ACTIVATION_ERROR_RE = re.compile(rf"^aerr_b{_BITS}$")
+BIT_LATENCY_RE = re.compile(rf"^edge_ms_w{_BITS}a{_BITS}$")
+BIT_COLUMN_LIKE_RE = re.compile(r"^(?:werr_b|aerr_b|edge_ms_w).")
+"""Names that start like a bit-width column: one that is not one is a mistyped bit-width."""
 
 MAX_BITS = 32
+"""The largest bit-width a column may name."""
+
+MAX_INPUT_BITS = 64
+"""The largest `out_bits` (a float64 raw input)."""
+
+READ_METADATA = ("batch",)
+"""Metadata keys moosplit reads (matched exactly); every other key is a free-form note."""
+
+MAX_BATCH = 10**6
+"""The largest `batch` metadata value."""
 
 
 def weight_error_column(bits: int) -> str:
@@ -71,7 +86,7 @@ def classify_column(name: str) -> tuple[str, tuple[int, ...]] | None:
         ("aerr", ACTIVATION_ERROR_RE),
         ("edge_ms_bits", BIT_LATENCY_RE),
     ):
-        match = pattern.match(name)
+        match = pattern.fullmatch(name)
         if match:
             return family, tuple(int(g) for g in match.groups())
     return None

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ProfileError
+from ..errors import ProfileError, shown
+from .cells import MAX_NUMBER, is_blank, name_problem, number, text_cell, whole_number
 from .schema import (
+    BIT_COLUMN_LIKE_RE,
     COLUMNS_BY_NAME,
     DEFAULT_INPUT_BITS,
+    MAX_BATCH,
     MAX_BITS,
+    MAX_INPUT_BITS,
+    READ_METADATA,
     REFERENCE_BITS,
     REQUIRED_COLUMNS,
     activation_error_column,
@@ -45,46 +50,30 @@ class _Where:
         return where
 
 
-def _is_blank(cell: object) -> bool:
-    if cell is None:
-        return True
-    if isinstance(cell, float) and math.isnan(cell):
-        return True
-    return isinstance(cell, str) and cell.strip() == ""
-
-
-def _number(cell: object, kind: str, where: str) -> float:
-    """Parse one numeric cell: finite, >= 0, integral when `kind` is "int"."""
-    text = cell.strip() if isinstance(cell, str) else cell
-    try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ProfileError(f"{where}: must be a number, got {cell!r}") from None
-    if not math.isfinite(value):
-        raise ProfileError(f"{where}: must be finite, got {cell!r}")
-    if value < 0:
-        raise ProfileError(f"{where}: must be >= 0, got {cell!r}")
-    if kind == "int" and value != int(value):
-        raise ProfileError(f"{where}: must be a whole number, got {cell!r}")
-    return value
-
-
 def _numeric_column(frame: pd.DataFrame, column: str, kind: str, where: _Where) -> np.ndarray:
-    """A numeric column; blank cells are allowed only on the input row (read as 0)."""
+    """A numeric column; blank cells are allowed only on the input row (read as 0). A
+    whole-number column's total must stay within MAX_NUMBER too (sums of it stay exact)."""
     values = np.zeros(len(frame))
     for row, cell in enumerate(frame[column]):
-        if _is_blank(cell):
+        if is_blank(cell):
             if row == 0 and column != "out_elems":
                 continue
             raise ProfileError(f"{where.row(row, column)}: missing value")
-        values[row] = _number(cell, kind, where.row(row, column))
+        values[row] = number(cell, where.row(row, column), whole=kind == "int")
     if column in _INPUT_ROW_ZERO or column.startswith(("werr_", "aerr_", "edge_ms_w")):
         if values[0] != 0:
             raise ProfileError(
                 f"{where.row(0, column)}: the input row does not run anywhere, so this must "
-                f"be 0 or empty, got {frame[column].iloc[0]!r}"
+                f"be 0 or empty, got {shown(frame[column].iloc[0])}"
             )
-    return values.astype(np.int64) if kind == "int" else values
+    if kind != "int":
+        return values
+    over = np.flatnonzero(np.cumsum(values) > MAX_NUMBER)
+    if over.size:
+        raise ProfileError(f"{where.row(int(over[0]), column)}: the column's total passes "
+                           f"2^53 ({MAX_NUMBER:,}) here; whole-number columns must sum to "
+                           "at most that")
+    return values.astype(np.int64)
 
 
 def _check_columns(frame: pd.DataFrame, source: str) -> dict[str, list]:
@@ -98,6 +87,10 @@ def _check_columns(frame: pd.DataFrame, source: str) -> dict[str, list]:
             raise ProfileError(f"{source}: column {column!r} appears twice")
         seen.add(column)
         kind = classify_column(column)
+        if kind is None and BIT_COLUMN_LIKE_RE.match(column):
+            raise ProfileError(
+                f"{source}: column {column!r}: bit-widths in column names are written in "
+                "ASCII digits without leading zeros (werr_b8, aerr_b8, edge_ms_w4a8)")
         if kind is None:
             known = ", ".join(COLUMNS_BY_NAME)
             raise ProfileError(
@@ -127,22 +120,26 @@ def _check_columns(frame: pd.DataFrame, source: str) -> dict[str, list]:
 
 
 def _read_dag(frame: pd.DataFrame, where: _Where) -> tuple[list[str], list[tuple[int, ...]]]:
-    names = [str(n).strip() if not _is_blank(n) else "" for n in frame["name"]]
+    names = [text_cell(n) for n in frame["name"]]
     index: dict[str, int] = {}
     for row, name in enumerate(names):
         if not name:
             raise ProfileError(f"{where.row(row, 'name')}: missing value")
-        if any(ch.isspace() for ch in name):
-            raise ProfileError(f"{where.row(row, 'name')}: names cannot contain spaces, got "
-                               f"{name!r}")
+        problem = name_problem(name)
+        if problem:
+            raise ProfileError(f"{where.row(row, 'name')}: names {problem}")
         if name in index:
             raise ProfileError(
                 f"{where.row(row, 'name')}: duplicate name {name!r} (first at row {index[name]})")
         index[name] = row
-    ops = ["" if _is_blank(op) else str(op).strip() for op in frame["op"]]
+    ops = [text_cell(op) for op in frame["op"]]
+    for row, op in enumerate(ops):
+        problem = name_problem(op) if op else None
+        if problem:
+            raise ProfileError(f"{where.row(row, 'op')}: operator kinds {problem}")
     inputs: list[tuple[int, ...]] = []
     for row, cell in enumerate(frame["inputs"]):
-        tokens = [] if _is_blank(cell) else str(cell).split()
+        tokens = [] if is_blank(cell) else str(cell).split()
         if row == 0:
             if ops[0] != "input" or tokens:
                 raise ProfileError(
@@ -258,10 +255,48 @@ def _check_bit_latency(
     return table
 
 
-def check_metadata_key(key: object) -> None:
-    """Metadata keys are single words, so that `# key: value` lines read back."""
+_LOOSE = re.compile(r"[^a-z0-9]")
+
+
+def _loose(key: str) -> str:
+    """A key as a careless writer may spell it: lower case, without separators."""
+    return _LOOSE.sub("", key.lower())
+
+
+_RESERVED = {_loose(k): k for k in (*READ_METADATA, *COLUMNS_BY_NAME)}
+
+
+def check_metadata(key: object, value: object) -> None:
+    """Refuse, without a location, a metadata entry that would not read back or that
+    looks like a setting moosplit would then ignore.
+
+    Keys are single words, matched exactly: `batch` is read; a key that differs from
+    `batch` or a column name only by case or separators (`Batch`, `out-bits`) is a typo.
+    A key naming a column is a note on how that column was obtained, so a bare number
+    there (`# out_bits: 4`) is a setting in the wrong place. Values are one line of
+    printable text.
+    """
     if not isinstance(key, str) or not key or any(ch.isspace() for ch in key) or ":" in key:
         raise ProfileError(f"metadata key {key!r} must be one word (no spaces or ':')")
+    if not key.isprintable():
+        raise ProfileError(f"metadata key {key!r} cannot contain control characters")
+    meant = _RESERVED.get(_loose(key))
+    if meant is not None and meant != key:
+        raise ProfileError(f"metadata key {key!r}: keys are matched exactly; did you mean "
+                           f"{meant!r}?")
+    text = str(value)
+    if any(not ch.isprintable() and ch != "\t" for ch in text):
+        raise ProfileError(f"metadata {key!r}: values are one line of printable text, got "
+                           f"{text!r}")
+    if key in COLUMNS_BY_NAME:
+        try:
+            number(text, "")
+        except ProfileError:
+            return  # a note, as it should be
+        raise ProfileError(
+            f"metadata {key!r}: {text!r} is a value, but {key!r} is a column of the table; "
+            f"metadata under a column's name says how the column was obtained"
+            + (" (set out_bits on the input row)" if key == "out_bits" else ""))
 
 
 def profile_fields(
@@ -276,9 +311,9 @@ def profile_fields(
 
     `row_lines` gives the file line of each data row, used in messages.
     """
-    for key in metadata:
+    for key, value in metadata.items():
         try:
-            check_metadata_key(key)
+            check_metadata(key, value)
         except ProfileError as exc:
             raise ProfileError(f"{source}: {exc}") from None
     families = _check_columns(frame, source)
@@ -309,21 +344,16 @@ def profile_fields(
     input_bits = DEFAULT_INPUT_BITS
     if "out_bits" in frame.columns:
         for row, cell in enumerate(frame["out_bits"]):
-            if row > 0 and not _is_blank(cell):
+            if row > 0 and not is_blank(cell):
                 raise ProfileError(f"{where.row(row, 'out_bits')}: out_bits is read on the "
                                    f"input row only; leave it empty here, got {cell!r}")
-        if not _is_blank(frame["out_bits"].iloc[0]):
-            input_bits = int(_number(frame["out_bits"].iloc[0], "int",
-                                     where.row(0, "out_bits")))
-            if input_bits < 1:
-                raise ProfileError(f"{where.row(0, 'out_bits')}: must be >= 1, got "
-                                   f"{input_bits}")
+        if not is_blank(frame["out_bits"].iloc[0]):
+            input_bits = int(number(frame["out_bits"].iloc[0], where.row(0, "out_bits"),
+                                    whole=True, at_least=1, at_most=MAX_INPUT_BITS))
     if "batch" in metadata:
-        text = str(metadata["batch"]).strip()
-        if not text.isdigit() or int(text) < 1:
-            raise ProfileError(f"{source}: metadata 'batch' must be a whole number >= 1, "
-                               f"got {metadata['batch']!r}")
-    names = [str(n).strip() for n in frame["name"]]
+        whole_number(metadata["batch"], f"{source}: metadata 'batch'", at_least=1,
+                     at_most=MAX_BATCH)
+    names = [text_cell(n) for n in frame["name"]]
     return dict(
         names=tuple(names), ops=tuple(ops), inputs=tuple(inputs),
         out_elems=ints["out_elems"], weight_elems=ints["weight_elems"], macs=ints["macs"],

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._pickling import reduce_through_init
 from ..errors import OptionError, SolverError
 from ..evaluator import Evaluation, evaluate
 from ..plans import Plan, Plans
@@ -151,7 +152,8 @@ class Front:
     """A set of feasible, mutually non-dominated plans and their evaluation.
 
     `F` always has shape (n_points, n_objectives), in the objectives' natural units and
-    senses, rows sorted by the objectives. Build one with :meth:`Front.from_plans`.
+    senses, rows sorted by the objectives. Build one with :meth:`Front.from_plans`. The
+    plans' arrays and the evaluation (its mapping and arrays) are read-only.
 
     Example:
         >>> import moosplit
@@ -170,6 +172,15 @@ class Front:
     solver: str
     stats: SolveStats = field(default_factory=SolveStats)
     message: str = ""
+
+    def __post_init__(self) -> None:
+        # a front is a record of a result: its plans and values cannot be changed in place
+        object.__setattr__(self, "plans", self.plans.read_only())
+        object.__setattr__(self, "evaluation", self.evaluation.read_only())
+
+    def __reduce__(self) -> tuple:
+        """Pickle through the constructor, so that a copy is read-only too."""
+        return reduce_through_init(self)
 
     @classmethod
     def from_plans(

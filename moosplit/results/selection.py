@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # a Front's methods call these; they only use its public meth
     from .front import Front
 
 
+LIMIT = Number(at_least=0)
+"""A selection limit: every quantity is >= 0, so a negative limit could never be met."""
+
+
 def limit_names() -> list[str]:
     """The keyword names `select` takes: max_<q> for minimised q, min_<q> for maximised."""
     return [("min_" if q.maximise else "max_") + q.name for q in QUANTITIES.values()]
@@ -55,7 +59,7 @@ def select(front: Front, by: str | None = None, **limits: float) -> Front:
     mask = np.ones(len(front), bool)
     for key, bound in limits.items():
         name = _limit_quantity(key)
-        bound = Number()(key, bound)
+        bound = LIMIT(key, bound)
         mask &= meets(name, front.evaluation[name], bound)
     by = front.objectives[0] if by is None else _by(by)
     candidates = np.flatnonzero(mask)
@@ -167,8 +171,8 @@ def parse_pick(spec: str | Mapping[str, Any] | Pick) -> Pick:
         for key, value in spec.items():
             if key != "by":
                 _limit_quantity(key)
-                limits.append((key, Number().parse(key, value) if isinstance(value, str)
-                               else Number()(key, value)))
+                limits.append((key, LIMIT.parse(key, value) if isinstance(value, str)
+                               else LIMIT(key, value)))
     except OptionError as exc:
         raise ProblemOptionError("pick", PICK_GRAMMAR, given, hint=str(exc)) from None
     return Pick("select", by, tuple(limits))

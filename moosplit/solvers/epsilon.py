@@ -336,8 +336,8 @@ class Epsilon(Solver):
             raise UnsupportedProblemError(
                 f"epsilon: {what} would need {count:,} labels at node "
                 f"{problem.profile.names[node]!r}, more than max_labels={self.max_labels:,}: "
-                "the front of this problem is too large for it; use cpsat (with "
-                "--resolution), a coarser resolution, fewer bit-widths, or raise "
+                "the front of this problem is too large for it; use cpsat (with a "
+                "resolution), a coarser resolution, fewer bit-widths, or raise "
                 "max_labels") from None
 
     def _exact(self, problem: SplitProblem, context: SolveContext) -> Front:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ import pandas as pd
 
 from ..errors import OptionError, UnsupportedProblemError
 from ..problems.problem import SplitProblem
-from ..progress import ProgressCallback
+from ..progress import Progress, ProgressCallback
 from ..results.front import Front
 from ..results.pareto import minimisation_form, nondominated
 from ..results.resolution import Resolution
@@ -86,10 +87,14 @@ def compare_solvers(problem: SplitProblem, solvers: Sequence[str], *, seed: int 
                           hint=f"these do: {', '.join(sorted(takers))}")
     fronts: dict[str, Front] = {}
     refused: dict[str, str] = {}
-    for name in solvers:
+    started = time.perf_counter()
+    for i, name in enumerate(solvers):
         given = dict((options or {}).get(name, {}))
         if resolution is not None and name in takers:
             given.setdefault("resolution", resolution)
+        if progress is not None:  # which backend runs now
+            progress(Progress("compare", i, len(solvers), "backends",
+                              time.perf_counter() - started, f"running {name}"))
         try:
             fronts[name] = solve(problem, name, seed=seed, time_limit=time_limit,
                                  progress=progress, **given)

@@ -23,7 +23,6 @@ the gain is the share of the static split's total latency that the dynamic polic
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -35,11 +34,14 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..errors import ProblemError, ProblemOptionError
+from ..costs import bytes_of, cost_model, tensor_bits
+from ..errors import ProblemError, ProblemOptionError, ProfileError, shown
 from ..evaluator import evaluate
 from ..plans import Plan, Plans, prefix_plans
+from ..problems.network import MIN_BANDWIDTH_MBPS
 from ..problems.problem import Network, SplitProblem
-from ..profiles.csv_io import read_text_file
+from ..profiles.cells import number as cell_number
+from ..profiles.csv_io import read_table, read_text_file
 from ..profiles.profile import Profile
 from ..profiles.schema import REFERENCE_BITS
 from ..results.front import FRONT_COLUMNS, plans_frame
@@ -64,12 +66,14 @@ def prefix_tx_bytes(profile: Profile, bits: int = REFERENCE_BITS) -> np.ndarray:
     """Bytes sent at each prefix split n = 0..N, every edge activation at `bits`.
 
     Counts every cut tensor (SPEC section 4), so in a DAG a split also pays for the tensors
-    a skip connection still needs on the cloud, the raw input included.
+    a skip connection still needs on the cloud, the raw input included. The cut tensors of
+    every prefix come from the walk of the edge-only set
+    (:meth:`moosplit.costs.CostModel.prefix_cut_sums`), so the work grows with N and the
+    edges, not N^2.
     """
-    problem = SplitProblem(profile, Network(bandwidth_mbps=1.0), objectives=("tx_bytes",),
-                           bits=(bits,))
-    plans = prefix_plans(problem, np.arange(profile.n_rows), bits)
-    return evaluate(problem, plans)["tx_bytes"]
+    tensor = tensor_bits(profile.out_elems.astype(float), float(bits), profile.batch)
+    tensor[0] = tensor_bits(float(profile.out_elems[0]), profile.input_bits, profile.batch)
+    return bytes_of(cost_model(profile).prefix_cut_sums(tensor))
 
 
 def natural_bottlenecks(profile: Profile) -> list[Bottleneck]:
@@ -129,13 +133,14 @@ class Interval:
 
 
 def check_rates(rates: tuple[float, float]) -> tuple[float, float]:
-    """(lo, hi) as floats; a ProblemOptionError on `rates` unless 0 < lo <= hi < inf."""
-    expected = "a pair (lo, hi) of Mbit/s with 0 < lo <= hi < inf"
+    """(lo, hi) as floats; a ProblemOptionError on `rates` unless
+    MIN_BANDWIDTH_MBPS (one bit per second) <= lo <= hi < inf."""
+    expected = f"a pair (lo, hi) of Mbit/s with {MIN_BANDWIDTH_MBPS:g} <= lo <= hi < inf"
     try:
         lo, hi = (float(r) for r in rates)
     except (TypeError, ValueError):
         raise ProblemOptionError("rates", expected, rates) from None
-    if not (0 < lo <= hi and math.isfinite(hi)):
+    if not (MIN_BANDWIDTH_MBPS <= lo <= hi and math.isfinite(hi)):
         raise ProblemOptionError("rates", expected, f"{lo:g}:{hi:g}")
     return lo, hi
 
@@ -422,27 +427,26 @@ def read_scenario(path: str | os.PathLike) -> tuple[ScenarioStep, ...]:
     Raises ProblemError naming the file, row and column of a bad cell.
     """
     source = str(path)
-    frame = pd.read_csv(io.StringIO(read_text_file(path)), dtype=str, keep_default_na=False,
-                        skipinitialspace=True)
-    frame.columns = [c.strip() for c in frame.columns]
-    missing = [c for c in ("batch", "rate_mbps") if c not in frame.columns]
-    if missing:
-        raise ProblemError(f"{source}: missing scenario column(s) {', '.join(missing)} "
-                           "(expected batch,rate_mbps[,duration])")
+    frame, lines = read_table(read_text_file(path, ProblemError), source, error=ProblemError)
+    columns = list(frame.columns)
+    missing = [c for c in ("batch", "rate_mbps") if c not in columns]
+    unknown = [c for c in columns if c not in ("batch", "rate_mbps", "duration")]
+    if missing or unknown or len(set(columns)) != len(columns):
+        what = (f"missing scenario column(s) {', '.join(missing)}" if missing else
+                f"unknown column(s) {', '.join(unknown)}" if unknown else "a repeated column")
+        raise ProblemError(f"{source}: {what} (expected batch,rate_mbps[,duration])")
     if frame.empty:
         raise ProblemError(f"{source}: the scenario has no steps")
     steps = []
     for row, record in frame.iterrows():
         def number(column: str, whole: bool = False, _r=record, _row=row) -> float:
-            text = str(_r[column]).strip()
+            where = f"{source}: line {lines[_row]}, row {_row}, column {column!r}"
             try:
-                value = float(text)
-            except ValueError:
-                value = math.nan
-            if not (math.isfinite(value) and value > 0 and (not whole or value == int(value))):
-                what = "a whole number >= 1" if whole else "a finite number > 0"
-                raise ProblemError(f"{source}: row {_row}, column {column!r} must be {what}, "
-                                   f"got {text!r}")
+                value = cell_number(_r[column], where, whole=whole)
+            except ProfileError as exc:
+                raise ProblemError(str(exc)) from None
+            if value <= 0:
+                raise ProblemError(f"{where}: must be > 0, got {_r[column]!r}")
             return value
         duration = number("duration") if "duration" in frame.columns else 1.0
         steps.append(ScenarioStep(int(number("batch", whole=True)), number("rate_mbps"), duration))
@@ -507,7 +511,7 @@ def _static_plan(policy: Policy, batch: int, split: int, bits: int) -> Plans:
     problem = policy.problems[batch]
     n = problem.profile.n_nodes
     if isinstance(split, bool) or not isinstance(split, (int, np.integer)) or not 0 <= split <= n:
-        raise ProblemError(f"static split must be a whole number in 0..{n}, got {split!r}")
+        raise ProblemError(f"static split must be a whole number in 0..{n}, got {shown(split)}")
     plans = prefix_plans(problem, np.array([split]), bits)
     if not evaluate(problem, plans).feasible[0]:
         why = ("split 0 sends the raw input, which the policy forbids" if split

@@ -29,7 +29,7 @@ import moocore
 import numpy as np
 import pandas as pd
 
-from ..errors import ProblemError, ProblemOptionError
+from ..errors import ProblemError, ProblemOptionError, shown
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..progress import Progress
@@ -68,15 +68,15 @@ def column_of(setting: str) -> str:
 
 def _check_values(name: str, values: Sequence[float]) -> tuple[float, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        raise ProblemError(f"{name}: expected a non-empty list of numbers, got {values!r}")
+        raise ProblemError(f"{name}: expected a non-empty list of numbers, got {shown(values)}")
     for value in values:
         if (isinstance(value, bool) or not isinstance(value, numbers.Real)
                 or not math.isfinite(value)):
-            raise ProblemError(f"{name}: values must be finite numbers, got {value!r}")
+            raise ProblemError(f"{name}: values must be finite numbers, got {shown(value)}")
         if name in CONSTRAINT_SETTINGS and value < 0:
-            raise ProblemError(f"{name}: values must be >= 0, got {value!r}")
+            raise ProblemError(f"{name}: values must be >= 0, got {shown(value)}")
         if name in SPLIT_SETTINGS and float(value) != int(value):
-            raise ProblemError(f"{name}: values must be whole numbers, got {value!r}")
+            raise ProblemError(f"{name}: values must be whole numbers, got {shown(value)}")
     return tuple(values)
 
 
@@ -280,15 +280,19 @@ def _table(problem: SplitProblem, combos: list[dict[str, float]], outcomes: list
 SweepProgress = Callable[[Progress], None]
 
 
-def _collect(executor: Executor, tasks: list[_Task], report: Callable[[], None]
-             ) -> list[Outcome]:
+Report = Callable[[int, "Outcome | None"], None]
+"""Called with a task's index and its outcome when it ends (None: it starts)."""
+
+
+def _collect(executor: Executor, tasks: list[_Task], report: Report) -> list[Outcome]:
     futures: list[Future] = [executor.submit(run_task, t) for t in tasks]
     index = {future: i for i, future in enumerate(futures)}
     results: list[Outcome | None] = [None] * len(futures)
     try:
         for future in as_completed(futures):
-            results[index[future]] = future.result()
-            report()
+            i = index[future]
+            results[i] = future.result()
+            report(i, results[i])
     except BaseException:
         for future in futures:
             future.cancel()
@@ -297,15 +301,16 @@ def _collect(executor: Executor, tasks: list[_Task], report: Callable[[], None]
 
 
 def _run(tasks: list[_Task], executor: Executor | None, max_workers: int | None,
-         report: Callable[[], None]) -> list[Outcome]:
+         report: Report) -> list[Outcome]:
     if executor is not None:
         return _collect(executor, list(tasks), report)
     workers = min(max_workers or os.cpu_count() or 1, len(tasks))
     if workers <= 1:
         outcomes = []
-        for task in tasks:
+        for i, task in enumerate(tasks):
+            report(i, None)
             outcomes.append(run_task(task))
-            report()
+            report(i, outcomes[-1])
         return outcomes
     context = multiprocessing.get_context()
     cancel = context.Event()
@@ -344,8 +349,9 @@ def sweep(
     runs a process pool (Python's default start method) of `max_workers` (default: the
     CPU count), or runs in this process when that, or the number of combinations, is 1.
     Every combination gets the same `seed` and `time_limit` (seconds per solve). progress
-    receives a :class:`moosplit.progress.Progress` ("sweep", solves done, total) as solves
-    end.
+    receives a :class:`moosplit.progress.Progress` ("sweep", solves done, total, and as
+    its note the combination and its status) as each solve ends, and as it starts when
+    the solves run in this process.
 
     Example:
         >>> import moosplit
@@ -372,21 +378,24 @@ def sweep(
                 apply_settings(problem, {name: value})
             except ProblemError as exc:
                 raise ProblemError(f"{name}={value:g}: {exc}") from None
-    tasks, invalid = [], {}
+    tasks, labels, invalid = [], [], {}
     for i, settings in enumerate(combos):
         try:
             tasks.append(_Task(apply_settings(problem, settings), solver, seed, time_limit,
                                chosen))
+            labels.append(", ".join(f"{k}={v:g}" for k, v in settings.items()))
         except ProblemError as exc:  # values that conflict (min_split > max_split): a row
             invalid[i] = Outcome(f"invalid: {' '.join(str(exc).split())}",
                                  np.empty((0, problem.n_objectives)), 0.0, None)
     start, done = time.perf_counter(), 0
 
-    def report() -> None:
+    def report(i: int, outcome: Outcome | None) -> None:
         nonlocal done
-        done += 1
+        done += outcome is not None
+        note = labels[i] + (": solving" if outcome is None else f": {outcome.status}")
         if progress is not None:
-            progress(Progress("sweep", done, len(tasks), "solves", time.perf_counter() - start))
+            progress(Progress("sweep", done, len(tasks), "solves", time.perf_counter() - start,
+                              note))
 
     solved = iter(_run(tasks, executor, max_workers, report))
     outcomes = [invalid[i] if i in invalid else next(solved) for i in range(len(combos))]

@@ -108,7 +108,7 @@ def prefix_close_latency_floors(problem: SplitProblem, smallest_bits: int) -> np
     ratio = np.where(codecs.available, codecs.ratio, 0.0).max(axis=0)
     bits = np.full(profile.n_rows, float(smallest_bits))
     bits[0] = profile.input_bits
-    tx_bits = costs.prefix_cut_totals(tensor_bits(profile.out_elems, bits, profile.batch)
+    tx_bits = costs.prefix_cut_sums(tensor_bits(profile.out_elems, bits, profile.batch)
                                       / ratio)
     cloud_after = float(profile.cloud_ms[1:].sum()) - np.cumsum(
         np.r_[0.0, profile.cloud_ms[1:]])

@@ -118,6 +118,6 @@ def compare_solvers(problem: SplitProblem, solvers: Sequence[str], *, seed: int 
         ratio, igd = (front_scores(front.F, reference, problem.maximise) if len(reference)
                       else (np.nan, np.nan))
         rows.append({"solver": name, "status": front.status.value,
-                     "guarantee": front.guarantee.kind, "points": len(front),
+                     "guarantee": front.guarantee.kind.value, "points": len(front),
                      "hv_ratio": ratio, "igd_plus": igd, "time_s": front.stats.time_s})
     return SolverComparison(problem, fronts, refused, reference, kind, pd.DataFrame(rows))

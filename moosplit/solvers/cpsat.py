@@ -11,8 +11,10 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from ..evaluator import evaluate
+from ..plans import Plans
 from ..problems.problem import SplitProblem
 from ..results.front import Front, SolveStats
+from ..results.pareto import minimisation_form
 from ..results.resolution import RESOLUTION, Resolution, Slack
 from ..validation import Number, option
 from .base import SolveContext, Solver
@@ -23,18 +25,24 @@ from .oracle_sweep import (
     Step,
     SweepResult,
     epsilon_sweep,
+    lex_order,
     payoff_table,
     sweep_front,
 )
 from .registry import register
+from .survey import KnownPlans, uniform_survey
 
 
 class _CpSatOracle:
     """Lexicographic minimisation by successive CP-SAT solves on one model."""
 
     def __init__(self, built: CpSatSplitModel, objectives: list[ScaledObjective],
-                 context: SolveContext, workers: int) -> None:
+                 context: SolveContext, workers: int, known: KnownPlans) -> None:
         self.problem = built.problem
+        self.objectives = objectives
+        # feasible plans to start each question from (the survey's, then every answer);
+        # a hint that breaks the question's bounds would cost CP-SAT a repair instead
+        self.known = known
         self.built = built
         self.model = built.model
         self.vars = [o.var for o in objectives]
@@ -53,6 +61,10 @@ class _CpSatOracle:
         # certified two-objective sweep: one solve per question, stopped within this gap
         # of f1's optimum (model units); None: exact lexicographic minima
         self.first_gap: int | None = None
+        # stages after the first may stop within this relative gap (payoff table rows of a
+        # certified run); each answer's `lower` then holds the proven lower bounds
+        self.later_gap = 0.0
+        self.lower: dict[tuple, np.ndarray] = {}
 
     def _solve(self) -> int:
         left = self.context.time_left()
@@ -92,25 +104,60 @@ class _CpSatOracle:
             # an infeasible hint made CP-SAT spend its time repairing it (58 s instead of
             # 0.5 s on a 100-node problem).
             self.model.clear_hints()
+            self._hint_known(order, upper)
             stages = list(order) if self.first_gap is None else list(order[:1])
             self.solver.parameters.absolute_gap_limit = float(self.first_gap or 0)
+            lower = np.full(len(self.vars), -np.inf)
             for stage, j in enumerate(stages):
                 self.model.minimize(self.vars[j])
+                self.solver.parameters.relative_gap_limit = self.later_gap if stage else 0.0
                 status = self._solve()
                 if status == cp_model.INFEASIBLE:
                     return None
                 if status != cp_model.OPTIMAL:
                     raise OracleTimeout
                 self.domains[j][1] = int(round(self.solver.objective_value))
+                lower[j] = np.ceil(self.solver.best_objective_bound - 1e-9)
                 if stage + 1 < len(stages):
                     self.model.clear_hints()
                     for lit in self.built.decision_literals():
                         self.model.add_hint(lit, self.solver.boolean_value(lit))
             values = np.array([self.solver.value(v) for v in self.vars], float)
-            return Candidate(self.built.plan_from(self.solver), values)
+            self.lower[tuple(order)] = np.maximum(lower, -np.inf)
+            plans = self.built.plan_from(self.solver)
+            self._remember(plans)
+            return Candidate(plans, values)
         finally:
             for j, domain in enumerate(self.domains):
                 domain[1] = self.base_upper[j]
+
+
+    def _hint_known(self, order: Sequence[int], upper: Sequence[float | None]) -> None:
+        """Hint the known plan that meets the bounds (with its rounding to spare) and is
+        lexicographically best in `order`, if there is one."""
+        if not len(self.known.F) or any(o.name == "throughput_fps" for o in self.objectives):
+            return  # (throughput's model unit is T = batch / throughput)
+        ok = np.ones(len(self.known.F), bool)
+        for j, (bound, obj) in enumerate(zip(upper, self.objectives, strict=True)):
+            if bound is not None:
+                ok &= self.known.F[:, j] + obj.rounding <= np.floor(bound) / obj.scale + obj.const
+        if ok.any():
+            rows = np.flatnonzero(ok)
+            best = rows[np.lexsort([self.known.F[rows, j] for j in reversed(order)])[0]]
+            self.built.hint(self.known.plans.take([best]))
+
+    def _remember(self, plans: Plans) -> None:
+        evaluation = evaluate(self.problem, plans)
+        if evaluation.feasible[0]:
+            F = minimisation_form(evaluation.objectives(self.problem.objectives),
+                                  self.problem.maximise)
+            self.known = KnownPlans(Plans.concat([self.known.plans, plans],
+                                                 self.problem.profile.n_rows),
+                                    np.concatenate([self.known.F, F]))
+
+
+PAYOFF_GAP = 1e-3
+"""Relative gap at which a certified run's payoff-table rows stop after their first stage."""
 
 
 @register
@@ -145,7 +192,8 @@ class CpSat(Solver):
                                Slack.none(problem.n_objectives),
                                SolveStats(context.elapsed, 0, {"cpsat_solves": 0}))
         objectives = [built.objectives[name] for name in problem.objectives]
-        oracle = _CpSatOracle(built, objectives, context, self.workers)
+        oracle = _CpSatOracle(built, objectives, context, self.workers,
+                              uniform_survey(problem)[2])
         k = problem.n_objectives
         steps: list[object] = [Step(additive=1.0)] * k
         # slack in model terms (T seconds for throughput): the rounding, both ways
@@ -158,9 +206,18 @@ class CpSat(Solver):
             context.report(len(candidates), None, "points")
 
         try:
-            table = payoff_table(oracle, k) if self.resolution is not None else None
+            table = None
+            if self.resolution is not None:
+                # the range a relative tolerance needs: rows stop within 0.1%, and the range
+                # is taken from their proven lower bounds (so it is never overstated)
+                oracle.later_gap = PAYOFF_GAP
+                table = payoff_table(oracle, k)
+                oracle.later_gap = 0.0
             if table is not None:
-                steps, factors, slack, gap = self._steps(problem, objectives, table, slack)
+                low = np.array([np.where(np.isfinite(oracle.lower[tuple(lex_order(j, k))]),
+                                         oracle.lower[tuple(lex_order(j, k))], row)
+                                for j, row in enumerate(table)])
+                steps, factors, slack, gap = self._steps(problem, objectives, low, slack)
                 oracle.first_gap = gap if k == 2 else None
             result = epsilon_sweep(oracle, k, steps, on_point=found, extremes=table is not None)
         except OracleTimeout:

@@ -421,6 +421,17 @@ class CpSatSplitModel:
         chosen.append(self.z[int(plans.codec[0])])
         self.model.add_bool_or([lit.Not() for lit in chosen])
 
+    def hint(self, plans: Plans) -> None:
+        """Hint one plan (a batch of one): its edge set, bit choices and codec."""
+        edge, bits_w, bits_a = plans.edge[0], plans.bits_w[0], plans.bits_a[0]
+        for i in range(1, len(edge)):
+            self.model.add_hint(self.x[i], bool(edge[i]))
+            pair = (int(bits_w[i]), int(bits_a[i])) if edge[i] else None
+            for lit, choice in zip(self.y[i], self.choices[i], strict=True):
+                self.model.add_hint(lit, choice == pair)
+        for k, lit in enumerate(self.z):
+            self.model.add_hint(lit, k == int(plans.codec[0]))
+
     # ------------------------------------------------------------ solutions
     def plan_from(self, solver: cp_model.CpSolver) -> Plans:
         """The plan of the solver's current solution, as a batch of one."""

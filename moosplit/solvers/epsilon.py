@@ -10,11 +10,9 @@ import numpy as np
 
 from ..costs import Walk, cost_model
 from ..errors import UnsupportedProblemError
-from ..evaluator import Evaluation, evaluate_prefix_splits
-from ..plans import Plans, prefix_plans
+from ..plans import Plans
 from ..problems.problem import SplitProblem
 from ..results.front import Front, SolveStats
-from ..results.pareto import minimisation_form
 from ..results.resolution import RESOLUTION, Resolution, Slack, Tolerance
 from ..validation import Number, option
 from .base import SolveContext, Solver
@@ -22,6 +20,7 @@ from .dp import BitDP, Closed, LabelLimit, Labels
 from .enumeration import TimeUp, TooMany, edge_sets
 from .oracle_sweep import Candidate, Step, epsilon_sweep, payoff_table, sweep_front
 from .registry import register
+from .survey import KnownPlans, uniform_survey
 
 DP_SHARE = 0.75
 """Of each stepped objective's certified slack, the part label merging may spend; the
@@ -74,15 +73,6 @@ class _Origins:
                         self.codec[index], self.incumbent[index])
 
 
-@dataclass
-class _Incumbents:
-    """Feasible plans known before a run, with their objective vectors (minimisation
-    form): the DP bounds against them, and the oracle returns them with its own."""
-
-    plans: Plans
-    F: np.ndarray
-
-
 class _ClosedOracle:
     """Lexicographic minima over the DP's closed plans (a table lookup per query).
 
@@ -92,7 +82,7 @@ class _ClosedOracle:
     the DP's own plans, so on a tie the DP's plan is kept.
     """
 
-    def __init__(self, dp: BitDP, passes: _Passes, incumbents: _Incumbents) -> None:
+    def __init__(self, dp: BitDP, passes: _Passes, incumbents: KnownPlans) -> None:
         closed = [c.F for _, c in passes.closed]
         F = np.concatenate([*closed, incumbents.F]) if closed else incumbents.F
         self.n_closed = len(F) - len(incumbents.F)
@@ -121,10 +111,10 @@ class _ClosedOracle:
             return None
         return Candidate(self.plan(rows[first]), F[first])
 
-    def front_plans(self) -> _Incumbents:
+    def front_plans(self) -> KnownPlans:
         """The oracle's non-dominated plans and vectors (incumbents for another run)."""
         n_rows = self.dp.problem.profile.n_rows
-        return _Incumbents(Plans.concat([self.plan(r) for r in range(len(self.F))], n_rows),
+        return KnownPlans(Plans.concat([self.plan(r) for r in range(len(self.F))], n_rows),
                            self.F.copy())
 
     def plan(self, row: int) -> Plans:
@@ -143,32 +133,6 @@ class _ClosedOracle:
             for node, (bw, ba) in self.dp.rebuild(steps, last, label).items():
                 bits_w[0, node], bits_a[0, node] = bw, ba
         return Plans(edge[None, :], bits_w, bits_a, [codec])
-
-
-def uniform_survey(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray, _Incumbents]:
-    """Every split at every uniform bit-width, evaluated: a rough range per objective (the
-    spread of the non-dominated feasible ones; not a bound) to size the first merging
-    run, the best feasible value per objective (an upper bound on its ideal; inf if
-    none is feasible), and the non-dominated feasible plans. Minimisation form."""
-    low, high = problem.split_bounds
-    splits = np.arange(low, high + 1)
-    n_rows = problem.profile.n_rows
-    bits = problem.bit_set
-    evaluation = Evaluation.concat([evaluate_prefix_splits(problem, b).take(splits)
-                                    for b in bits])  # every split at one width: O(N) each
-    F = minimisation_form(evaluation.objectives(problem.objectives), problem.maximise)
-    finite = np.all(np.isfinite(F), axis=1)
-    spread = np.ptp(F[finite], axis=0) if finite.any() else np.zeros(F.shape[1])
-    usable = np.flatnonzero(finite & evaluation.feasible)
-    if not usable.size:
-        return (spread, np.full(F.shape[1], np.inf),
-                _Incumbents(Plans.empty(n_rows), np.zeros((0, F.shape[1]))))
-    keep = usable[moocore.is_nondominated(F[usable], keep_weakly=False)]
-    front = F[keep]
-    plans = Plans.concat([prefix_plans(problem, splits[[i % len(splits)]],
-                                       bits[i // len(splits)]) for i in keep], n_rows)
-    return (np.where(np.ptp(front, axis=0) > 0, np.ptp(front, axis=0), spread),
-            F[usable].min(axis=0), _Incumbents(plans, front))
 
 
 def range_floor(F: np.ndarray, slack: np.ndarray, exact_at_ideal: np.ndarray) -> np.ndarray:
@@ -315,7 +279,7 @@ class Epsilon(Solver):
         best = np.minimum.accumulate((cum + close)[::-1])[::-1]
         return (best - cum)[1:] if dp.tracks_edge_latency else best[1:]
 
-    def _run(self, problem: SplitProblem, dp: BitDP, incumbents: _Incumbents,
+    def _run(self, problem: SplitProblem, dp: BitDP, incumbents: KnownPlans,
              context: SolveContext) -> tuple[_Passes, _ClosedOracle]:
         """Every DP pass of the problem, bounded by the incumbents, and the oracle over
         their closed vectors and the incumbents."""
@@ -352,7 +316,7 @@ class Epsilon(Solver):
         return sweep_front(problem, self.name, result, Slack.none(k), stats)
 
     def _merging_run(self, problem: SplitProblem, slack: Slack, caps: np.ndarray,
-                     incumbents: _Incumbents, context: SolveContext
+                     incumbents: KnownPlans, context: SolveContext
                      ) -> tuple[BitDP, _Passes, _ClosedOracle, Slack]:
         """One certified DP run whose merging may spend `slack` (per objective), never
         merging the sums of objective q for labels that could still reach `caps[q]`;

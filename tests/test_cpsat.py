@@ -52,6 +52,21 @@ def test_time_limit_returns_unproven_front():
     assert "time limit" in front.message
 
 
+def test_time_limit_keeps_the_best_plan_of_the_question_cut_short():
+    """A budgeted query CP-SAT cannot prove in time (the fastest ResNet-50 plan with error
+    <= 1 under 8 MiB) still returns the best feasible plan it found, not nothing."""
+    problem = moosplit.SplitProblem(moosplit.load_profile("resnet50"), moosplit.Network(10.0),
+                                    objectives=("latency_ms",),
+                                    constraints={"error": 1.0, "memory_bytes": 8 * 2**20})
+    front = moosplit.solve(problem, "cpsat", time_limit=6)
+    assert front.status == Status.FEASIBLE and front.guarantee.kind == "heuristic"
+    assert len(front) == 1
+    assert moosplit.evaluate(problem, front.plans).feasible.all()
+    # at least as fast as the cloud-only plan, the one feasible uniform plan it starts from
+    cloud = moosplit.solve(problem, "cloud_only")
+    assert front.F[0, 0] <= cloud.F[0, 0]
+
+
 def tiny(**changes):
     from pathlib import Path
 

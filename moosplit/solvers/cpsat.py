@@ -65,6 +65,8 @@ class _CpSatOracle:
         # certified run); each answer's `lower` then holds the proven lower bounds
         self.later_gap = 0.0
         self.lower: dict[tuple, np.ndarray] = {}
+        # the best solution of a question the time limit cut short (feasible, not proven)
+        self.unproven: Candidate | None = None
 
     def _solve(self) -> int:
         left = self.context.time_left()
@@ -115,6 +117,8 @@ class _CpSatOracle:
                 if status == cp_model.INFEASIBLE:
                     return None
                 if status != cp_model.OPTIMAL:
+                    if status == cp_model.FEASIBLE:
+                        self._keep_unproven()
                     raise OracleTimeout
                 self.domains[j][1] = int(round(self.solver.objective_value))
                 lower[j] = np.ceil(self.solver.best_objective_bound - 1e-9)
@@ -131,6 +135,12 @@ class _CpSatOracle:
             for j, domain in enumerate(self.domains):
                 domain[1] = self.base_upper[j]
 
+
+    def _keep_unproven(self) -> None:
+        plans = self.built.plan_from(self.solver)
+        if evaluate(self.problem, plans).feasible[0]:  # (bounds are relaxed by rounding)
+            self.unproven = Candidate(plans, np.array([self.solver.value(v)
+                                                       for v in self.vars], float))
 
     def _hint_known(self, order: Sequence[int], upper: Sequence[float | None]) -> None:
         """Hint the known plan that meets the bounds (with its rounding to spare) and is
@@ -222,6 +232,10 @@ class CpSat(Solver):
             result = epsilon_sweep(oracle, k, steps, on_point=found, extremes=table is not None)
         except OracleTimeout:
             result = SweepResult(candidates, False, oracle.solves)
+        if not result.complete and oracle.unproven is not None:
+            # a heuristic front: what was proven, and the best plan of the question cut short
+            result = SweepResult([*result.candidates, oracle.unproven], False,
+                                 result.oracle_calls)
         if candidates:
             slack = self._fps_slack(problem, objectives, candidates, slack)
         stats = SolveStats(context.elapsed, len(candidates), {

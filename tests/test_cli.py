@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import moosplit
+from moosplit.results.resolution import Resolution
 from moosplit.cli import main
 
 COLUMNS = ["split", "edge_nodes", "latency_ms", "memory_bytes", "error", "edge_macs",
@@ -490,6 +491,25 @@ def test_resolution_with_a_solver_that_takes_it(capsys, dag):
         # every exact point is covered within 0.2 x its objective's range
         for point in exact:
             assert np.any(np.all(F <= point + slack + 1e-12, axis=1)), point
+
+
+def test_default_is_certified_and_resolution_exact_is_exact(capsys, dag):
+    path, profile = dag
+    problem = moosplit.SplitProblem(profile, moosplit.Network(float(BW)),
+                                    objectives=("latency_ms", "error"))
+    exact = moosplit.solve(problem, "exhaustive")
+    rc, out, err = cli(capsys, "solve", path, "--bandwidth-mbps", BW, "--out", "-")
+    assert rc == 0 and "certified within" in err and "error x1.1" in err
+    default = pd.read_csv(io.StringIO(out))[["latency_ms", "error"]].to_numpy()
+    assert np.all(Resolution.parse("error=x1.1,1%").slack(
+        ("latency_ms", "error"), exact.F.min(axis=0), exact.F.max(axis=0)).covers(
+        default, exact.F, rtol=1e-9))
+    for argv in (("--resolution", "exact"), ("--solver", "epsilon")):
+        rc, out, err = cli(capsys, "solve", path, "--bandwidth-mbps", BW, *argv, "--out", "-")
+        assert rc == 0 and "epsilon: optimal" in err and "exact" in err, argv
+        F = pd.read_csv(io.StringIO(out))[["latency_ms", "error"]].to_numpy()
+        assert len(F) == len(exact) and np.allclose(np.sort(F, axis=0),
+                                                    np.sort(exact.F, axis=0), rtol=1e-9)
 
 
 # ------------------------------------------------- infeasible problems and bad input

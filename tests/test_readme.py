@@ -20,11 +20,19 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert ci_lines == [commands[1]]
 
 
-def test_readme_solve_command_runs_and_prints_a_front(capsys):
+def test_readme_first_command_compares_baselines_with_a_certified_front(capsys, tmp_path):
     from moosplit.cli import main
 
-    solve = readme_commands()[0].split("&& ", 1)[1].split()
-    assert solve[0] == "moosplit"
-    assert main(solve[1:]) == 0
-    out = capsys.readouterr().out
-    assert "latency_ms" in out.splitlines()[0] and len(out.splitlines()) >= 3
+    argv = readme_commands()[0].split("&& ", 1)[1].split()
+    assert argv[:2] == ["moosplit", "compare"] and "--memory-mib" in argv
+    argv[argv.index("--plot") + 1] = str(tmp_path / "fronts.png")
+    assert main(argv[1:]) == 0
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    # the reference is epsilon's certified front, and every baseline is scored against it
+    assert "certified by epsilon" in text
+    rows = {line.split()[0]: line.split() for line in captured.out.splitlines() if line.strip()}
+    assert rows["epsilon"][1:3] == ["optimal", "certified"]
+    for name in ("lagrangian", "nsga2", "neurosurgeon", "qdmp", "cloud_only"):
+        assert name in rows, name
+    assert (tmp_path / "fronts.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -40,8 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for every backend (0)")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per backend")
     parser.add_argument("--resolution", default=None, metavar="R",
-                        help=RESOLUTION_HELP + f"; default '{DEFAULT_RESOLUTION}'; 'exact' for "
-                        "exact fronts (real profiles are too large for them)".replace("%", "%%"))
+                        help=RESOLUTION_HELP + f" (real profiles are too large for it); "
+                        f"default '{DEFAULT_RESOLUTION}'".replace("%", "%%"))
     parser.add_argument("--solver-opt", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend option (repeatable), given to every backend that "
                              "takes it, e.g. max_labels=5000000")

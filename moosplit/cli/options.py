@@ -241,7 +241,8 @@ def build_problem(args: argparse.Namespace, **network_defaults: float) -> SplitP
 RESOLUTION_HELP = ("exact backends: a certified front instead of the exact one: a number R "
                    "(a factor 1+R on error, R x the range on the other objectives) or per "
                    "objective, e.g. 'error=x1.01,latency_ms=0.1%%,memory_bytes=+4096' "
-                   "(x: factor, %%: share of the range, +: in the objective's units)")
+                   "(x: factor, %%: share of the range, +: in the objective's units); "
+                   "'exact' for the exact front")
 
 
 def add_solver_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -286,6 +287,6 @@ def solver_from_args(args: argparse.Namespace) -> Solver:
     resolution = args.resolution
     if resolution is None and args.solver is None:
         resolution = DEFAULT_RESOLUTION
-    if resolution is not None:
+    if resolution is not None and resolution != "exact":
         options["resolution"] = resolution
     return get_solver(name, **options)

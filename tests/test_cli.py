@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import moosplit
-from moosplit.results.resolution import Resolution
 from moosplit.cli import main
+from moosplit.results.resolution import Resolution
 
 COLUMNS = ["split", "edge_nodes", "latency_ms", "memory_bytes", "error", "edge_macs",
            "energy_mj", "throughput_fps", "tx_bytes", "bits_w", "bits_a", "codec"]

@@ -297,12 +297,17 @@ class Epsilon(Solver):
             node, count = exc.args
             what = ("the exact DP" if self.resolution is None
                     else "the DP, merging labels at this resolution,")
+            # what keeps the labels apart: sums no merging may relax
+            exact = [q for q in ("memory_bytes", "error", "latency_ms")
+                     if q in problem.constraints]
+            why = (f" (merging never relaxes a bounded quantity: {', '.join(exact)})"
+                   if exact and self.resolution is not None else "")
             raise UnsupportedProblemError(
                 f"epsilon: {what} would need {count:,} labels at node "
-                f"{problem.profile.names[node]!r}, more than max_labels={self.max_labels:,}: "
-                "the front of this problem is too large for it; use cpsat (with a "
-                "resolution), a coarser resolution, fewer bit-widths, or raise "
-                "max_labels") from None
+                f"{problem.profile.names[node]!r}, more than max_labels={self.max_labels:,}"
+                f"{why}; for a front without a certificate use the heuristics lagrangian or "
+                "nsga2; for a certified one try a coarser resolution, fewer bit-widths, or "
+                "raise max_labels (memory grows with it)") from None
 
     def _exact(self, problem: SplitProblem, context: SolveContext) -> Front:
         k = problem.n_objectives

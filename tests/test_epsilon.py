@@ -9,7 +9,7 @@ from moosplit.results.front import Status
 from moosplit.results.resolution import Resolution
 from moosplit.solvers.epsilon import range_floor
 from moosplit.testing.conformance import check_against_reference
-from moosplit.testing.pytest_backends import BackendConformance
+from moosplit.testing.pytest_backends import BackendConformance, CertificateConformance
 
 
 class TestEpsilonExact(BackendConformance):
@@ -273,3 +273,13 @@ def test_frontiers_wider_than_an_int64_code():
     assert len(problem.bit_set) ** 30 >= 2**63
     front = moosplit.solve(problem, "epsilon")
     check_against_reference(front, moosplit.solve(problem, "cpsat"), where="fan-in 30")
+
+
+# ------------------------------------- no heuristic beats the front beyond its certificate
+class TestEpsilonCertificateHolds(CertificateConformance):
+    solver = "epsilon"
+
+
+class TestEpsilonMixedCertificateHolds(CertificateConformance):
+    solver = "epsilon"
+    options = {"resolution": MIXED, "merge_above": 0}

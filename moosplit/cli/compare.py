@@ -121,13 +121,20 @@ def score_notes(result: SolverComparison) -> list[str]:
         above = result.table[result.table[column] > 1 + 1e-9]
         if above.empty:
             continue
-        who = ", ".join(f"{row.solver} {getattr(row, column):.4g}" for row in above.itertuples())
+        who = ", ".join(f"{row.solver} {_above_one(getattr(row, column))}"
+                        for row in above.itertuples())
         why = ("only a plan beating the exact front can do that (see the bug: lines)"
                if result.reference_kind == "exact" else
                "the reference is certified, not exact: a front may beat it by up to its "
                "certificate's slack")
         notes.append(f"{column} above 1 ({who}): {why}")
     return notes
+
+
+def _above_one(ratio: float) -> str:
+    """A ratio above 1, never printed as a bare 1."""
+    text = f"{ratio:.4g}"
+    return text if text != "1" else f"1 + {ratio - 1:.2g}"
 
 
 def bug_reports(result: SolverComparison) -> list[str]:

@@ -119,9 +119,9 @@ def budgeted_instances(count: int, *, seed: int = 0,
     for i in range(count):
         kind, mode = SHAPES[i % 3]
         objectives = BUDGETED_OBJECTIVES[(i // 3) % len(BUDGETED_OBJECTIVES)]
-        out.append(_instance(f"seed={seed}/budgeted-{i}",
-                             np.random.default_rng([seed, i, len(BUDGETED_OBJECTIVES)]), kind,
-                             mode, objectives, max_nodes, budgeted=True))
+        rng = np.random.default_rng([seed, i, 1])  # a stream apart from the others'
+        out.append(_instance(f"seed={seed}/budgeted-{i}", rng, kind, mode, objectives,
+                             max_nodes, budgeted=True))
     return out
 
 

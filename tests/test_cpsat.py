@@ -5,7 +5,7 @@ import numpy as np
 import moosplit
 from moosplit.results.front import Status
 from moosplit.results.resolution import Resolution
-from moosplit.testing.pytest_backends import BackendConformance
+from moosplit.testing.pytest_backends import BackendConformance, CertificateConformance
 
 
 class TestCpSatExact(BackendConformance):
@@ -98,3 +98,8 @@ def test_throughput_slack_is_stated_in_frames_per_second():
     # the slack is in frames/s (not seconds of T): small next to the throughputs
     assert 0 < slack[0] < 1e-5 * exact.F[:, 0].max()
     assert moosplit.compare_fronts(front, exact).equal
+
+
+class TestCpSatCertificateHolds(CertificateConformance):
+    solver = "cpsat"
+    options = {"resolution": TestCpSatMixedKinds.options["resolution"]}

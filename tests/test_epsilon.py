@@ -9,7 +9,7 @@ from moosplit.results.front import Status
 from moosplit.results.resolution import Resolution
 from moosplit.solvers.epsilon import range_floor
 from moosplit.testing.conformance import check_against_reference
-from moosplit.testing.pytest_backends import BackendConformance
+from moosplit.testing.pytest_backends import BackendConformance, CertificateConformance
 
 
 class TestEpsilonExact(BackendConformance):
@@ -290,3 +290,13 @@ def test_no_lagrangian_plan_beats_resnet50s_default_front_beyond_its_certificate
     fastest = front.select(max_error=1.1 * (1 + 1e-9)).F[0, 0]
     assert fastest <= lagrangian.select(max_error=1.0).F[0, 0] * (1 + 1e-9) \
         + front.guarantee.slack.additive[0]
+
+
+# ------------------------------------- no heuristic beats the front beyond its certificate
+class TestEpsilonCertificateHolds(CertificateConformance):
+    solver = "epsilon"
+
+
+class TestEpsilonMixedCertificateHolds(CertificateConformance):
+    solver = "epsilon"
+    options = {"resolution": MIXED, "merge_above": 0}

@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         front = pick.apply(front)
         if not args.quiet:
             print(f"picked {len(front)} plan(s) ({pick.describe()})", file=sys.stderr)
+            if pick.kind == "select":  # what the front's guarantee says of the pick
+                print(front.message, file=sys.stderr)
     if args.out is not None:
         with writing(args.out):
             write_front(front, args.out)

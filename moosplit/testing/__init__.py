@@ -1,9 +1,13 @@
-"""Tools for testing backends: a conformance kit against the exhaustive reference."""
+"""Tools for testing backends: a conformance kit against the exhaustive reference, and
+against heuristics beyond exhaustive's sizes."""
 
 from .conformance import (
     ConformanceInstance,
+    budgeted_instances,
     check_against_reference,
     conformance_instances,
+    run_certificate_check,
 )
 
-__all__ = ["ConformanceInstance", "check_against_reference", "conformance_instances"]
+__all__ = ["ConformanceInstance", "budgeted_instances", "check_against_reference",
+           "conformance_instances", "run_certificate_check"]

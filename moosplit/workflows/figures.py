@@ -157,6 +157,14 @@ def _decade_below(value: float) -> float:
     return 10.0 ** math.floor(math.log10(value))
 
 
+def spans_decades(values: Sequence[float] | np.ndarray) -> bool:
+    """Whether the positive finite values span more than DECADES decades: the rule that
+    puts an axis on a log scale, and that has `compare` score a quantity on log10 too."""
+    v = np.asarray(values, float)
+    positive = v[np.isfinite(v) & (v > 0)]
+    return bool(positive.size) and bool(positive.max() / positive.min() > 10**DECADES)
+
+
 @dataclass(frozen=True)
 class Axis:
     """One axis: its scale and limits, and where values are drawn on it.
@@ -183,8 +191,7 @@ class Axis:
         positive = v[v > 0]
         kind = scale
         if scale == "auto":
-            spans = positive.size and positive.max() / positive.min() > 10**DECADES
-            kind = "linear" if not spans else "symlog" if (v <= 0).any() else "log"
+            kind = "linear" if not spans_decades(v) else "symlog" if (v <= 0).any() else "log"
         if kind in ("log", "symlog") and positive.size == 0:
             kind = "linear"  # nothing to put on decades
         floor = linthresh = None

@@ -26,14 +26,13 @@ reported as such.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from datetime import date
 
+from common import bounded, generated, machine, report
+
 import moosplit
-from moosplit.profilers.builder import cpu_model
 from moosplit.solvers.registry import DEFAULT_RESOLUTION
 
 TARGETS = {  # (nodes, objectives, resolution) -> seconds, from issues 3 and 12
@@ -43,19 +42,6 @@ TARGETS = {  # (nodes, objectives, resolution) -> seconds, from issues 3 and 12
 }
 ISSUE12 = "error=x1.01,0.1%"
 DEFAULT = DEFAULT_RESOLUTION
-
-
-def bounded(profile: moosplit.Profile, objectives: tuple[str, ...],
-            network: moosplit.Network) -> moosplit.SplitProblem:
-    """Memory bound: every weight at 6 bits plus three of the largest activations at 8."""
-    memory = profile.weight_elems.sum() * 6 / 8 + 3 * profile.out_elems.max()
-    return moosplit.SplitProblem(profile, network, objectives=objectives,
-                                 constraints={"memory_bytes": float(memory)})
-
-
-def generated(n: int, objectives: tuple[str, ...]) -> moosplit.SplitProblem:
-    profile = moosplit.random_profile(n, kind="dag", bits=(2, 4, 6, 8), seed=1)
-    return bounded(profile, objectives, moosplit.Network(bandwidth_mbps=1.0, rtt_ms=5.0))
 
 
 def run(problem, solver: str, resolution, time_limit: float) -> dict:
@@ -97,12 +83,6 @@ def real_cases(name: str) -> list[tuple[str, moosplit.SplitProblem, object, floa
                     profile, moosplit.Network(10.0), objectives=("latency_ms",),
                     constraints={"error": 1.0, **mib8}), None, 0.5)]
     return cases
-
-
-def machine() -> str:
-    import ortools
-    return (f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"OR-Tools {ortools.__version__}, moosplit {moosplit.__version__}")
 
 
 def main() -> None:
@@ -152,11 +132,7 @@ def main() -> None:
     header = (f"Measured {date.today().isoformat()} on {machine()}; time limit "
               f"{args.time_limit:g} s per run, default max_labels; "
               f"`python benchmarks/bench_exact.py {' '.join(sys.argv[1:])}`.")
-    print(header)
-    print(table)
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(f"## Exact backends\n\n{header}\n\n{table}\n")
+    report(header, table, args.out, "Exact backends")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from moosplit.solvers.nsga2 import NSGA2Solver, PlanEncoding
 from moosplit.workflows.comparison import front_scores
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_exact import TARGET_MAX_LABELS, bounded, generated, machine  # noqa: E402
+from common import TARGET_MAX_LABELS, bounded, generated, machine, report  # noqa: E402
 
 NSGA2_BUDGETS = (1, 5, 10, 25, 50, 100, 200, 400, 600, 800, 1000)
 
@@ -169,10 +169,7 @@ def main() -> None:
                   f"{plain_time:.2f} s; "
                   + (f"nsga2 reaches it in {ours:.2f} s ({plain_time / ours:.0f}x faster)."
                      if ours else "nsga2 does not reach it."))
-    print(header)
-    print(table)
-    if args.out:
-        Path(args.out).write_text(f"## Heuristics and baselines\n\n{header}\n\n{table}\n")
+    report(header, table, args.out, "Heuristics and baselines")
 
 
 if __name__ == "__main__":

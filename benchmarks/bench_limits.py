@@ -19,6 +19,8 @@ import subprocess
 import sys
 from datetime import date
 
+from common import machine, report
+
 import moosplit
 
 CHILD = """
@@ -69,17 +71,11 @@ def main() -> None:
                          f"{'yes' if r['wall'] <= allowed else 'NO'} | {r['peak_gib']:.2f} | "
                          f"{r['outcome']} |")
         print(lines[-1], flush=True)
-    from bench_exact import machine  # (same folder)
-
     header = (f"Measured {date.today().isoformat()} on {machine()}; {args.nodes:,}-node "
               f"chain, time limit {args.time_limit:g} s (allowed {allowed:g} s); "
               f"`python benchmarks/bench_limits.py {' '.join(sys.argv[1:])}`.")
     table = "\n".join(lines)
-    print(header)
-    print(table)
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(f"{header}\n\n{table}\n")
+    report(header, table, args.out)
 
 
 if __name__ == "__main__":

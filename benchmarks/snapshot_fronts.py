@@ -25,7 +25,7 @@ from pathlib import Path
 import moosplit
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_exact import TARGET_MAX_LABELS, bounded, generated  # noqa: E402
+from common import TARGET_MAX_LABELS, bounded, generated  # noqa: E402
 
 
 def cases(quick: bool) -> list[tuple[str, moosplit.SplitProblem, str, dict]]:

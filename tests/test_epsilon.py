@@ -1,13 +1,18 @@
 """The `epsilon` backend: the conformance kit, LMOS's sweep, refusals, time limits and
 certified label merging."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import moosplit
 from moosplit.results.front import Status
 from moosplit.results.resolution import Resolution
+from moosplit.solvers import epsilon as epsilon_module
+from moosplit.solvers.dp import BitDP
 from moosplit.solvers.epsilon import range_floor
+from moosplit.solvers.survey import plan_survey
 from moosplit.testing.conformance import check_against_reference
 from moosplit.testing.pytest_backends import BackendConformance, CertificateConformance
 
@@ -300,3 +305,51 @@ class TestEpsilonCertificateHolds(CertificateConformance):
 class TestEpsilonMixedCertificateHolds(CertificateConformance):
     solver = "epsilon"
     options = {"resolution": MIXED, "merge_above": 0}
+
+
+# ------------------------------------------- budgeted queries: floors from the budget left
+def _labels(front):
+    return front.stats.extra["labels"]
+
+
+def test_budget_floors_keep_the_optimum_and_drop_labels(monkeypatch):
+    """Bounding with the budget a label has left (Lagrangian floors, bounding.BudgetFloors)
+    keeps the fastest plan under error and memory bounds, beyond exhaustive's sizes: the
+    same optimum as the DP without those floors and as cpsat's proven one, with fewer
+    labels overall."""
+    problems = [moosplit.random_problem(
+        24, kind=("chain", "dag")[seed % 2], objectives=("latency_ms",), bits=(2, 4, 8),
+        bounded=True, bit_latency=seed % 3 == 0, seed=seed) for seed in range(12)]
+    # no plans known beforehand: were a floor too high, the DP's first closes would beat
+    # the labels leading to the optimum, and the answer would be one of those closes
+    def survey_without_plans(problem, expired):
+        spread, best, known = plan_survey(problem, expired)
+        return spread, best, dataclasses.replace(known, plans=known.plans.take([]),
+                                                 F=known.F[:0])
+    monkeypatch.setattr(epsilon_module, "plan_survey", survey_without_plans)
+    with_floors = [moosplit.solve(p, "epsilon") for p in problems]
+    monkeypatch.setattr(BitDP, "uses_budget_floors", property(lambda self: False))
+    without = [moosplit.solve(p, "epsilon") for p in problems]
+    for seed, (a, b) in enumerate(zip(with_floors, without, strict=True)):
+        assert a.status is b.status is Status.OPTIMAL, seed
+        assert a.F == pytest.approx(b.F, rel=1e-9), seed
+    for seed in range(0, 12, 3):
+        reference = moosplit.solve(problems[seed], "cpsat", time_limit=60)
+        assert reference.status is Status.OPTIMAL
+        assert with_floors[seed].F == pytest.approx(reference.F, rel=1e-6), seed
+    assert sum(map(_labels, with_floors)) < sum(map(_labels, without))
+
+
+def test_resnet50s_budgeted_query_is_answered_exactly():
+    """Issue 12: the fastest ResNet-50 plan with error <= 1 under 8 MiB (10 Mbit/s, bits
+    2-16) was refused by epsilon (3.7 million labels). With Auto-Split's plans as
+    incumbents and floors from the budget left it is proven, and it is no slower than
+    lagrangian's answer."""
+    problem = moosplit.SplitProblem(
+        moosplit.load_profile("resnet50"), moosplit.Network(10.0), objectives=("latency_ms",),
+        constraints={"error": 1.0, "memory_bytes": 8 * 2**20}, bits=(2, 4, 6, 8, 16))
+    front = moosplit.solve(problem, "epsilon")
+    assert front.status is Status.OPTIMAL and front.guarantee.kind == "exact"
+    assert front.evaluation["error"][0] <= 1.0
+    assert front.evaluation["memory_bytes"][0] <= 8 * 2**20
+    assert front.F[0, 0] <= moosplit.solve(problem, "lagrangian").F[0, 0] * (1 + 1e-9)

@@ -30,7 +30,7 @@ from .oracle_sweep import (
     sweep_front,
 )
 from .registry import register
-from .survey import KnownPlans, uniform_survey
+from .survey import KnownPlans, plan_survey
 
 
 class _CpSatOracle:
@@ -203,7 +203,7 @@ class CpSat(Solver):
                                SolveStats(context.elapsed, 0, {"cpsat_solves": 0}))
         objectives = [built.objectives[name] for name in problem.objectives]
         oracle = _CpSatOracle(built, objectives, context, self.workers,
-                              uniform_survey(problem)[2])
+                              plan_survey(problem, context.expired)[2])
         k = problem.n_objectives
         steps: list[object] = [Step(additive=1.0)] * k
         # slack in model terms (T seconds for throughput): the rounding, both ways

@@ -20,7 +20,7 @@ from .dp import BitDP, Closed, LabelLimit, Labels
 from .enumeration import TimeUp, TooMany, edge_sets
 from .oracle_sweep import Candidate, Step, epsilon_sweep, payoff_table, sweep_front
 from .registry import register
-from .survey import KnownPlans, uniform_survey
+from .survey import KnownPlans, plan_survey
 
 DP_SHARE = 0.75
 """Of each stepped objective's certified slack, the part label merging may spend; the
@@ -208,8 +208,15 @@ class Epsilon(Solver):
             blocks.append((steps, rows < 0))
         previous = None
         complete = True
+        closes = None
+        if dp.uses_budget_floors:  # a close after step s is split s + 1
+            closes = np.full(len(walk.steps), np.inf)
+            floors = dp.prefix_close_latency_floors()
+            splits = np.arange(1, len(walk.steps) + 1)
+            allowed = splits >= max(low, 1)
+            closes[allowed] = floors[splits[allowed]]
         dp.begin_pass(walk, self._prefix_latency_future(problem, dp, walk)
-                      if dp.needs_latency_future else None)
+                      if dp.needs_latency_future else None, closes)
         for k, step in enumerate(walk.steps, start=1):
             if context.expired():
                 complete = False
@@ -254,7 +261,11 @@ class Epsilon(Solver):
                 close = dp.close_latency_floor(edge, walk.sent, walk.input_sent)
                 future = (np.r_[rest[1:], 0.0] + close if dp.tracks_edge_latency
                           else np.full(len(nodes), (rest[0] if len(rest) else 0.0) + close))
-            dp.begin_pass(walk, future)
+            closes = None
+            if dp.uses_budget_floors and len(nodes):
+                closes = np.full(len(nodes), np.inf)
+                closes[-1] = dp.close_latency_floor(edge, walk.sent, walk.input_sent)
+            dp.begin_pass(walk, future, closes)
             for step in walk.steps:
                 previous = dp.advance(previous, step)
                 steps.append(previous)
@@ -312,7 +323,8 @@ class Epsilon(Solver):
     def _exact(self, problem: SplitProblem, context: SolveContext) -> Front:
         k = problem.n_objectives
         dp = BitDP(problem, self.max_labels)
-        passes, oracle = self._run(problem, dp, uniform_survey(problem)[2], context)
+        known = plan_survey(problem, context.expired)[2]
+        passes, oracle = self._run(problem, dp, known, context)
         result = epsilon_sweep(oracle, k, [Step()] * k)  # the next float down: exact
         result.complete = result.complete and passes.complete
         stats = SolveStats(context.elapsed, oracle.n_closed, {
@@ -351,7 +363,7 @@ class Epsilon(Solver):
         A factor or additive tolerance is known before solving: the DP gets its share
         (DP_SHARE of the logarithm of a factor, of an additive slack; all of the first
         objective's, which is never stepped) and the sweep the rest. A relative tolerance
-        needs each objective's range: the first run is sized by `uniform_survey`; its
+        needs each objective's range: the first run is sized by `plan_survey`; its
         result gives valid lower bounds on the range (`range_floor`, or the exact payoff
         table if nothing was merged). If it spent more slack than those bounds allow, a
         second run uses them.
@@ -360,7 +372,7 @@ class Epsilon(Solver):
         tolerances = resolution.tolerances(problem.objectives)
         share = np.r_[1.0, np.full(k - 1, DP_SHARE)]
         relative = np.array([t.kind == "relative" and t.value > 0 for t in tolerances])
-        estimate, caps, survey = uniform_survey(problem)
+        estimate, caps, survey = plan_survey(problem, context.expired)
         first = allowance(tolerances, np.where(relative, FIRST_RUN, 1.0) * share, estimate)
         dp, passes, oracle, spent = self._merging_run(problem, first, caps, survey, context)
         runs = 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..costs import cost_model, tensor_bytes, weight_bytes
@@ -86,51 +89,74 @@ class Lagrangian(Solver):
                 "efficient bit allocation, IEEE TASSP 1988")
 
     def _solve(self, problem: SplitProblem, context: SolveContext) -> Front:
-        profile = problem.profile
-        bits = np.array(problem.bit_set)
-        low, high = problem.split_bounds
-        unconstrained = problem.replace(constraints={})
-        splits = np.arange(max(low, 1), high + 1)
-        at_lowest = evaluate_prefix_splits(unconstrained, int(bits[0])).take(splits)
-        potential = at_lowest["tx_bytes"] <= profile.input_bytes
-        if "memory_bytes" in problem.constraints:
-            potential &= meets("memory_bytes", at_lowest["memory_bytes"],
-                               problem.constraints["memory_bytes"])
-        costs = cost_model(profile)
-        weight_rate = weight_bytes(profile.weight_elems[:, None], bits[None, :])
-        activation_rate = tensor_bytes(profile.out_elems[:, None], bits[None, :], profile.batch)
-        weight_error = costs.weight_error[:, bits]
-        activation_error = costs.activation_error[:, bits]
-        archive = Archive(problem)
-        if low == 0:
-            cloud_only = prefix_plans(problem, np.array([0]), int(bits[0]))
-            archive.add(cloud_only, evaluate(problem, cloud_only))
-        grid, message = 0, ""
-        for n in splits[potential]:
-            if context.expired():
-                message = "time limit reached"
-                break
-            nodes = np.arange(1, n + 1)
-            weighted = nodes[profile.has_weights[nodes]]
-            w_choices = [lagrangian_allocation(weight_error[weighted], weight_rate[weighted],
-                                               weight_rate[weighted, k].sum())
-                         for k in range(len(bits))]
-            a_choices = [lagrangian_allocation(activation_error[nodes], activation_rate[nodes],
-                                               activation_rate[nodes, k].sum())
-                         for k in range(len(bits))]
-            uniform = prefix_plans(problem, np.full(len(bits) ** 2, n), int(bits[0]))
-            bits_w, bits_a = uniform.bits_w.copy(), uniform.bits_a.copy()
-            for row, (w, a) in enumerate((w, a) for w in w_choices for a in a_choices):
-                bits_w[row, weighted] = bits[w]
-                bits_a[row, nodes] = bits[a]
-            plans = Plans(uniform.edge, bits_w, bits_a, uniform.codec)
-            archive.add(plans, evaluate(problem, plans))
-            grid += len(plans)
-            context.report(int(n), int(splits[-1]), "splits")
-        stats = SolveStats(context.elapsed, grid + (low == 0),
-                           {"potential_splits": int(potential.sum()), "grid_plans": grid})
-        if not len(archive):
+        grid = autosplit_plans(problem, context.expired, context.report)
+        message = "time limit reached" if grid.stopped else ""
+        stats = SolveStats(context.elapsed, grid.count + (problem.split_bounds[0] == 0),
+                           {"potential_splits": grid.potential, "grid_plans": grid.count})
+        if not len(grid.archive):
             message = (message + "; " if message else "") + "no feasible plan in its list"
-        return Front.from_plans(problem, archive.plans, solver=self.name,
+        return Front.from_plans(problem, grid.archive.plans, solver=self.name,
                                 guarantee=HEURISTIC, stats=stats,
-                                evaluation=archive.evaluation, message=message)
+                                evaluation=grid.archive.evaluation, message=message)
+
+
+@dataclass
+class AutoSplitGrid:
+    """The plans of Auto-Split's Algorithm 1 for one problem: the non-dominated feasible
+    ones (`archive`), how many were evaluated, how many splits were potential, and whether
+    the time limit stopped the grid early."""
+
+    archive: Archive
+    count: int
+    potential: int
+    stopped: bool
+
+
+def autosplit_plans(problem: SplitProblem, expired: Callable[[], bool] = lambda: False,
+                    report: Callable[[int, int, str], None] | None = None) -> AutoSplitGrid:
+    """Steps 1 to 3 of :class:`Lagrangian`'s algorithm (prefix mode): every potential
+    split with its grid of Lagrangian bit allocations, and cloud-only; `expired` is asked
+    before each split, `report(split, last split, "splits")` told after it."""
+    profile = problem.profile
+    bits = np.array(problem.bit_set)
+    low, high = problem.split_bounds
+    unconstrained = problem.replace(constraints={})
+    splits = np.arange(max(low, 1), high + 1)
+    at_lowest = evaluate_prefix_splits(unconstrained, int(bits[0])).take(splits)
+    potential = at_lowest["tx_bytes"] <= profile.input_bytes
+    if "memory_bytes" in problem.constraints:
+        potential &= meets("memory_bytes", at_lowest["memory_bytes"],
+                           problem.constraints["memory_bytes"])
+    costs = cost_model(profile)
+    weight_rate = weight_bytes(profile.weight_elems[:, None], bits[None, :])
+    activation_rate = tensor_bytes(profile.out_elems[:, None], bits[None, :], profile.batch)
+    weight_error = costs.weight_error[:, bits]
+    activation_error = costs.activation_error[:, bits]
+    archive = Archive(problem)
+    if low == 0:
+        cloud_only = prefix_plans(problem, np.array([0]), int(bits[0]))
+        archive.add(cloud_only, evaluate(problem, cloud_only))
+    count, stopped = 0, False
+    for n in splits[potential]:
+        if expired():
+            stopped = True
+            break
+        nodes = np.arange(1, n + 1)
+        weighted = nodes[profile.has_weights[nodes]]
+        w_choices = [lagrangian_allocation(weight_error[weighted], weight_rate[weighted],
+                                           weight_rate[weighted, k].sum())
+                     for k in range(len(bits))]
+        a_choices = [lagrangian_allocation(activation_error[nodes], activation_rate[nodes],
+                                           activation_rate[nodes, k].sum())
+                     for k in range(len(bits))]
+        uniform = prefix_plans(problem, np.full(len(bits) ** 2, n), int(bits[0]))
+        bits_w, bits_a = uniform.bits_w.copy(), uniform.bits_a.copy()
+        for row, (w, a) in enumerate((w, a) for w in w_choices for a in a_choices):
+            bits_w[row, weighted] = bits[w]
+            bits_a[row, nodes] = bits[a]
+        plans = Plans(uniform.edge, bits_w, bits_a, uniform.codec)
+        archive.add(plans, evaluate(problem, plans))
+        count += len(plans)
+        if report is not None:
+            report(int(n), int(splits[-1]), "splits")
+    return AutoSplitGrid(archive, count, int(potential.sum()), stopped)

@@ -24,7 +24,7 @@ from ...costs import Walk, WalkStep, bytes_of, cost_model, tensor_bits, tensor_b
 from ...problems.problem import SplitProblem, limit
 from ...problems.quantities import QUANTITIES
 from ...results.resolution import Slack
-from .bounding import BOUNDED_OBJECTIVES, Incumbents, objective_floor
+from .bounding import BOUNDED_OBJECTIVES, BudgetFloors, Incumbents, objective_floor
 from .closing import Closed, close, close_latency_floor, prefix_close_latency_floors
 from .labels import LabelLimit, Labels
 from .merging import BANDED, SlackBudget, cells
@@ -102,6 +102,7 @@ class BitDP:
         self._n_steps, self._position = 1, 0
         self._latency_future = np.zeros(1)
         self._future_peak = np.zeros(0)
+        self._budget_floors: BudgetFloors | None = None
         if self.certified:
             self._drop_dominated_choices()
 
@@ -147,12 +148,16 @@ class BitDP:
         if self.bounding:
             self.incumbents.add(F)
 
-    def begin_pass(self, walk: Walk, latency_future: np.ndarray | None = None) -> None:
+    def begin_pass(self, walk: Walk, latency_future: np.ndarray | None = None,
+                   close_floors: np.ndarray | None = None) -> None:
         """Start a pass over `walk`'s nodes: certified mode gives it the whole budget.
 
         latency_future[s]: after the pass's step s, a lower bound on a completed label's
         latency minus its edge latency sum if labels track one (`tracks_edge_latency`),
-        else on the whole latency (needed if `needs_latency_future`).
+        else on the whole latency (needed if `needs_latency_future`). close_floors[s]: the
+        least latency a close right after step s adds beyond edge compute (inf where the
+        pass does not close there); with it, bounding under an error or memory bound
+        also uses the budget each label has left (:class:`.bounding.BudgetFloors`).
         """
         self.budget.begin_pass()
         self._n_steps, self._position = max(1, len(walk.steps)), 0
@@ -161,6 +166,34 @@ class BitDP:
             self._latency_future = np.asarray(latency_future, float)
         elif self.needs_latency_future:
             raise ValueError("this pass needs latency_future (a latency band is in use)")
+        self._budget_floors = None
+        if close_floors is not None and self.uses_budget_floors and len(walk.steps):
+            self._budget_floors = self._build_budget_floors(walk, close_floors)
+
+    @property
+    def uses_budget_floors(self) -> bool:
+        """Whether bounding can use the budget left (latency bounded below, under an error
+        or memory bound): then `begin_pass` wants `close_floors`."""
+        return (self.bounding and "latency_ms" in self.problem.objectives
+                and bool({"error", "memory_bytes"} & set(self.bounds)))
+
+    def _build_budget_floors(self, walk: Walk, close_floors: np.ndarray) -> BudgetFloors:
+        nodes = [step.node for step in walk.steps]
+        width = max(len(self.choices[i]) for i in nodes)
+
+        def column(dim: str | None, constant: np.ndarray | None = None) -> np.ndarray:
+            out = np.full((len(nodes), width), np.inf)
+            for s, i in enumerate(nodes):
+                c = len(self.choices[i])
+                out[s, :c] = (self.costs[i][:, self.dims.index(dim)] if dim in self.dims
+                              else 0.0 if constant is None else constant[i])
+            return out
+
+        edge = column("edge_ms", self.problem.profile.edge_ms)
+        return BudgetFloors.build(
+            edge, column("error"), column("weights"), np.asarray(close_floors, float),
+            self.tracks_edge_latency, self.bounds.get("error", np.inf),
+            self.bounds.get("memory_bytes", np.inf))
 
     def _future_peaks(self, walk: Walk) -> np.ndarray:
         """Per step s of the walk, a bound on the largest working set of the nodes after s
@@ -194,7 +227,16 @@ class BitDP:
     # ------------------------------------------------------------ stepping
     def _floor(self, objective: str, sums: np.ndarray) -> np.ndarray:
         future = self._latency_future[min(self._position, len(self._latency_future) - 1)]
-        return objective_floor(objective, sums, self.dims, future)
+        floor = objective_floor(objective, sums, self.dims, future)
+        if objective != "latency_ms" or self._budget_floors is None:
+            return floor
+        column = {d: sums[:, self.dims.index(d)] for d in ("edge_ms", "error")
+                  if d in self.dims}
+        memory = (objective_floor("memory_bytes", sums, self.dims, future)
+                  if "weights" in self.dims else None)
+        step = min(self._position, self._n_steps - 1)
+        return np.maximum(floor, self._budget_floors.floor(
+            step, column.get("edge_ms"), column.get("error"), memory))
 
     def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
         """Labels whose partial sums do not already break a constraint (they only grow)."""

@@ -99,7 +99,7 @@ MEDIUM = [  # (seed, kind, mode, objectives): beyond exhaustive sizes, where mer
     (2, "dag", "cut", ("latency_ms", "error")),
     (3, "chain", "prefix", ("latency_ms", "memory_bytes", "error")),
     (6, "dag", "prefix", ("latency_ms", "memory_bytes", "error")),
-    (7, "dag", "cut", ("latency_ms", "memory_bytes", "error")),
+    (19, "dag", "cut", ("latency_ms", "memory_bytes", "error")),
     (9, "chain", "prefix", ("latency_ms", "error")),
     (10, "dag", "prefix", ("latency_ms", "error")),
     (12, "dag", "cut", ("latency_ms", "error")),
@@ -320,6 +320,9 @@ def test_budget_floors_keep_the_optimum_and_drop_labels(monkeypatch):
     problems = [moosplit.random_problem(
         24, kind=("chain", "dag")[seed % 2], objectives=("latency_ms",), bits=(2, 4, 8),
         bounded=True, bit_latency=seed % 3 == 0, seed=seed) for seed in range(12)]
+    problems += [moosplit.random_problem(
+        9, kind="dag", mode="cut", objectives=("latency_ms",), bits=(2, 4, 8), bounded=True,
+        bit_latency=seed % 2 == 0, seed=seed) for seed in range(12, 16)]
     # no plans known beforehand: were a floor too high, the DP's first closes would beat
     # the labels leading to the optimum, and the answer would be one of those closes
     def survey_without_plans(problem, expired):
@@ -333,7 +336,7 @@ def test_budget_floors_keep_the_optimum_and_drop_labels(monkeypatch):
     for seed, (a, b) in enumerate(zip(with_floors, without, strict=True)):
         assert a.status is b.status is Status.OPTIMAL, seed
         assert a.F == pytest.approx(b.F, rel=1e-9), seed
-    for seed in range(0, 12, 3):
+    for seed in (0, 3, 6, 9, 12, 15):
         reference = moosplit.solve(problems[seed], "cpsat", time_limit=60)
         assert reference.status is Status.OPTIMAL
         assert with_floors[seed].F == pytest.approx(reference.F, rel=1e-6), seed

@@ -208,13 +208,7 @@ class Epsilon(Solver):
             blocks.append((steps, rows < 0))
         previous = None
         complete = True
-        closes = None
-        if dp.uses_budget_floors:  # a close after step s is split s + 1
-            closes = np.full(len(walk.steps), np.inf)
-            floors = dp.prefix_close_latency_floors()
-            splits = np.arange(1, len(walk.steps) + 1)
-            allowed = splits >= max(low, 1)
-            closes[allowed] = floors[splits[allowed]]
+        closes = np.arange(1, len(walk.steps) + 1) >= low  # after step s: split s + 1
         dp.begin_pass(walk, self._prefix_latency_future(problem, dp, walk)
                       if dp.needs_latency_future else None, closes)
         for k, step in enumerate(walk.steps, start=1):
@@ -261,11 +255,7 @@ class Epsilon(Solver):
                 close = dp.close_latency_floor(edge, walk.sent, walk.input_sent)
                 future = (np.r_[rest[1:], 0.0] + close if dp.tracks_edge_latency
                           else np.full(len(nodes), (rest[0] if len(rest) else 0.0) + close))
-            closes = None
-            if dp.uses_budget_floors and len(nodes):
-                closes = np.full(len(nodes), np.inf)
-                closes[-1] = dp.close_latency_floor(edge, walk.sent, walk.input_sent)
-            dp.begin_pass(walk, future, closes)
+            dp.begin_pass(walk, future, np.arange(len(nodes)) == len(nodes) - 1)
             for step in walk.steps:
                 previous = dp.advance(previous, step)
                 steps.append(previous)

@@ -15,16 +15,32 @@ plan with edge set 1..n sends, so the same pass *closes* every split n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import moocore
 import numpy as np
 
-from ...costs import Walk, WalkStep, bytes_of, cost_model, tensor_bits, tensor_bytes
+from ...costs import (
+    Walk,
+    WalkStep,
+    bytes_of,
+    cost_model,
+    latency_ms,
+    tensor_bits,
+    tensor_bytes,
+    transmit_ms,
+    transmit_seconds,
+)
 from ...problems.problem import SplitProblem, limit
 from ...problems.quantities import QUANTITIES
 from ...results.resolution import Slack
-from .bounding import BOUNDED_OBJECTIVES, BudgetFloors, Incumbents, objective_floor
+from .bounding import (
+    BOUNDED_OBJECTIVES,
+    BudgetFloors,
+    Incumbents,
+    PassCosts,
+    objective_floor,
+)
 from .closing import Closed, close, close_latency_floor, prefix_close_latency_floors
 from .labels import LabelLimit, Labels
 from .merging import BANDED, SlackBudget, cells
@@ -149,15 +165,15 @@ class BitDP:
             self.incumbents.add(F)
 
     def begin_pass(self, walk: Walk, latency_future: np.ndarray | None = None,
-                   close_floors: np.ndarray | None = None) -> None:
+                   closes: np.ndarray | None = None) -> None:
         """Start a pass over `walk`'s nodes: certified mode gives it the whole budget.
 
         latency_future[s]: after the pass's step s, a lower bound on a completed label's
         latency minus its edge latency sum if labels track one (`tracks_edge_latency`),
-        else on the whole latency (needed if `needs_latency_future`). close_floors[s]: the
-        least latency a close right after step s adds beyond edge compute (inf where the
-        pass does not close there); with it, bounding under an error or memory bound
-        also uses the budget each label has left (:class:`.bounding.BudgetFloors`).
+        else on the whole latency (needed if `needs_latency_future`). closes[s]: whether
+        the pass closes right after step s; with it, bounding under an error or memory
+        bound also uses the bits each label holds and the budget it has left
+        (:class:`.bounding.BudgetFloors`).
         """
         self.budget.begin_pass()
         self._n_steps, self._position = max(1, len(walk.steps)), 0
@@ -167,33 +183,55 @@ class BitDP:
         elif self.needs_latency_future:
             raise ValueError("this pass needs latency_future (a latency band is in use)")
         self._budget_floors = None
-        if close_floors is not None and self.uses_budget_floors and len(walk.steps):
-            self._budget_floors = self._build_budget_floors(walk, close_floors)
+        if closes is not None and self.uses_budget_floors and len(walk.steps):
+            self._budget_floors = self._build_budget_floors(walk, np.asarray(closes, bool))
 
     @property
     def uses_budget_floors(self) -> bool:
         """Whether bounding can use the budget left (latency bounded below, under an error
-        or memory bound): then `begin_pass` wants `close_floors`."""
+        or memory bound): then `begin_pass` wants `closes`."""
         return (self.bounding and "latency_ms" in self.problem.objectives
                 and bool({"error", "memory_bytes"} & set(self.bounds)))
 
-    def _build_budget_floors(self, walk: Walk, close_floors: np.ndarray) -> BudgetFloors:
-        nodes = [step.node for step in walk.steps]
+    def _build_budget_floors(self, walk: Walk, closes: np.ndarray) -> BudgetFloors:
+        profile, network = self.problem.profile, self.problem.network
+        nodes = np.array([step.node for step in walk.steps])
         width = max(len(self.choices[i]) for i in nodes)
+        available = self.problem.codec_table.available  # (codecs, rows)
+        # per row and activation bit index, its bits at the best codec available to it
+        best_bits = np.where(available.T[:, None, :], self.tensor_bits, np.inf).min(axis=2)
 
-        def column(dim: str | None, constant: np.ndarray | None = None) -> np.ndarray:
+        def column(values: Callable[[int], np.ndarray | float]) -> np.ndarray:
             out = np.full((len(nodes), width), np.inf)
             for s, i in enumerate(nodes):
-                c = len(self.choices[i])
-                out[s, :c] = (self.costs[i][:, self.dims.index(dim)] if dim in self.dims
-                              else 0.0 if constant is None else constant[i])
+                out[s, :len(self.choices[i])] = values(i)
             return out
 
-        edge = column("edge_ms", self.problem.profile.edge_ms)
-        return BudgetFloors.build(
-            edge, column("error"), column("weights"), np.asarray(close_floors, float),
-            self.tracks_edge_latency, self.bounds.get("error", np.inf),
-            self.bounds.get("memory_bytes", np.inf))
+        def dim(name: str) -> Callable[[int], np.ndarray | float]:
+            return lambda i: (self.costs[i][:, self.dims.index(name)] if name in self.dims
+                              else 0.0)
+
+        edge = column(dim("edge_ms") if self.tracks_edge_latency
+                      else lambda i: float(profile.edge_ms[i]))
+        send = column(lambda i: transmit_ms(best_bits[i, self.choices[i][:, 1]], network))
+        step_of = {int(node): s for s, node in enumerate(nodes)}
+        frontier = [np.array([step_of[f] for f in step.frontier if f in step_of], int)
+                    for step in walk.steps]
+        self._release_steps = [np.searchsorted(nodes, np.array(
+            [u for f, u in zip(step.frontier, step.until, strict=True) if f in step_of],
+            int)) for step in walk.steps]
+        self._frontier_steps, self._walk_nodes = frontier, nodes
+        cloud = float(profile.cloud_ms[1:].sum()) - np.cumsum(profile.cloud_ms[nodes])
+        ratio = np.where(available[:, 0], self.problem.codec_table.ratio[:, 0], 0.0).max()
+        raw = tensor_bits(profile.out_elems[0], profile.input_bits, profile.batch) / ratio
+        input_bits = np.where(walk.live_until[0] > nodes, float(raw), 0.0)
+        rest = np.where(closes, latency_ms(0.0, transmit_seconds(input_bits, network), cloud,
+                                           network), np.inf)
+        costs = PassCosts(edge, column(dim("error")), column(dim("weights")), send, rest,
+                          frontier, self.tracks_edge_latency)
+        return BudgetFloors.build(costs, float(transmit_ms(1.0, network)),
+                                  self.bounds.get("error", np.inf),
+                                  self.bounds.get("memory_bytes", np.inf))
 
     def _future_peaks(self, walk: Walk) -> np.ndarray:
         """Per step s of the walk, a bound on the largest working set of the nodes after s
@@ -225,18 +263,24 @@ class BitDP:
         return prefix_close_latency_floors(self.problem, int(self.bits.min()))
 
     # ------------------------------------------------------------ stepping
-    def _floor(self, objective: str, sums: np.ndarray) -> np.ndarray:
+    def _floor(self, objective: str, sums: np.ndarray, labels: Labels | None = None
+               ) -> np.ndarray:
+        """A lower bound on `objective` over every completion of each label (`sums`); for
+        latency, with the labels themselves given, also the budget floors."""
         future = self._latency_future[min(self._position, len(self._latency_future) - 1)]
         floor = objective_floor(objective, sums, self.dims, future)
-        if objective != "latency_ms" or self._budget_floors is None:
+        if objective != "latency_ms" or self._budget_floors is None or labels is None:
             return floor
+        step = min(self._position, self._n_steps - 1)
         column = {d: sums[:, self.dims.index(d)] for d in ("edge_ms", "error")
                   if d in self.dims}
         memory = (objective_floor("memory_bytes", sums, self.dims, future)
                   if "weights" in self.dims else None)
-        step = min(self._position, self._n_steps - 1)
+        releases = np.searchsorted(self._walk_nodes, np.array(labels.groups, int))
+        held = labels.held.min(axis=2) if labels.held.size else np.zeros((len(sums), 0))
         return np.maximum(floor, self._budget_floors.floor(
-            step, column.get("edge_ms"), column.get("error"), memory))
+            step, releases, held, self._frontier_steps[step], self._release_steps[step],
+            column.get("edge_ms"), column.get("error"), memory))
 
     def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
         """Labels whose partial sums do not already break a constraint (they only grow)."""
@@ -261,7 +305,7 @@ class BitDP:
         kept = nondominated_rows(key)
         # bounding after dominance: it tests every label against incumbents, and fewer
         # labels are left by now (a label dominated by a beaten one is beaten too)
-        beaten = self._beaten(labels.sums[index[kept]])
+        beaten = self._beaten(labels.take(index[kept]))
         self.bounded += int(beaten.sum())
         kept = kept[~beaten]
         width = (self.budget.width(kept.size, self._n_steps - self._position)
@@ -278,11 +322,12 @@ class BitDP:
         self._position += 1
         return labels.take(index[np.sort(kept)])
 
-    def _beaten(self, sums: np.ndarray) -> np.ndarray:
+    def _beaten(self, labels: Labels) -> np.ndarray:
         """Labels whose every completion some incumbent beats strictly in every objective."""
-        if not len(self.incumbents) or not len(sums):
-            return np.zeros(len(sums), bool)
-        floor = np.column_stack([self._floor(q, sums) for q in self.problem.objectives])
+        if not len(self.incumbents) or not len(labels):
+            return np.zeros(len(labels), bool)
+        floor = np.column_stack([self._floor(q, labels.sums, labels)
+                                 for q in self.problem.objectives])
         return self.incumbents.beat(floor)
 
     def advance(self, previous: Labels | None, step: WalkStep) -> Labels:

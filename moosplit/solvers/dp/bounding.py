@@ -98,77 +98,146 @@ FRACTIONS = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003)
 
 
 @dataclass
+class PassCosts:
+    """What a pass's latency floors need, per step s of the walk (its node) and choice c
+    (inf where a node has fewer choices): `edge`, `error`, `weights` (0 where not
+    tracked) and `send`, the least transmit time of the node's output at the choice's
+    activation bits (best codec). `rest[s]`: rtt, cloud time and the raw input's transmit
+    time of a close right after step s (inf where the pass does not close there);
+    `frontier[s]`: the step indices of the tensors held after step s (a close there
+    sends them). `tracked`: labels carry their own edge latency sum."""
+
+    edge: np.ndarray
+    error: np.ndarray
+    weights: np.ndarray
+    send: np.ndarray
+    rest: np.ndarray
+    frontier: list[np.ndarray]
+    tracked: bool
+
+
+@dataclass
 class BudgetFloors:
-    """Latency floors from the budgets a label has left (Lagrangian relaxation).
+    """Latency floors from the bits a label holds and the budgets it has left.
 
-    Let a label after step s have error e and weights + peak W + P, under bounds E on
-    error and M on memory. A completion (the nodes after s on the edge up to the split,
-    each at some choice c) adds error sum err_i(c) <= E - e and weights sum w_i(c) <= M - W
-    - P (final memory is at least W + P plus the weights added), and latency sum
-    edge_i(c) + close(t), close(t) the floor of `close_floors` at the last step t. For any
-    lam, mu >= 0 the latency it adds is therefore at least
+    Let a label after step s have edge latency a, error e, weights + peak W + P and held
+    bits, under bounds E on error and M on memory (either may be absent). A completion
+    closing after step t >= s runs the nodes i of steps s+1..t at choices c_i and sends
+    the tensors held after t: the label's own held tensors still live (their transmit
+    time T_L(t), exact from the held bits), and those of nodes s < i <= t still live
+    (send_i(c_i)). It adds error sum err_i(c_i) <= E - e and weights sum w_i(c_i) <= M - W
+    - P (final memory is at least W + P plus the weights added). So for any lam, mu >= 0
+    its latency is at least
 
-        sum (edge_i(c) + lam err_i(c) + mu w_i(c)) + close(t) - lam (E - e) - mu (M - W - P)
-        >= H(s) - lam (E - e) - mu (M - W - P),
+        a + T_L(t) + sum_{s<i<=t} (edge_i + lam err_i + mu w_i + [i sent] send_i)(c_i)
+          + rest(t) - lam (E - e) - mu (M - W - P),
 
-    with H(s) = min over t >= s of sum_{s < i <= t} m_i + close(t) and m_i = min_c (edge_i(c)
-    + lam err_i(c) + mu w_i(c)): each term minimised on its own. Every (lam, mu) gives a
-    valid floor; a label takes the largest over `pairs`, which are chosen at the start of
-    the pass to be the best at the first step for several shares of the budgets left
-    (FRACTIONS). `H[g, s]` holds H for pair g; `edge[s]` is the edge latency of steps up
-    to s when labels do not track it (0 when they do, and their own sum is added).
+    and each node's term is at least m_i = min_c (edge + lam err + mu w) or, if it is
+    sent, m'_i = m_i + d_i (min_c with send_i added). With prefix sums M_s of m and D_t the
+    sum of d_i over the tensors held after t, the sum is (M_t - M_s) + D_t - (the d_i of
+    the label's own tensors held after t). The label's tensors held after t are its
+    release groups with release > t, the same for every label of the step: so t runs
+    over segments between releases, and per segment j the floor is
+
+        a + T_L(j) + min_{t in j} (M_t + D_t + rest(t)) - M_s - Dheld(j) - lam (...) - mu (...),
+
+    the minimum a range-minimum query (a sparse table over Q_t = M_t + D_t + rest(t)).
+    A label takes the least over segments and the largest over `pairs` of (lam, mu),
+    chosen at the start of the pass as the best at the first step for several shares of
+    the budgets left (FRACTIONS); (0, 0) is always among them.
     """
 
     pairs: np.ndarray          # (G, 2): lam, mu
-    H: np.ndarray              # (G, steps)
-    edge: np.ndarray           # (steps,)
+    sparse: list[np.ndarray]   # level k: (G, steps - 2^k + 1) minima of Q over 2^k steps
+    prefix: np.ndarray         # (G, steps) M_s
+    d: np.ndarray              # (G, steps) d_i of each step's node
+    edge: np.ndarray           # (steps,) edge latency up to s when not tracked, else 0
+    ms_per_bit: float
     error_bound: float         # E (inf: none)
     memory_bound: float        # M (inf: none)
 
     @classmethod
-    def build(cls, edge_ms: np.ndarray, error: np.ndarray, weights: np.ndarray,
-              close_floors: np.ndarray, tracked: bool, error_bound: float,
+    def build(cls, costs: PassCosts, ms_per_bit: float, error_bound: float,
               memory_bound: float) -> BudgetFloors:
-        """edge_ms, error, weights: (steps, choices) per step's node and choice, inf where a
-        node has fewer choices; close_floors: (steps,) the least latency a close after
-        each step adds beyond edge compute (inf where none may close)."""
+        """Choose the pairs and tabulate Q for them."""
         lams = LAMBDAS if np.isfinite(error_bound) else np.zeros(1)
         mus = MUS if np.isfinite(memory_bound) else np.zeros(1)
         grid = np.array([(lam, mu) for lam in lams for mu in mus])
-        H = _futures(grid, edge_ms, error, weights, close_floors)
+        prefix, d, Q = _tables(grid, costs)
         budgets = np.array([error_bound if np.isfinite(error_bound) else 0.0,
                             memory_bound if np.isfinite(memory_bound) else 0.0])
-        chosen = {int(np.argmax(H[:, 0] - grid @ (share * budgets))) for share in FRACTIONS}
-        chosen.add(0)  # (0, 0): the plain latency future
-        pairs = grid[sorted(chosen)]
-        steps = len(close_floors)
-        edge = np.zeros(steps) if tracked else np.cumsum(np.min(edge_ms, axis=1))
-        return cls(pairs, H[sorted(chosen)], edge, error_bound, memory_bound)
+        root = Q.min(axis=1)  # before any node: nothing held
+        chosen = sorted({int(np.argmax(root - grid @ (share * budgets)))
+                         for share in FRACTIONS} | {0})
+        Q = Q[chosen]
+        sparse = [Q]
+        level = 1
+        while 2 ** level <= Q.shape[1]:
+            half = 2 ** (level - 1)
+            sparse.append(np.minimum(sparse[-1][:, :-half], sparse[-1][:, half:]))
+            level += 1
+        edge = (np.zeros(len(costs.rest)) if costs.tracked
+                else np.cumsum(np.min(costs.edge, axis=1)))
+        return cls(grid[chosen], sparse, prefix[chosen], d[chosen], edge, ms_per_bit,
+                   error_bound, memory_bound)
 
-    def floor(self, step: int, edge: np.ndarray | None, error: np.ndarray | None,
-              memory: np.ndarray | None) -> np.ndarray:
-        """The latency floor of labels after `step`: edge latency sums (None: not
-        tracked), error sums and weights + peak (None where unbounded)."""
-        n = len(error if error is not None else memory if memory is not None else edge)
-        base = self.H[:, step][None, :] + (self.edge[step] if edge is None
-                                           else edge[:, None])
-        base = np.broadcast_to(base, (n, len(self.pairs))).copy()
+    def _range_min(self, low: int, high: int) -> np.ndarray:
+        """min of Q over steps low..high - 1 per pair (inf if empty)."""
+        if high <= low:
+            return np.full(len(self.pairs), np.inf)
+        level = int(np.log2(high - low))
+        table = self.sparse[level]
+        return np.minimum(table[:, low], table[:, high - 2 ** level])
+
+    def floor(self, step: int, releases: np.ndarray, held: np.ndarray,
+              frontier: np.ndarray, until: np.ndarray, edge: np.ndarray | None,
+              error: np.ndarray | None, memory: np.ndarray | None) -> np.ndarray:
+        """The latency floor of the labels after `step`.
+
+        releases: the steps at which the label's release groups stop being sent (a group
+        is sent by closes before it), ascending; held: (L, groups) the labels' held bits
+        per group at their best codec; frontier, until: the step indices of the tensors
+        held after `step` and the release step of each; edge (None: not tracked), error
+        and memory (weights + peak; None where unbounded): the labels' sums.
+        """
+        n_groups = len(releases)
+        bounds = np.r_[step, releases, len(self.edge)]
+        suffix_bits = np.concatenate([np.cumsum(held[:, ::-1], axis=1)[:, ::-1],
+                                      np.zeros((len(held), 1))], axis=1)  # (L, m + 1)
+        d_held = np.zeros((len(self.pairs), n_groups + 1))
+        for j in range(n_groups):
+            later = frontier[until >= releases[j]]
+            d_held[:, j] = self.d[:, later].sum(axis=1)
+        segment = np.stack([self._range_min(max(step, int(bounds[j])), int(bounds[j + 1]))
+                            for j in range(n_groups + 1)], axis=1)  # (G, m + 1)
+        segment = segment - self.prefix[:, step][:, None] - d_held
+        # (L, G): the least over segments of the held bits' time plus the segment's term
+        best = np.min(self.ms_per_bit * suffix_bits[:, None, :] + segment[None, :, :], axis=2)
+        best = best + (self.edge[step] if edge is None else edge[:, None])
         if error is not None and np.isfinite(self.error_bound):
-            base -= np.outer(self.error_bound - error, self.pairs[:, 0])
+            best -= np.outer(self.error_bound - error, self.pairs[:, 0])
         if memory is not None and np.isfinite(self.memory_bound):
-            base -= np.outer(self.memory_bound - memory, self.pairs[:, 1])
-        return base.max(axis=1)
+            best -= np.outer(self.memory_bound - memory, self.pairs[:, 1])
+        return best.max(axis=1)
 
 
-def _futures(grid: np.ndarray, edge_ms: np.ndarray, error: np.ndarray, weights: np.ndarray,
-             close_floors: np.ndarray) -> np.ndarray:
-    """H[g, s] of :class:`BudgetFloors` for every pair of `grid`."""
-    H = np.empty((len(grid), len(close_floors)))
+def _tables(grid: np.ndarray, costs: PassCosts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair of `grid`: prefix sums M_s of m, each step's d, and Q_t = M_t + D_t +
+    rest(t) (see :class:`BudgetFloors`)."""
+    steps = len(costs.rest)
+    sizes = np.array([len(f) for f in costs.frontier])
+    members = (np.concatenate(costs.frontier) if sizes.sum() else np.zeros(0, int))
+    owner = np.repeat(np.arange(steps), sizes)
+    prefix = np.empty((len(grid), steps))
+    d = np.empty((len(grid), steps))
+    Q = np.empty((len(grid), steps))
     for g, (lam, mu) in enumerate(grid):
         with np.errstate(invalid="ignore"):  # inf * 0 for padded choices
-            cost = edge_ms + lam * error + mu * weights
-        m = np.min(np.where(np.isnan(cost), np.inf, cost), axis=1)
-        cum = np.cumsum(m)
-        best = np.minimum.accumulate((cum + close_floors)[::-1])[::-1]
-        H[g] = best - cum
-    return H
+            base = costs.edge + lam * costs.error + mu * costs.weights
+        base = np.where(np.isnan(base), np.inf, base)
+        m = base.min(axis=1)
+        d[g] = (base + costs.send).min(axis=1) - m
+        prefix[g] = np.cumsum(m)
+        D = np.bincount(owner, weights=d[g, members], minlength=steps)
+        Q[g] = prefix[g] + D + costs.rest
+    return prefix, d, Q

@@ -9,8 +9,9 @@ so the length formula still holds).
 
 Packing is vectorised, with no Python loop over elements: 8 bits is a plain byte copy;
 below 8 bits, each group of 8 codes is ORed into one 64-bit word whose low `bits` bytes
-are the group's payload; 9..15 bits go through numpy's bit matrix (`np.unpackbits` /
-`np.packbits` with `bitorder="little"`).
+are the group's payload; 9..15 bits are packed through numpy's bit matrix
+(`np.unpackbits` / `np.packbits` with `bitorder="little"`) and unpacked by reading, for
+every code at once, the 3 bytes it lies in.
 
 Example:
     >>> pack(np.array([1, 2, 3]), 2).hex()   # 01 + 10 << 2 + 11 << 4 = 0b00111001
@@ -107,10 +108,14 @@ def unpack(payload: bytes, bits: int, count: int) -> np.ndarray:
         return data.view(code_dtype(bits)).copy()
     if bits < 8:
         return _unpack_words(data, bits, count)
-    matrix = np.unpackbits(data, count=count * bits, bitorder="little").reshape(count, bits)
-    padded = np.zeros((count, 16), np.uint8)
-    padded[:, :bits] = matrix
-    return np.packbits(padded, axis=1, bitorder="little").view("<u2").reshape(count)
+    # 9..15 bits: code i starts at bit i*bits and lies within the 3 bytes from its first
+    padded = np.zeros(data.size + 2, np.uint32)
+    padded[:data.size] = data
+    start = np.arange(count, dtype=np.int64) * bits
+    first = start >> 3
+    words = padded[first] | padded[first + 1] << 8 | padded[first + 2] << 16
+    codes = (words >> (start & 7).astype(np.uint32)) & np.uint32((1 << bits) - 1)
+    return codes.astype("<u2")
 
 
 # Below 8 bits, 8 codes make exactly `bits` bytes: they are ORed into one 64-bit

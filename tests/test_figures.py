@@ -240,6 +240,20 @@ def test_threshold_labels_never_overlap(tmp_path, kept, fronts):
     assert not overlapping([t.get_window_extent(renderer) for t in labels])
 
 
+def test_compare_draws_each_backend_smaller_than_the_one_before(tmp_path, kept):
+    """A dense front drawn first (epsilon's 99 points) stays larger than every front drawn
+    over it, so shared points show as nested marks rather than hidden ones."""
+    problem = moosplit.random_problem(12, bits=(2, 4, 6, 8), bit_latency=True, seed=1)
+    result = compare_solvers(problem, ["epsilon", "nsga2", "lagrangian", "cloud_only"])
+    assert len(result.fronts["epsilon"]) > 40
+    plot_comparison(result, tmp_path / "c.png")
+    sizes = [collection.get_sizes()[0] for collection in kept[-1].axes[0].collections
+             if collection.get_label() and collection.get_label().split(" (")[0]
+             in result.fronts]
+    assert len(sizes) == 4
+    assert all(np.diff(sizes) < 0)
+
+
 def test_baselines_at_the_same_point_stay_distinguishable(tmp_path, kept, problem, fronts):
     same = moosplit.solve(problem, "cloud_only")
     plot_fronts(fronts, x="latency_ms", y="error", path=tmp_path / "f.svg",

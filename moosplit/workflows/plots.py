@@ -424,9 +424,12 @@ def plot_comparison(result: SolverComparison, path: str | os.PathLike, **figure:
                     label=f"reference ({result.reference_kind})")
         edge = False
         drawn = [(name, front) for name, front in result.fronts.items() if len(front)]
+        # each backend smaller than the one before, so that shared points show as nested
+        # marks; smaller throughout when a front is dense (the same factor for all, or a
+        # dense front drawn first would shrink below the ones drawn over it)
+        dense = 0.6 if max((len(front) for _, front in drawn), default=0) > 40 else 1.0
         for k, (name, front) in enumerate(drawn):
-            # each backend smaller than the one before: shared points show as nested marks
-            size = (10.0 - 6.5 * k / max(1, len(drawn) - 1)) * (0.5 if len(front) > 40 else 1)
+            size = (10.0 - 6.5 * k / max(1, len(drawn) - 1)) * dense
             edge |= draw_points(ax, axes, front.F[:, 0], front.F[:, 1], s=size**2,
                                 color=f"C{k % 10}", label=f"{name} ({len(front)})",
                                 marker=FRONT_MARKERS[k % len(FRONT_MARKERS)],

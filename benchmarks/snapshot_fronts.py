@@ -82,6 +82,7 @@ def write(folder: Path, quick: bool) -> None:
             front = moosplit.solve(problem, solver, seed=0, **options)
         except moosplit.UnsupportedProblemError as exc:
             summary[name] = {"refused": str(exc)}
+            (folder / f"{name}.csv").unlink(missing_ok=True)  # a stale front would differ
             print(f"{name}: refused ({time.perf_counter() - start:.1f} s)", flush=True)
             continue
         moosplit.write_front(front, folder / f"{name}.csv")

@@ -44,6 +44,12 @@ class CodecTable:
     def __len__(self) -> int:
         return len(self.names)
 
+    @property
+    def best_ratio(self) -> np.ndarray:
+        """Per row, the largest ratio among the codecs available to it (at least `none`'s
+        1): what bounds the bits a tensor of that row can be sent in."""
+        return np.where(self.available, self.ratio, 0.0).max(axis=0)
+
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, profile: Profile, *, source: str = "<codecs>",
                    row_lines: list[int] | None = None) -> CodecTable:

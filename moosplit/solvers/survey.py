@@ -32,7 +32,8 @@ def plan_survey(problem: SplitProblem, expired: Callable[[], bool] = lambda: Fal
     prefix mode the plans of Auto-Split's grid (:func:`.lagrangian.autosplit_plans`, until
     `expired`): uniform widths rarely meet an error budget and a memory bound at once, and
     bounding needs a good plan under them. Returns a rough range per objective (the spread
-    of the non-dominated feasible uniform plans; not a bound) to size the first merging
+    of the non-dominated feasible plans, where it is not 0, else of every finite uniform
+    one; not a bound) to size the first merging
     run, the best feasible value per objective (an upper bound on its ideal; inf if none
     is feasible), and the non-dominated feasible plans. Minimisation form."""
     low, high = problem.split_bounds
@@ -59,9 +60,8 @@ def plan_survey(problem: SplitProblem, expired: Callable[[], bool] = lambda: Fal
                                        bits[i // len(splits)]) for i in usable[uniform]]
                          + ([grid.plans.take(keep[keep >= usable.size] - usable.size)]
                             if grid is not None and len(grid) else []), n_rows)
-    survey = F[usable]
-    rough = np.ptp(survey[moocore.is_nondominated(survey, keep_weakly=False)], axis=0) \
-        if len(survey) else spread
+    # (with Auto-Split's plans the problem has one objective, and any front's spread is 0)
+    rough = np.ptp(found[keep], axis=0)
     return (np.where(rough > 0, rough, spread), found.min(axis=0),
             KnownPlans(plans, found[keep]))
 

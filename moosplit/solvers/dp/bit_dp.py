@@ -197,9 +197,10 @@ class BitDP:
         profile, network = self.problem.profile, self.problem.network
         nodes = np.array([step.node for step in walk.steps])
         width = max(len(self.choices[i]) for i in nodes)
-        available = self.problem.codec_table.available  # (codecs, rows)
+        ratio = self.problem.codec_table.best_ratio
         # per row and activation bit index, its bits at the best codec available to it
-        best_bits = np.where(available.T[:, None, :], self.tensor_bits, np.inf).min(axis=2)
+        best_bits = tensor_bits(profile.out_elems[:, None], self.bits[None, :],
+                                profile.batch) / ratio[:, None]
 
         def column(values: Callable[[int], np.ndarray | float]) -> np.ndarray:
             out = np.full((len(nodes), width), np.inf)
@@ -215,20 +216,21 @@ class BitDP:
                       else lambda i: float(profile.edge_ms[i]))
         send = column(lambda i: transmit_ms(best_bits[i, self.choices[i][:, 1]], network))
         step_of = {int(node): s for s, node in enumerate(nodes)}
-        frontier = [np.array([step_of[f] for f in step.frontier if f in step_of], int)
-                    for step in walk.steps]
-        self._release_steps = [np.searchsorted(nodes, np.array(
-            [u for f, u in zip(step.frontier, step.until, strict=True) if f in step_of],
-            int)) for step in walk.steps]
-        self._frontier_steps, self._walk_nodes = frontier, nodes
+        held = [[(step_of[f], u) for f, u in zip(step.frontier, step.until, strict=True)
+                 if f in step_of] for step in walk.steps]
+        frontier = [np.array([f for f, _ in pairs], int) for pairs in held]
+        until = [np.searchsorted(nodes, np.array([u for _, u in pairs], int))
+                 for pairs in held]
+        # the release groups of the labels after each step (`Labels.groups`), as steps
+        groups = [np.searchsorted(nodes, np.array(sorted(set(step.until)), int))
+                  for step in walk.steps]
         cloud = float(profile.cloud_ms[1:].sum()) - np.cumsum(profile.cloud_ms[nodes])
-        ratio = np.where(available[:, 0], self.problem.codec_table.ratio[:, 0], 0.0).max()
-        raw = tensor_bits(profile.out_elems[0], profile.input_bits, profile.batch) / ratio
+        raw = tensor_bits(profile.out_elems[0], profile.input_bits, profile.batch) / ratio[0]
         input_bits = np.where(walk.live_until[0] > nodes, float(raw), 0.0)
         rest = np.where(closes, latency_ms(0.0, transmit_seconds(input_bits, network), cloud,
                                            network), np.inf)
         costs = PassCosts(edge, column(dim("error")), column(dim("weights")), send, rest,
-                          frontier, self.tracks_edge_latency)
+                          frontier, until, groups, self.tracks_edge_latency)
         return BudgetFloors.build(costs, float(transmit_ms(1.0, network)),
                                   self.bounds.get("error", np.inf),
                                   self.bounds.get("memory_bytes", np.inf))
@@ -276,11 +278,9 @@ class BitDP:
                   if d in self.dims}
         memory = (objective_floor("memory_bytes", sums, self.dims, future)
                   if "weights" in self.dims else None)
-        releases = np.searchsorted(self._walk_nodes, np.array(labels.groups, int))
         held = labels.held.min(axis=2) if labels.held.size else np.zeros((len(sums), 0))
         return np.maximum(floor, self._budget_floors.floor(
-            step, releases, held, self._frontier_steps[step], self._release_steps[step],
-            column.get("edge_ms"), column.get("error"), memory))
+            step, held, column.get("edge_ms"), column.get("error"), memory))
 
     def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
         """Labels whose partial sums do not already break a constraint (they only grow)."""

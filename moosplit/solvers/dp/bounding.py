@@ -105,7 +105,10 @@ class PassCosts:
     activation bits (best codec). `rest[s]`: rtt, cloud time and the raw input's transmit
     time of a close right after step s (inf where the pass does not close there);
     `frontier[s]`: the step indices of the tensors held after step s (a close there
-    sends them). `tracked`: labels carry their own edge latency sum."""
+    sends them), `until[s]` the step at which each stops being sent (its release: a
+    close before it sends it), and `groups[s]` the releases of the labels' held-bit
+    groups after step s, ascending (`Labels.groups`, as steps). `tracked`: labels carry
+    their own edge latency sum."""
 
     edge: np.ndarray
     error: np.ndarray
@@ -113,6 +116,8 @@ class PassCosts:
     send: np.ndarray
     rest: np.ndarray
     frontier: list[np.ndarray]
+    until: list[np.ndarray]
+    groups: list[np.ndarray]
     tracked: bool
 
 
@@ -152,6 +157,7 @@ class BudgetFloors:
     prefix: np.ndarray         # (G, steps) M_s
     d: np.ndarray              # (G, steps) d_i of each step's node
     edge: np.ndarray           # (steps,) edge latency up to s when not tracked, else 0
+    costs: PassCosts           # the walk's structure: frontier, until, groups per step
     ms_per_bit: float
     error_bound: float         # E (inf: none)
     memory_bound: float        # M (inf: none)
@@ -178,7 +184,7 @@ class BudgetFloors:
             level += 1
         edge = (np.zeros(len(costs.rest)) if costs.tracked
                 else np.cumsum(np.min(costs.edge, axis=1)))
-        return cls(grid[chosen], sparse, prefix[chosen], d[chosen], edge, ms_per_bit,
+        return cls(grid[chosen], sparse, prefix[chosen], d[chosen], edge, costs, ms_per_bit,
                    error_bound, memory_bound)
 
     def _range_min(self, low: int, high: int) -> np.ndarray:
@@ -189,17 +195,13 @@ class BudgetFloors:
         table = self.sparse[level]
         return np.minimum(table[:, low], table[:, high - 2 ** level])
 
-    def floor(self, step: int, releases: np.ndarray, held: np.ndarray,
-              frontier: np.ndarray, until: np.ndarray, edge: np.ndarray | None,
+    def floor(self, step: int, held: np.ndarray, edge: np.ndarray | None,
               error: np.ndarray | None, memory: np.ndarray | None) -> np.ndarray:
-        """The latency floor of the labels after `step`.
-
-        releases: the steps at which the label's release groups stop being sent (a group
-        is sent by closes before it), ascending; held: (L, groups) the labels' held bits
-        per group at their best codec; frontier, until: the step indices of the tensors
-        held after `step` and the release step of each; edge (None: not tracked), error
-        and memory (weights + peak; None where unbounded): the labels' sums.
-        """
+        """The latency floor of the labels after `step`: held, (L, groups) their held bits
+        per release group at their best codec; edge (None: not tracked), error and memory
+        (weights + peak; None where unbounded), their sums."""
+        releases = self.costs.groups[step]
+        frontier, until = self.costs.frontier[step], self.costs.until[step]
         n_groups = len(releases)
         bounds = np.r_[step, releases, len(self.edge)]
         suffix_bits = np.concatenate([np.cumsum(held[:, ::-1], axis=1)[:, ::-1],

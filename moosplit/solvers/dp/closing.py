@@ -89,7 +89,7 @@ def close_latency_floor(problem: SplitProblem, smallest_bits: int, edge: np.ndar
     compute: rtt, cloud time, and sending `sent` (and the input) at the smallest bits
     with the best codec."""
     profile, codecs = problem.profile, problem.codec_table
-    ratio = np.where(codecs.available, codecs.ratio, 0.0).max(axis=0)
+    ratio = codecs.best_ratio
     encode = np.minimum(0.0, np.where(codecs.available, codecs.encode_ms, np.inf).min(axis=0))
     tensors = ([0] if input_sent else []) + list(sent)
     bits = np.array([profile.input_bits if t == 0 else smallest_bits for t in tensors])
@@ -105,7 +105,7 @@ def prefix_close_latency_floors(problem: SplitProblem, smallest_bits: int) -> np
     sending C(S_n)), computed for all n at once from per-tensor floors."""
     profile, codecs = problem.profile, problem.codec_table
     costs = cost_model(profile)
-    ratio = np.where(codecs.available, codecs.ratio, 0.0).max(axis=0)
+    ratio = codecs.best_ratio
     bits = np.full(profile.n_rows, float(smallest_bits))
     bits[0] = profile.input_bits
     tx_bits = costs.prefix_cut_sums(tensor_bits(profile.out_elems, bits, profile.batch)

@@ -191,8 +191,9 @@ class BitDP:
     def defers(self) -> bool:
         """Whether a prefix pass may defer each node's bits until the node's output is
         released (:meth:`begin_deferred_pass`): nothing tracks working sets (no memory
-        objective or bound), and no budget floors are wanted."""
-        return "peak" not in self.dims and not self.uses_budget_floors
+        objective or bound). Budget floors need held bits, so a budgeted query under an
+        error bound alone goes without them (docs/solvers.md, *Deferred bits*)."""
+        return "peak" not in self.dims
 
     def begin_deferred_pass(self, n_steps: int, latency_future: np.ndarray | None) -> None:
         """Start a deferred prefix pass of `n_steps` released nodes (docs/solvers.md,

@@ -412,6 +412,24 @@ def test_bounds_stop_the_server(plan):
     assert 0.3 <= time.monotonic() - started < 3
 
 
+def test_connections_over_the_bound_are_answered_busy(plan):
+    with CloudServer(plan, idle_timeout=5, max_connections=2) as server:
+        first = Connection(*server.address, timeout=5)
+        second = Connection(*server.address, timeout=5)
+        assert_answers(first.request(tensors(0)), direct(plan, tensors(0)))
+        assert_answers(second.request(tensors(1)), direct(plan, tensors(1)))
+        answer = request(*server.address, tensors(2), timeout=5)
+        assert answer.kind == FrameKind.ERROR and answer.code == Code.INTERNAL
+        assert answer.message.startswith("busy: 2 connections open")
+        first.close()
+        deadline = time.monotonic() + 5
+        while (answer := request(*server.address, tensors(2), timeout=5)).kind \
+                == FrameKind.ERROR and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the server has seen the first one close
+        assert_answers(answer, direct(plan, tensors(2)))
+        second.close()
+
+
 @pytest.mark.parametrize("break_it, needle", [
     (lambda d: (d / "plan.json").unlink(), "no plan.json"),
     (lambda d: (d / "plan.json").write_text("{"), "cannot be read as JSON"),

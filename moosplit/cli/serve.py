@@ -13,7 +13,7 @@ COMMAND = "serve"
 
 FLAGS = {"host": "--host", "port": "--port", "max_frame_bytes": "--max-frame-bytes",
          "idle_timeout": "--idle-timeout", "max_requests": "--max-requests",
-         "duration": "--duration"}
+         "duration": "--duration", "max_connections": "--max-connections"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "frame, at least 64 KiB)")
     parser.add_argument("--idle-timeout", type=float, default=30.0,
                         help="seconds a connection has to send each frame (default 30)")
+    parser.add_argument("--max-connections", type=int, default=64,
+                        help="connections served at once (default 64); more are refused")
     parser.add_argument("--max-requests", type=int, default=None,
                         help="stop after answering this many requests")
     parser.add_argument("--duration", type=float, default=None,
@@ -61,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         with flags_for(**FLAGS):
             answered = serve(args.directory, host=args.host, port=args.port,
                              max_frame_bytes=args.max_frame_bytes,
-                             idle_timeout=args.idle_timeout, max_requests=args.max_requests,
+                             idle_timeout=args.idle_timeout,
+                             max_connections=args.max_connections,
+                             max_requests=args.max_requests,
                              duration=args.duration, ready=ready)
     finally:
         LOG.removeHandler(handler)

@@ -37,9 +37,10 @@ class PacedSender:
 
     The whole rtt is waited once, before the first byte (the latency model charges it
     once per inference, SPEC section 4); then the bytes go in pieces of at most
-    `chunk_bytes` through a token bucket that fills at the bandwidth, holds at most one
-    piece and starts empty, so n bytes take at least rtt_ms / 1000 + 8 n /
-    (bandwidth_mbps x 10^6) seconds (more if the receiver is slower).
+    `chunk_bytes` through a token bucket that fills at the bandwidth, starts empty and
+    holds at most two pieces (so that a sleep that ends late is made up by the next
+    piece), so n bytes take at least rtt_ms / 1000 + 8 n / (bandwidth_mbps x 10^6)
+    seconds (more if the receiver is slower).
 
     Example:
         >>> a, b = socket.socketpair()
@@ -64,13 +65,14 @@ class PacedSender:
         started = time.perf_counter()
         time.sleep(self.rtt_ms / 1000)
         rate = self.bandwidth_mbps * 1e6 / 8  # bytes per second
+        depth = 2 * self.chunk_bytes
         tokens, last = 0.0, time.perf_counter()
         view = memoryview(data)
         for at in range(0, len(view), self.chunk_bytes):
             piece = view[at:at + self.chunk_bytes]
             for _ in range(2):  # a sleep that ends early leaves a debt the next piece pays
                 now = time.perf_counter()
-                tokens, last = min(self.chunk_bytes, tokens + (now - last) * rate), now
+                tokens, last = min(depth, tokens + (now - last) * rate), now
                 if tokens >= len(piece):
                     break
                 time.sleep((len(piece) - tokens) / rate)

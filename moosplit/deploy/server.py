@@ -48,6 +48,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_IDLE_TIMEOUT = 30.0
 """Seconds a connection has to deliver each frame (raise it for large frames over slow
 links: a frame must arrive within it)."""
+DEFAULT_MAX_CONNECTIONS = 64
+"""Connections served at once unless told."""
 LINGER_SECONDS = 0.5
 """After an error frame, the server reads (and drops) what the peer still sends for at
 most this long before closing, so that closing with unread data does not reset the
@@ -56,6 +58,7 @@ connection before the peer reads the error."""
 _PORT = Number(whole=True, at_least=0, at_most=65535)
 _LIMIT = Number(whole=True, at_least=16, optional=True)
 _TIMEOUT = Number(above=0, unit="seconds")
+_CONNECTIONS = Number(whole=True, at_least=1)
 _MAX_REQUESTS = Number(whole=True, at_least=1, optional=True)
 _DURATION = Number(above=0, unit="seconds", optional=True)
 
@@ -67,7 +70,9 @@ class CloudServer:
     :class:`~moosplit.deploy.cloud.CloudHalf`. host, port: where to listen (port 0: any
     free port). max_frame_bytes: the largest frame taken, length prefix included (None:
     the cloud half's :meth:`~moosplit.deploy.cloud.CloudHalf.default_frame_limit`).
-    idle_timeout: seconds a connection has for each frame.
+    idle_timeout: seconds a connection has for each frame. max_connections: connections
+    served at once (one thread each); one more is answered an INTERNAL error frame
+    ("busy") and closed.
 
     The socket is bound on construction (so :attr:`address` is known); :meth:`start`
     serves in a background thread, :meth:`wait` blocks until a bound on requests or time,
@@ -78,10 +83,12 @@ class CloudServer:
 
     def __init__(self, directory: str | Path | CloudHalf, *, host: str = DEFAULT_HOST,
                  port: int = 0, max_frame_bytes: int | None = None,
-                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         port = _PORT("port", port)
         limit = _LIMIT("max_frame_bytes", max_frame_bytes)
         self.idle_timeout = _TIMEOUT("idle_timeout", idle_timeout)
+        self.max_connections = _CONNECTIONS("max_connections", max_connections)
         self.cloud = directory if isinstance(directory, CloudHalf) \
             else CloudHalf.load(directory)
         self.max_frame_bytes = limit if limit is not None else self.cloud.default_frame_limit()
@@ -153,12 +160,24 @@ class CloudServer:
         with self._lock:
             if self._done.is_set():
                 return
-            self._connections.add(connection)
+            busy = len(self._connections) >= self.max_connections
+            if not busy:
+                self._connections.add(connection)
+        if busy:
+            LOG.warning("%s refused: busy (%d connections open)", peer, self.max_connections)
+            connection.settimeout(self.idle_timeout)
+            _quietly(connection.sendall, encode_frame(Frame.error(
+                FrameErrorCode.INTERNAL, f"busy: {self.max_connections} connections open, "
+                "try again later")))
+            return
         try:
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             while not self._done.is_set() and self._serve_one(connection, peer):
                 pass
         except OSError:
             pass  # the peer went away (reset, broken pipe): nothing to answer
+        except Exception:  # a bug: log it and close this connection, keep serving
+            LOG.exception("%s: the connection failed", peer)
         finally:
             with self._lock:
                 self._connections.discard(connection)
@@ -212,6 +231,7 @@ class CloudServer:
 
 def serve(directory: str | Path, *, host: str = DEFAULT_HOST, port: int = 0,
           max_frame_bytes: int | None = None, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+          max_connections: int = DEFAULT_MAX_CONNECTIONS,
           max_requests: int | None = None, duration: float | None = None,
           ready: Callable[[CloudServer], None] | None = None) -> int:
     """Serve the cloud half of `directory` until `max_requests` requests were answered or
@@ -222,7 +242,7 @@ def serve(directory: str | Path, *, host: str = DEFAULT_HOST, port: int = 0,
     _MAX_REQUESTS("max_requests", max_requests)
     _DURATION("duration", duration)
     server = CloudServer(directory, host=host, port=port, max_frame_bytes=max_frame_bytes,
-                         idle_timeout=idle_timeout)
+                         idle_timeout=idle_timeout, max_connections=max_connections)
     try:
         server.start()
         if ready is not None:
@@ -235,6 +255,7 @@ def serve(directory: str | Path, *, host: str = DEFAULT_HOST, port: int = 0,
 
 class _TCPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
+    request_queue_size = 128  # the listen backlog: bursts of connections wait, not retry
     daemon_threads = False  # server_close() joins them (stop() has closed their sockets)
 
     def __init__(self, address: tuple[str, int], owner: CloudServer) -> None:

@@ -449,7 +449,8 @@ def test_a_directory_that_cannot_be_served_is_refused(tmp_path, break_it, needle
 
 
 def test_options_are_checked(plan):
-    for option, value in [("port", 70000), ("idle_timeout", 0), ("max_frame_bytes", 3)]:
+    for option, value in [("port", 70000), ("idle_timeout", 0), ("max_frame_bytes", 3),
+                          ("max_frame_bytes", len(VALID) - 1), ("max_connections", 0)]:
         with pytest.raises(OptionError) as caught:
             CloudServer(plan, **{option: value})
         assert caught.value.parameter == option

@@ -177,8 +177,7 @@ class CloudHalf:
                     or self.batch not in (None, entry.shape[0])):
                 raise FrameError(FrameErrorCode.UNEXPECTED_TENSOR, f"{cut.row!r} is "
                                  f"{entry.shape} at {entry.bits} bits; this plan takes "
-                                 f"{self._wanted(cut)} at 1..{cut.bits} bits, with one N "
-                                 "for every tensor of a frame")
+                                 f"{self._wanted(cut)} at 1..{cut.bits} bits")
             values = entry.values().astype(self._types[cut.cloud_name], copy=False)
             feeds[cut.cloud_name] = values if self._batched[cut.cloud_name] \
                 else values.reshape(cut.shape)
@@ -207,7 +206,8 @@ class CloudHalf:
         return Frame(FrameKind.RESULT, tuple(entries))
 
     def _wanted(self, cut: CutTensor) -> str:
-        return f"({self.batch or 'N'}{''.join(f', {d}' for d in cut.shape)})"
+        shape = f"({self.batch or 'N'}{''.join(f', {d}' for d in cut.shape)})"
+        return shape if self.batch else f"{shape} (N >= 1, one N for the whole frame)"
 
 
 # ------------------------------------------------------------------- reading the manifest

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import OptionError
 from ..validation import Number
 from .cloud import CloudHalf
 from .frames import Frame, FrameError, FrameErrorCode, FrameKind, encode_frame, read_frame
@@ -91,12 +92,15 @@ class CloudServer:
         self.max_connections = _CONNECTIONS("max_connections", max_connections)
         self.cloud = directory if isinstance(directory, CloudHalf) \
             else CloudHalf.load(directory)
+        if limit is not None and limit < self.cloud.frame_bytes():
+            raise OptionError("max_frame_bytes", f">= {self.cloud.frame_bytes()} bytes (the "
+                              "plan's frame) or None", limit)
         self.max_frame_bytes = limit if limit is not None else self.cloud.default_frame_limit()
         self._tcp = _TCPServer((host, port), self)
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._done = threading.Event()
-        self._limit_reached = threading.Event()
+        self._wake = threading.Event()  # a bound reached, or stop()
         self._max_requests: int | None = None
         self._thread: threading.Thread | None = None
         self.requests = 0
@@ -126,22 +130,24 @@ class CloudServer:
         with self._lock:
             self._max_requests = max_requests
             if max_requests is not None and self.requests >= max_requests:
-                self._limit_reached.set()
+                self._wake.set()
         end = None if duration is None else time.monotonic() + duration
         try:
-            while not (self._done.is_set() or self._limit_reached.is_set()):
+            while not self._wake.is_set():
                 left = 0.5 if end is None else min(0.5, end - time.monotonic())
                 if left <= 0:
                     break
-                self._limit_reached.wait(left)
+                self._wake.wait(left)  # in slices: Ctrl-C interrupts a slice
         finally:
             self.stop()
 
     def stop(self) -> None:
         """Stop serving: no new connections, open ones closed, their threads joined."""
-        if self._done.is_set():
-            return
-        self._done.set()
+        with self._lock:
+            if self._done.is_set():
+                return
+            self._done.set()
+            self._wake.set()
         if self._thread is not None:
             self._tcp.shutdown()
         with self._lock:
@@ -226,7 +232,7 @@ class CloudServer:
         with self._lock:
             self.requests += 1
             if self._max_requests is not None and self.requests >= self._max_requests:
-                self._limit_reached.set()
+                self._wake.set()
 
 
 def serve(directory: str | Path, *, host: str = DEFAULT_HOST, port: int = 0,

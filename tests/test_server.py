@@ -391,6 +391,62 @@ def test_slow_senders_are_cut_off_at_the_idle_timeout_while_others_are_served(pl
     assert_answers(request(*server.address, tensors(5), timeout=5), direct(plan, tensors(5)))
 
 
+@pytest.mark.slow
+def test_many_fuzzers_and_valid_clients_at_once(plan):
+    """10,000 fuzzed frames from 4 threads while 2 others send valid requests."""
+    cloud = CloudHalf.load(plan)
+    failures, answered = [], []
+    with CloudServer(plan, max_frame_bytes=LIMIT, idle_timeout=IDLE) as server:
+        def fuzzer(seed):
+            cases = fuzz_cases(np.random.default_rng(seed))
+            for label, data in (cases * 2)[:2500]:
+                got = answer_codes(server.address, data, timeout=IDLE + 5)
+                if got != expected_codes(cloud, data):
+                    failures.append((seed, label, got))
+
+        def client(seed):
+            with Connection(*server.address, timeout=10) as connection:
+                for i in range(200):
+                    entries = tensors(1000 * seed + i)
+                    answer = connection.request(entries)
+                    assert_answers(answer, direct(plan, entries))
+                    answered.append(seed)
+
+        threads = [threading.Thread(target=fuzzer, args=(s,)) for s in range(4)]
+        threads += [threading.Thread(target=client, args=(s,)) for s in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(300)
+        assert not any(thread.is_alive() for thread in threads)
+        assert not failures, failures[:5]
+        assert len(answered) == 400
+
+
+def test_a_cloud_onnx_without_a_batch_dimension_takes_batch_1(tmp_path):
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])], "cloud",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "cloud.onnx"))
+    (tmp_path / "plan.json").write_text(json.dumps({
+        "format": "moosplit-plan", "version": 1,
+        "cloud": {"file": "cloud.onnx", "outputs": [{"name": "y", "shape": [3]}]},
+        "cut_tensors": [{"row": "r", "cloud_name": "x", "shape": [3], "bits": 8}]}))
+    cloud = CloudHalf.load(tmp_path)
+    assert cloud.batch == 1
+    values = np.array([[-1.0, 0.5, 2.0]])
+    answer = cloud.answer(Frame(FrameKind.TENSORS, (TensorEntry.from_values("r", values, 8),)))
+    (y,) = answer.tensors
+    assert y.shape == (3,) and y.values()[0] == 0 and abs(y.values()[2] - 2.0) < 0.01
+    with pytest.raises(FrameError) as caught:
+        cloud.answer(Frame(FrameKind.TENSORS, (TensorEntry.from_values(
+            "r", np.ones((2, 3)), 8),)))
+    assert caught.value.code == Code.UNEXPECTED_TENSOR
+
+
 # ------------------------------------------------------------------- start and stop
 def test_bounds_stop_the_server(plan):
     server = CloudServer(plan, idle_timeout=5).start()

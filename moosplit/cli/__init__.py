@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import (
+    DeployError,
     OptionError,
     ProblemError,
     ProfileError,
@@ -22,12 +23,14 @@ from . import (
     list_profiles,
     plot,
     profile_model,
+    serve,
     solve,
     sweep,
 )
 from .options import UsageError, cli_message
 
-COMMANDS = (solve, compare, sweep, dynamic, plot, info, profile_model, list_profiles, codecs)
+COMMANDS = (solve, compare, sweep, dynamic, plot, info, profile_model, list_profiles, codecs,
+            serve)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return 141  # as a Unix tool killed by SIGPIPE
     except (UsageError, OptionError, ProfileError, ProblemError, UnsupportedProblemError,
-            OSError) as exc:
+            DeployError, OSError) as exc:
         if isinstance(exc, OSError):
             text = (f"{exc.filename}: {exc.strerror}" if exc.filename is not None
                     else exc.strerror or str(exc))

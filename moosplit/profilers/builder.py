@@ -17,6 +17,7 @@ from ..profiles.schema import (
     weight_error_column,
 )
 from ..progress import ProgressCallback
+from .fusion import fused_metadata
 from .graph import LayerGraph, ModelRunner
 
 HOST = "host"
@@ -172,6 +173,8 @@ def build_profile(
         info["calibration"] = calibration_origin or f"{len(calibration)} samples"
     else:
         info["errors"] = "none: reference precision only (no werr/aerr columns)"
+    fused = fused_metadata(graph)
+    info["fused"] = fused or "none: every row is one node of the model graph"
     if graph.notes:
         info["notes"] = "; ".join(graph.notes)
     info.update(metadata or {})

@@ -81,7 +81,8 @@ import numpy as np
 from ..errors import ProfileError
 from ..profiles.schema import REFERENCE_BITS
 from ..progress import ProgressCallback, Reporter
-from .graph import LayerGraph
+from .fusion import fuse_activations
+from .graph import LayerGraph, ModelRunner
 from .onnx_ops import WeightAxis
 from .quantise import quantise
 
@@ -104,8 +105,8 @@ def _torch() -> Any:
 
 
 def trace_module(
-    module: Any, input_shape: Sequence[int], *, name: str | None = None
-) -> TorchModel:
+    module: Any, input_shape: Sequence[int], *, name: str | None = None, fuse: bool = True
+) -> ModelRunner:
     """Trace `module` (a ``torch.nn.Module`` taking one float tensor) into a profiler model.
 
     `input_shape` is the full input shape, batch first. The module is traced and run in eval
@@ -113,14 +114,24 @@ def trace_module(
     ``torch.fx.symbolic_trace`` (no control flow on tensor values); otherwise export it to
     ONNX and profile that.
 
+    With `fuse` (the default) the rows are the kernels a deployment runs: every BatchNorm
+    that is the only reader of a convolution or linear layer is folded into it
+    (``torch.nn.utils.fusion``; the folded weights are what is quantised and timed, the
+    module itself is left unchanged), and activations are fused into their producers
+    (:func:`moosplit.profilers.fusion.fuse_activations`). ``fuse=False`` gives one row per
+    node (a :class:`TorchModel`).
+
     Example:
         >>> import torch
         >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
-        >>> model = trace_module(net, (1, 3, 32, 32), name="tiny")
+        >>> model = trace_module(net, (1, 3, 32, 32), name="tiny", fuse=False)
         >>> model.graph.names, model.graph.ops
         (('input', '0', '1'), ('input', 'conv', 'relu'))
         >>> model.graph.out_elems.tolist(), model.graph.macs.tolist()
         ([3072, 7200, 7200], [0, 194400, 7200])
+        >>> fused = trace_module(net, (1, 3, 32, 32), name="tiny")
+        >>> fused.graph.names, fused.graph.fused, fused.graph.macs.tolist()
+        (('input', '0'), ((), ('1',)), [0, 201600])
     """
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
@@ -129,17 +140,21 @@ def trace_module(
     gm = _symbolic_trace(torch, module)
     dtype = _float_dtype(torch, module)
     example = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
-    modules = list(gm.modules())
-    with _inference(torch, modules):
+    with _inference(torch, list(gm.modules())):
         mutated, out_of_place = _propagate(torch, gm, example)
+        folded = _fold_batchnorms(torch, gm) if fuse else {}
+        if folded:
+            mutated, out_of_place = _propagate(torch, gm, example)
     reading = _read_graph(torch, gm, shape, mutated, out_of_place)
     graph = LayerGraph(
         model=name or type(module).__name__, names=reading.names, ops=reading.ops,
         inputs=reading.inputs, out_elems=reading.out_elems, weight_elems=reading.weight_elems,
-        macs=reading.macs, input_shape=shape, notes=reading.notes)
+        macs=reading.macs, input_shape=shape, notes=reading.notes,
+        fused=tuple(folded.get(row.node, ()) for row in reading.rows))
     for note in reading.notes:
         warnings.warn(note, UserWarning, stacklevel=2)
-    return TorchModel(gm, graph, reading.rows, dtype)
+    model = TorchModel(gm, graph, reading.rows, dtype)
+    return fuse_activations(model) if fuse else model
 
 
 class TorchModel:
@@ -376,6 +391,46 @@ def _symbolic_trace(torch: Any, module: Any) -> Any:
                 "model (no Python control flow on tensor values, one tensor input); "
                 "otherwise export it with torch.onnx.export and run "
                 "`moosplit profile MODEL.onnx`") from exc
+
+
+def _fold_batchnorms(torch: Any, gm: Any) -> dict[Any, tuple[str, ...]]:
+    """Fold each eval-mode BatchNorm module into the convolution or linear module it is the
+    only reader of (both called once; a linear only on 2-D outputs, where BatchNorm1d
+    normalises its features). The folded module replaces the producer in `gm` only; the
+    BatchNorm node is removed. Returns, per producer node, the BatchNorm's name."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+    nn = torch.nn
+    calls: dict[str, int] = {}
+    for node in gm.graph.nodes:
+        if node.op == "call_module":
+            calls[node.target] = calls.get(node.target, 0) + 1
+    folded: dict[Any, tuple[str, ...]] = {}
+    for node in list(gm.graph.nodes):
+        if node.op != "call_module" or calls[node.target] != 1 or len(node.args) != 1 \
+                or node.kwargs:
+            continue
+        bn, producer = gm.get_submodule(node.target), node.args[0]
+        if (not isinstance(bn, nn.modules.batchnorm._BatchNorm) or bn.running_mean is None
+                or getattr(producer, "op", None) != "call_module"
+                or calls[producer.target] != 1 or len(producer.users) != 1):
+            continue
+        layer = gm.get_submodule(producer.target)
+        if isinstance(layer, nn.modules.conv._ConvNd):
+            merged = fuse_conv_bn_eval(layer, bn, transpose=bool(layer.transposed))
+        elif (isinstance(layer, nn.Linear) and isinstance(bn, nn.BatchNorm1d)
+              and len(_tensor_metas(producer.meta.get("tensor_meta"))[0].shape) == 2):
+            merged = fuse_linear_bn_eval(layer, bn)
+        else:
+            continue
+        parent, _, leaf = producer.target.rpartition(".")
+        setattr(gm.get_submodule(parent), leaf, merged)
+        node.replace_all_uses_with(producer)
+        gm.graph.erase_node(node)
+        folded[producer] = (_preferred_name(node),)
+    if folded:
+        gm.recompile()
+    return folded
 
 
 def _propagate(torch: Any, gm: Any, example: Any) -> tuple[set[Any], dict[Any, str]]:

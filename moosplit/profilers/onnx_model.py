@@ -4,7 +4,9 @@
 returns an :class:`OnnxModel`, the :class:`~moosplit.profilers.graph.ModelRunner` that
 latency measurement and quantisation error use.
 
-How the file becomes rows:
+How the file becomes rows (with ``fuse``, the default, the file is first replaced by the
+graph onnxruntime runs, :func:`runtime_graph`, and activations are then fused into their
+producers by :mod:`moosplit.profilers.fusion`; the rules below read that graph):
 
 - The model must have exactly one graph input that is not an initializer. Its dynamic first
   dimension becomes `batch`; other dynamic dimensions come from `input_shape`.
@@ -35,8 +37,9 @@ How the file becomes rows:
   :attr:`LayerGraph.notes <moosplit.profilers.graph.LayerGraph.notes>` and a warning.
 
 Running (:meth:`OnnxModel.run`, :meth:`OnnxModel.time_nodes`) uses the cleaned model in
-onnxruntime on the CPU with graph optimisations off (nodes map one to one onto rows), one
-intra-op and one inter-op thread, sequential execution.
+onnxruntime on the CPU with graph optimisations off (nodes map one to one onto rows; a
+fused profile's model is already onnxruntime's optimised graph), one intra-op and one
+inter-op thread, sequential execution.
 
 Quantisation follows :func:`moosplit.profilers.quantise.quantise`. Weights: the kernels of
 Conv, ConvTranspose, Gemm, MatMul and LSTM/GRU/RNN (for other operators, float constants

@@ -5,7 +5,9 @@ runs ``ShapeProp`` once on a seeded random input; the :class:`TorchModel` it ret
 implements :class:`moosplit.profilers.graph.ModelRunner` with ``torch.fx.Interpreter``
 subclasses. torch is imported lazily: this module imports without it.
 
-How fx nodes become rows (SPEC section 2):
+How fx nodes become rows (SPEC section 2; with ``fuse``, the default, BatchNorm modules
+are first folded into the convolution or linear module they alone read, and activations
+are then fused into their producers by :mod:`moosplit.profilers.fusion`):
 
 - Row 0 is the single ``placeholder`` (op ``input``, named after the ``forward`` argument).
   Every ``call_module``, ``call_function`` and ``call_method`` node is a row, in graph

@@ -114,8 +114,8 @@ def test_fused_model_maps_rows_onto_the_groups() -> None:
     assert f.inputs == ((), ("x",), ("conv",))
     assert f.out_elems.tolist() == [8, 16, 4] and f.weight_elems.tolist() == [0, 9, 64]
     assert f.macs.tolist() == [8, 48, 4]
-    assert f.fused == ((), ("bias", "relu"), ())
-    assert fused_metadata(f) == "conv <- bias relu"
+    assert f.fused == ((), ("conv", "bias", "relu"), ())
+    assert fused_metadata(f) == "conv <- conv bias relu"
     assert fused.time_nodes(None).tolist() == [0.0, 1 + 2 + 3, 4]
     out = fused.run(None, weight_bits={"conv": 4}, activation_bits={"conv": 2, "fc": 8})
     assert inner.calls == [({"conv": 4}, {"relu": 2, "fc": 8})]  # activation: the last node's
@@ -142,7 +142,7 @@ def randomise_batchnorms(net: nn.Module, seed: int) -> nn.Module:
 
 
 class Small(nn.Module):
-    """Conv/BN/ReLU twice (a ReLU6 the second time), a pool, a linear layer."""
+    """Conv/BN/ReLU twice (a ReLU6 the second time), a pool, dropout, a linear layer."""
 
     def __init__(self, width: int = 16) -> None:
         super().__init__()
@@ -154,11 +154,12 @@ class Small(nn.Module):
         self.relu2 = nn.ReLU6()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.flat = nn.Flatten()
+        self.drop = nn.Dropout(0.2)
         self.fc = nn.Linear(2 * width, 10)
 
     def forward(self, x):
         x = self.relu1(self.bn1(self.conv1(x)))
-        return self.fc(self.flat(self.pool(self.relu2(self.bn2(self.conv2(x))))))
+        return self.fc(self.drop(self.flat(self.pool(self.relu2(self.bn2(self.conv2(x)))))))
 
 
 def trace(net: nn.Module, shape: tuple[int, ...], fuse: bool = True):
@@ -174,7 +175,8 @@ def test_folded_convolution_equals_convolution_then_batchnorm() -> None:
     plain = trace(net, x.shape, fuse=False).run(x)
     fused = trace(net, x.shape)
     out = fused.run(x)
-    assert fused.graph.fused[1:3] == (("bn1", "relu1"), ("bn2", "relu2"))
+    assert fused.graph.fused[1:3] == (("conv1", "bn1", "relu1"), ("conv2", "bn2", "relu2"))
+    assert fused.graph.fused[-1] == ("drop", "fc")  # removed, as onnxruntime removes it
     # rows covering a folded BatchNorm and an activation output what the activation did
     np.testing.assert_allclose(out["conv1"][0], plain["relu1"][0], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out["conv2"][0], plain["relu2"][0], rtol=1e-5, atol=1e-5)
@@ -203,7 +205,7 @@ def test_linear_batchnorm_folds_and_shared_modules_do_not() -> None:
     x = np.random.default_rng(4).standard_normal((3, 6)).astype(np.float32)
     with pytest.warns(UserWarning, match="called 2 times"):
         model = trace(net, x.shape)
-    assert model.graph.names[1] == "fc" and model.graph.fused[1] == ("bn",)
+    assert model.graph.names[1] == "fc" and model.graph.fused[1] == ("fc", "bn")
     assert "bn2" in model.graph.names and "bn" not in model.graph.names
     with pytest.warns(UserWarning, match="called 2 times"):
         (expected,) = trace(net, x.shape, fuse=False).run(x)["bn2_1"]
@@ -224,9 +226,9 @@ def test_resnet50_structure_after_fusion() -> None:
     assert not {"bn", "relu"} & set(g.ops)
     assert g.ops.count("conv") == 53 and g.ops.count("add") == 16
     fused = dict(zip(g.names, g.fused, strict=True))
-    assert fused["conv1"] == ("bn1", "relu")
-    assert fused["layer4.0.conv3"] == ("layer4.0.bn3",)  # its ReLU follows the residual add
-    assert fused["add_15"] == ("layer4.2.relu_2",)
+    assert fused["conv1"] == ("conv1", "bn1", "relu")
+    assert fused["layer4.0.conv3"] == ("layer4.0.conv3", "layer4.0.bn3")  # ReLU: after add
+    assert fused["add_15"] == ("add_15", "layer4.2.relu_2")
 
 
 def test_no_fuse_keeps_one_row_per_node(tmp_path) -> None:
@@ -251,7 +253,7 @@ def test_no_fuse_keeps_one_row_per_node(tmp_path) -> None:
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("net", None)
-    assert rows[()] == (("input", "0", "3", "4"), "0 <- 1 2")
+    assert rows[()] == (("input", "0", "3", "4"), "0 <- 0 1 2")
     assert rows[("--no-fuse",)][0] == ("input", "0", "1", "2", "3", "4")
     assert rows[("--no-fuse",)][1].startswith("none")
 
@@ -280,8 +282,10 @@ def test_onnx_profiles_the_graph_onnxruntime_runs() -> None:
     assert "batchnorm" not in g.ops and "relu" not in g.ops and "clip" not in g.ops
     # the first convolution: BatchNorm folded by onnxruntime, HardSwish's four nodes fused
     assert g.names[1] == "Conv@0"
-    assert g.fused[1] == ("BatchNormalization@0", "Add@0", "Clip@0", "Mul@0", "Div@0")
-    covered = [n for name, f in zip(g.names, g.fused, strict=True) for n in (name, *f)]
+    assert g.fused[1] == ("Conv@0", "BatchNormalization@0", "Add@0", "Clip@0", "Mul@0",
+                          "Div@0")
+    assert g.fused[-1] == ("Softmax@0", "Identity@0")  # removed by onnxruntime
+    covered = [n for name, f in zip(g.names, g.fused, strict=True) for n in f or (name,)]
     assert len(covered) == len(set(covered))
     assert set(covered) <= set(plain.graph.names)  # named after the model's nodes
     assert plain.graph.out_elems.sum() > g.out_elems.sum()
@@ -332,7 +336,7 @@ def test_torch_and_its_onnx_export_give_the_same_rows(tmp_path) -> None:
     assert ga.out_elems.tolist() == gb.out_elems.tolist()
     assert ga.weight_elems.tolist() == gb.weight_elems.tolist()
     assert ga.macs.tolist() == gb.macs.tolist()
-    assert [len(f) for f in ga.fused] == [0, 2, 2, 0, 0, 0]  # BatchNorm and activation
+    assert [len(f) for f in ga.fused] == [0, 3, 3, 0, 0, 2]  # conv, BatchNorm, act.; dropout
     x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
     np.testing.assert_allclose(a.run(x)["fc"][0], b.run(x)[gb.names[-1]][0], rtol=1e-4,
                                atol=1e-5)

@@ -25,9 +25,10 @@ The rule, applied to rows in table order:
 
 The fused row takes the absorber's name and op; its ``out_elems`` are the last row's (the
 tensor the kernel writes), ``weight_elems`` and ``macs`` the sum over the group, and
-``fused`` the names of the other rows (and of what they had fused). Its weights are the
-absorber's, quantising its activation quantises the last row's output, and its latency is
-the sum of its rows' measured times (each front end times nodes one by one).
+``fused`` every model node of its rows (what they had fused, or themselves), in order.
+Its weights are the absorber's, quantising its activation quantises the last row's output,
+and its latency is the sum of its rows' measured times (each front end times nodes one by
+one).
 """
 
 from __future__ import annotations
@@ -119,8 +120,8 @@ def fused_graph(graph: LayerGraph, groups: Sequence[tuple[int, ...]]) -> LayerGr
     for g in groups:
         reads = [name_of[p] for m in g for p in graph.inputs[m]]
         inputs.append(tuple(dict.fromkeys(p for p in reads if p != name_of[graph.names[g[0]]])))
-        fused.append(tuple(n for m in g for n in (
-            (graph.names[m],) if m != g[0] else ()) + graph.fused[m]))
+        nodes = tuple(n for m in g for n in graph.fused[m] or (graph.names[m],))
+        fused.append(nodes if len(nodes) > 1 else ())
     return LayerGraph(
         model=graph.model, names=tuple(graph.names[g[0]] for g in groups),
         ops=tuple(graph.ops[g[0]] for g in groups), inputs=tuple(inputs),
@@ -140,15 +141,17 @@ def fuse_activations(runner: ModelRunner) -> ModelRunner:
 
 
 def fused_metadata(graph: LayerGraph) -> str | None:
-    """The profile's ``fused`` metadata value: ``ROW <- NODE NODE; ...`` for every row that
-    covers other nodes (names never hold whitespace), or None when no row does.
+    """The profile's ``fused`` metadata value: ``ROW <- NODE NODE ...; ...`` for every row
+    that covers several of the model's nodes, listing them in execution order (the row
+    included; the last one's output is the row's tensor; names never hold whitespace), or
+    None when no row does.
 
     Example:
         >>> g = LayerGraph(model="toy", names=("x", "conv"), ops=("input", "conv"),
         ...                inputs=((), ("x",)), out_elems=[4, 8], weight_elems=[0, 9],
-        ...                macs=[0, 72], input_shape=(1, 4), fused=((), ("bn", "relu")))
+        ...                macs=[0, 72], input_shape=(1, 4), fused=((), ("conv", "bn", "relu")))
         >>> fused_metadata(g)
-        'conv <- bn relu'
+        'conv <- conv bn relu'
     """
     parts = [f"{name} <- {' '.join(f)}" for name, f in zip(graph.names, graph.fused,
                                                             strict=True) if f]

@@ -29,10 +29,11 @@ class LayerGraph:
     that cannot be quantised, model outputs that are constants, ...), which profilers also
     emit as Python warnings and record in the profile's metadata.
 
-    ``fused`` names, per row, the model's nodes the row covers besides the one it is named
-    after (a BatchNorm folded into its convolution, an activation fused into its producer),
-    in execution order: the row outputs the last one's tensor (its own when empty). Empty
-    for every row (the default, normalised to one ``()`` per row) in an unfused graph.
+    ``fused`` names, per row that covers several of the model's nodes (a convolution with
+    the BatchNorm folded into it and the activation fused into it), all of them in
+    execution order, the row's own included: the row outputs the last one's tensor. Empty
+    for a row that is one node, and for every row (the default, normalised to one ``()``
+    per row) in an unfused graph.
     """
 
     model: str

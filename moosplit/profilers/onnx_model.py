@@ -205,8 +205,9 @@ def runtime_graph(model: Any, source: str = "<model>") -> tuple[Any, dict[str, t
 
     Before optimising, every node is named as its row would be in the unfused profile;
     nodes onnxruntime keeps keep that name. Returns the optimised model and, per node
-    name, the names of the model's nodes it replaced besides itself (those its outputs
-    are computed through from its inputs), in execution order.
+    that covers several of the model's nodes, their names in execution order (itself
+    included): those its outputs are computed through from its inputs, each removed node
+    claimed by the first node that reads past it.
     """
     onnx, ort = _import_onnx(), _import_ort()
     named = onnx.ModelProto()
@@ -225,29 +226,31 @@ def runtime_graph(model: Any, source: str = "<model>") -> tuple[Any, dict[str, t
         optimised = onnx.load(options.optimized_model_filepath)
     order = {node.name: k for k, node in enumerate(rows)}
     producer = {o: node for node in rows for o in node.output if o}
-    kept = {node.name for node in optimised.graph.node}
+    claimed = {node.name for node in optimised.graph.node}  # kept nodes cover themselves
     covered: dict[str, tuple[str, ...]] = {}
     for node in optimised.graph.node:
-        found = _replaced(node, producer, kept)
+        found = _replaced(node, producer, claimed - {node.name})
         if not found:
             continue
+        claimed |= found
         main = node.name if node.name in found else min(found, key=order.__getitem__)
         node.name = main
-        covered[main] = tuple(sorted(found - {main}, key=order.__getitem__))
+        if len(found) > 1:
+            covered[main] = tuple(sorted(found, key=order.__getitem__))
     return optimised, covered
 
 
-def _replaced(node: Any, producer: Mapping[str, Any], kept: set[str]) -> set[str]:
+def _replaced(node: Any, producer: Mapping[str, Any], claimed: set[str]) -> set[str]:
     """Names of the original nodes `node` computes its outputs through: walking back from
-    them to its inputs, through nodes onnxruntime removed (and `node` itself)."""
+    them to its inputs, through nodes onnxruntime removed that no other node `claimed`
+    (and through `node` itself)."""
     stops = set(node.input)
     found: set[str] = set()
     stack = [o for o in node.output if o]
     while stack:
         tensor = stack.pop()
         source = producer.get(tensor)
-        if tensor in stops or source is None or source.name in found or (
-                source.name in kept and source.name != node.name):
+        if tensor in stops or source is None or source.name in found or source.name in claimed:
             continue
         found.add(source.name)
         stack.extend(_reads(source))

@@ -133,7 +133,7 @@ def trace_module(
         ([3072, 7200, 7200], [0, 194400, 7200])
         >>> fused = trace_module(net, (1, 3, 32, 32), name="tiny")
         >>> fused.graph.names, fused.graph.fused, fused.graph.macs.tolist()
-        (('input', '0'), ((), ('1',)), [0, 201600])
+        (('input', '0'), ((), ('0', '1')), [0, 201600])
     """
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
@@ -144,7 +144,7 @@ def trace_module(
     example = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
     with _inference(torch, list(gm.modules())):
         mutated, out_of_place = _propagate(torch, gm, example)
-        folded = _fold_batchnorms(torch, gm) if fuse else {}
+        folded = _fold(torch, gm) if fuse else {}
         if folded:
             mutated, out_of_place = _propagate(torch, gm, example)
     reading = _read_graph(torch, gm, shape, mutated, out_of_place)
@@ -152,7 +152,8 @@ def trace_module(
         model=name or type(module).__name__, names=reading.names, ops=reading.ops,
         inputs=reading.inputs, out_elems=reading.out_elems, weight_elems=reading.weight_elems,
         macs=reading.macs, input_shape=shape, notes=reading.notes,
-        fused=tuple(folded.get(row.node, ()) for row in reading.rows))
+        fused=tuple(folded[row.node].nodes(row.name) if row.node in folded else ()
+                    for row in reading.rows))
     for note in reading.notes:
         warnings.warn(note, UserWarning, stacklevel=2)
     model = TorchModel(gm, graph, reading.rows, dtype)
@@ -395,11 +396,28 @@ def _symbolic_trace(torch: Any, module: Any) -> Any:
                 "`moosplit profile MODEL.onnx`") from exc
 
 
-def _fold_batchnorms(torch: Any, gm: Any) -> dict[Any, tuple[str, ...]]:
-    """Fold each eval-mode BatchNorm module into the convolution or linear module it is the
-    only reader of (both called once; a linear only on 2-D outputs, where BatchNorm1d
-    normalises its features). The folded module replaces the producer in `gm` only; the
-    BatchNorm node is removed. Returns, per producer node, the BatchNorm's name."""
+@dataclass
+class _Covered:
+    """Nodes of the traced model a row's node covers besides itself: removed pass-through
+    nodes it reads past (`before`) and a BatchNorm folded into it (`after`)."""
+
+    before: list[str]
+    after: list[str]
+
+    def nodes(self, name: str) -> tuple[str, ...]:
+        """Every node the row `name` covers, in execution order."""
+        return (*self.before, name, *self.after)
+
+
+def _fold(torch: Any, gm: Any) -> dict[Any, _Covered]:
+    """Remove what a runtime does not run, in `gm` only (the model is left unchanged).
+
+    ``Identity`` and (eval-mode) dropout modules are removed, their readers reading their
+    input instead (onnxruntime removes them too); each is recorded with its first reader.
+    An eval-mode BatchNorm that is the only reader of a convolution or linear module is
+    folded into it (both called once; a linear only on 2-D outputs, where BatchNorm1d
+    normalises its features) with ``torch.nn.utils.fusion``, and removed. Returns what
+    each remaining node covers."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
     nn = torch.nn
@@ -407,32 +425,44 @@ def _fold_batchnorms(torch: Any, gm: Any) -> dict[Any, tuple[str, ...]]:
     for node in gm.graph.nodes:
         if node.op == "call_module":
             calls[node.target] = calls.get(node.target, 0) + 1
-    folded: dict[Any, tuple[str, ...]] = {}
+    covered: dict[Any, _Covered] = {}
+
+    def record(node: Any) -> _Covered:
+        return covered.setdefault(node, _Covered([], []))
+
     for node in list(gm.graph.nodes):
-        if node.op != "call_module" or calls[node.target] != 1 or len(node.args) != 1 \
-                or node.kwargs:
+        if node.op != "call_module" or len(node.args) != 1 or node.kwargs:
             continue
-        bn, producer = gm.get_submodule(node.target), node.args[0]
-        if (not isinstance(bn, nn.modules.batchnorm._BatchNorm) or bn.running_mean is None
-                or getattr(producer, "op", None) != "call_module"
-                or calls[producer.target] != 1 or len(producer.users) != 1):
-            continue
-        layer = gm.get_submodule(producer.target)
-        if isinstance(layer, nn.modules.conv._ConvNd):
-            merged = fuse_conv_bn_eval(layer, bn, transpose=bool(layer.transposed))
-        elif (isinstance(layer, nn.Linear) and isinstance(bn, nn.BatchNorm1d)
-              and len(_tensor_metas(producer.meta.get("tensor_meta"))[0].shape) == 2):
-            merged = fuse_linear_bn_eval(layer, bn)
+        module, source = gm.get_submodule(node.target), node.args[0]
+        if isinstance(module, (nn.Identity, nn.modules.dropout._DropoutNd)):
+            readers = list(node.users)
+            if not readers or any(r.op == "output" for r in readers):
+                continue
+            record(readers[0]).before[:0] = [*covered.pop(node, _Covered([], [])).before,
+                                             _preferred_name(node)]
+        elif (isinstance(module, nn.modules.batchnorm._BatchNorm)
+              and module.running_mean is not None and calls[node.target] == 1
+              and getattr(source, "op", None) == "call_module"
+              and calls[source.target] == 1 and len(source.users) == 1):
+            layer = gm.get_submodule(source.target)
+            if isinstance(layer, nn.modules.conv._ConvNd):
+                merged = fuse_conv_bn_eval(layer, module, transpose=bool(layer.transposed))
+            elif (isinstance(layer, nn.Linear) and isinstance(module, nn.BatchNorm1d)
+                  and len(_tensor_metas(source.meta.get("tensor_meta"))[0].shape) == 2):
+                merged = fuse_linear_bn_eval(layer, module)
+            else:
+                continue
+            parent, _, leaf = source.target.rpartition(".")
+            setattr(gm.get_submodule(parent), leaf, merged)
+            record(source).after.extend([*covered.pop(node, _Covered([], [])).before,
+                                         _preferred_name(node)])
         else:
             continue
-        parent, _, leaf = producer.target.rpartition(".")
-        setattr(gm.get_submodule(parent), leaf, merged)
-        node.replace_all_uses_with(producer)
+        node.replace_all_uses_with(source)
         gm.graph.erase_node(node)
-        folded[producer] = (_preferred_name(node),)
-    if folded:
+    if covered:
         gm.recompile()
-    return folded
+    return covered
 
 
 def _propagate(torch: Any, gm: Any, example: Any) -> tuple[set[Any], dict[Any, str]]:

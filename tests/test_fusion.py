@@ -352,3 +352,17 @@ def test_front_ends_measure_the_same_latency_within_15_percent(tmp_path) -> None
     x = np.random.default_rng(8).standard_normal(shape).astype(np.float32)
     ta, tb = best_totals(a, b, x, rounds=5, runs=10)
     assert abs(ta - tb) <= 0.15 * max(ta, tb), (ta, tb)
+
+
+# --------------------------------------------------------------------------- reference dtype
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_metadata_states_the_dtype_sent_at_reference_precision(dtype: str) -> None:
+    from moosplit.profilers.builder import Measurement, build_profile
+
+    net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).to(getattr(torch, dtype))
+    profile = build_profile(trace(net, (2, 8)), errors=None,
+                            measurement=Measurement(warmup=0, runs=1))
+    assert profile.metadata["reference_dtype"] == dtype
+    assert profile.metadata["fused"] == "0 <- 0 1"

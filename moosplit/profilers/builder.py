@@ -173,6 +173,7 @@ def build_profile(
         info["calibration"] = calibration_origin or f"{len(calibration)} samples"
     else:
         info["errors"] = "none: reference precision only (no werr/aerr columns)"
+    info["reference_dtype"] = reference_dtype(runner, timing_batch)
     fused = fused_metadata(graph)
     info["fused"] = fused or "none: every row is one node of the model graph"
     if graph.notes:
@@ -181,6 +182,18 @@ def build_profile(
     frame = pd.DataFrame(columns)
     frame["out_bits"] = [input_bits] + [""] * (graph.n_rows - 1)
     return Profile.from_frame(frame, info, source=graph.model)
+
+
+def reference_dtype(runner: ModelRunner, batch: np.ndarray) -> str:
+    """The float type of the tensors the model passes between rows, at reference
+    precision: the widest over the float outputs of rows 1..N in one run on `batch`
+    (``float32`` for an fp32 ONNX model or torch module). A deployment sends cut tensors
+    in this type unless told otherwise; the cost model charges reference-precision
+    tensors 16 bits (SPEC section 4) whatever it is."""
+    outputs = runner.run(batch)
+    widths = {np.dtype(a.dtype) for name in runner.graph.names[1:] for a in outputs[name]
+              if np.issubdtype(a.dtype, np.floating)}
+    return str(max(widths, key=lambda d: d.itemsize)) if widths else "none"
 
 
 def _structure_columns(graph: LayerGraph) -> dict[str, object]:

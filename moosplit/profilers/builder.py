@@ -139,7 +139,7 @@ def build_profile(
         "cloud_device": HOST if cloud == HOST else cloud.name,
         "edge_ms": edge_how,
         "cloud_ms": cloud_how,
-        "structure": f"read from the model graph by moosplit ({type(runner).__name__}): "
+        "structure": f"read from the model graph by moosplit ({_runner_kind(runner)}): "
                      "out_elems per sample from shape inference, weight_elems from its "
                      "float parameters, macs from one formula per operator",
     }
@@ -182,6 +182,11 @@ def build_profile(
     frame = pd.DataFrame(columns)
     frame["out_bits"] = [input_bits] + [""] * (graph.n_rows - 1)
     return Profile.from_frame(frame, info, source=graph.model)
+
+
+def _runner_kind(runner: ModelRunner) -> str:
+    inner = getattr(runner, "inner", None)  # a FusedModel's front end
+    return f"{type(inner).__name__}, fused" if inner is not None else type(runner).__name__
 
 
 def reference_dtype(runner: ModelRunner, batch: np.ndarray) -> str:

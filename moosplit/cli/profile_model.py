@@ -188,6 +188,9 @@ def run(args: argparse.Namespace) -> int:
         if args.errors != "none":
             from ..profilers.calibration import calibration_inputs
 
+            if runner.graph.input_vocab is not None and (args.mean or args.std):
+                raise ProfileError(f"--mean and --std normalise images; {args.model} reads "
+                                   "token ids (calibrated on random ids)")
             calibration, origin = calibration_inputs(
                 runner.graph, samples, folder=args.calibration, seed=args.seed,
                 normalisation=normalisation(args))

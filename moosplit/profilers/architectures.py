@@ -205,7 +205,7 @@ def build_architecture(name: str, *, seed: int = 0,
     Weights are RANDOM unless the architecture's ``weights`` says where trained ones come
     from: drawn with the model's initialisation scheme after ``torch.manual_seed(seed)``
     inside a forked RNG state (the global RNG is left as it was), so the same seed gives
-    identical weights. Unknown names raise ValueError; missing trained weights ImportError.
+    identical weights. Unknown names raise ValueError; missing trained weights ProfileError.
 
     >>> build_architecture("lenet")
     Traceback (most recent call last):

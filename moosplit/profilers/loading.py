@@ -35,8 +35,6 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
         per_sample = tuple(shape or info.input_shape)
         try:
             module = build_architecture(model, seed=seed, input_shape=per_sample)
-        except ImportError as exc:  # trained weights from a package that is not installed
-            raise ProfileError(f"{model}: {exc}") from None
         except ValueError as exc:  # an input shape the architecture cannot take
             raise ProfileOptionError("input_shape", str(exc), per_sample, owner=model) from None
         origin = info.weights or (

@@ -1,11 +1,15 @@
 """Deployment: from a plan to a running split (SPEC section 8).
 
-`packing` packs b-bit activation codes densely for sending (and quantises tensors to
-them); `frames` encodes and decodes the length-prefixed frames cut tensors travel in.
+`export` writes a plan as `edge.onnx`, `cloud.onnx` and `plan.json` (`manifest`), cutting
+ONNX models with onnx's Extractor and torch models along their fx graph (`torch_split`),
+with static activation quantisers (`activations`); `packing` packs b-bit activation codes
+densely for sending (and quantises tensors to them); `frames` encodes and decodes the
+length-prefixed frames cut tensors travel in.
 This package sits after `results` in the import order and imports nothing from
 `solvers`, `workflows` or `cli`.
 """
 
+from .export import export_plan
 from .frames import (
     Frame,
     FrameError,
@@ -16,9 +20,12 @@ from .frames import (
     encode_frame,
     read_frame,
 )
+from .manifest import CloudSpec, CutTensor, EdgeSpec, InputSpec, Manifest, PlanSpec, TensorSpec
 from .packing import Quantised, dequantise, pack, payload_length, quantise, unpack
 
 __all__ = [
+    "export_plan", "Manifest", "CutTensor", "PlanSpec", "InputSpec", "EdgeSpec", "CloudSpec",
+    "TensorSpec",
     "Frame", "FrameError", "FrameErrorCode", "FrameKind", "TensorEntry", "decode_frame",
     "encode_frame", "read_frame", "Quantised", "dequantise", "pack", "payload_length",
     "quantise", "unpack",

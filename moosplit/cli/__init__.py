@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import (
+    ExportError,
     OptionError,
     ProblemError,
     ProfileError,
@@ -18,6 +19,7 @@ from . import (
     codecs,
     compare,
     dynamic,
+    export,
     info,
     list_profiles,
     plot,
@@ -27,7 +29,8 @@ from . import (
 )
 from .options import UsageError, cli_message
 
-COMMANDS = (solve, compare, sweep, dynamic, plot, info, profile_model, list_profiles, codecs)
+COMMANDS = (solve, compare, sweep, dynamic, plot, export, info, profile_model, list_profiles,
+            codecs)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return 141  # as a Unix tool killed by SIGPIPE
     except (UsageError, OptionError, ProfileError, ProblemError, UnsupportedProblemError,
-            OSError) as exc:
+            ExportError, OSError) as exc:
         if isinstance(exc, OSError):
             text = (f"{exc.filename}: {exc.strerror}" if exc.filename is not None
                     else exc.strerror or str(exc))

@@ -64,7 +64,7 @@ def export_plan(
     *,
     input_shape: tuple[int, ...] | None = None,
     seed: int = 0,
-    calibration: np.ndarray | None = None,
+    calibration: np.ndarray | str | os.PathLike | None = None,
     calibration_samples: int = CALIBRATION_SAMPLES,
     profile_name: str | None = None,
 ) -> Manifest:
@@ -74,10 +74,11 @@ def export_plan(
     (random weights from `seed`, as ``moosplit profile`` made them) or
     ``package.module:factory``, loaded at the profile's batch and input shape (metadata
     ``input_shape``, or `input_shape`); or a loaded profiler model (a ModelRunner).
-    `calibration` (samples of the input, a multiple of the batch) sets the activation
-    scales; by default `calibration_samples` crops of the bundled photographs (an image
-    input) or standard normal samples (any other input). Writes ``edge.onnx`` (unless
-    cloud-only), ``cloud.onnx`` (unless edge-only) and ``plan.json``; returns the manifest.
+    `calibration` (samples of the input, a multiple of the batch, or a folder of images)
+    sets the activation scales; by default `calibration_samples` crops of the bundled
+    photographs (an image input) or standard normal samples (any other input). Writes
+    ``edge.onnx`` (unless cloud-only), ``cloud.onnx`` (unless edge-only) and ``plan.json``;
+    returns the manifest.
 
     Raises ExportError if the plan's profile does not describe the model (a row missing,
     or sizes differ: the first mismatch is named) or a cut tensor cannot be sent, and
@@ -214,12 +215,13 @@ def check_model(profile: Profile, graph: Any) -> None:
                           f"{profile.n_rows} (row {extra!r} is not in the profile)")
 
 
-def predicted(problem: SplitProblem, plans: Plans) -> dict[str, float]:
+def predicted(problem: SplitProblem, plans: Plans) -> dict[str, float | None]:
     """The manifest's ``predicted``: every quantity of SPEC section 4 for the first plan
-    of `plans`, and its latency's terms (edge, transmit, rtt, cloud)."""
-    values = {name: float(v[0]) for name, v in evaluate(problem, plans).values.items()}
-    parts = {name: float(v[0]) for name, v in latency_parts(problem, plans).items()}
-    return {**parts, **values}
+    of `plans`, and its latency's terms (edge, transmit, rtt, cloud); None where a value
+    is not finite (energy without a transmit power, the throughput of a plan taking no
+    time), as JSON has no NaN or infinity."""
+    values = {**latency_parts(problem, plans), **evaluate(problem, plans).values}
+    return {name: float(v[0]) if np.isfinite(v[0]) else None for name, v in values.items()}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -240,18 +242,25 @@ def _load(model: str | Any, profile: Profile, input_shape: tuple[int, ...] | Non
     return runner, model
 
 
-def _samples(runner: Any, calibration: np.ndarray | None, count: int, seed: int,
+def _samples(runner: Any, calibration: np.ndarray | str | os.PathLike | None, count: int, seed: int,
              needed: bool) -> tuple[np.ndarray, str]:
     """Input samples (a multiple of the batch) to observe the model on, and their origin."""
     shape = tuple(runner.graph.input_shape)
     batch, per = shape[0], shape[1:]
+    n = max(1, -(-int(count) // batch)) * batch if needed else batch
+    if isinstance(calibration, str | os.PathLike):
+        from ..profilers.calibration import calibration_batch
+
+        try:
+            return calibration_batch(per, n, folder=calibration, seed=seed)
+        except ValueError as exc:
+            raise ExportError(str(exc)) from None
     if calibration is not None:
         samples = np.asarray(calibration, np.float32)
         if samples.shape[1:] != per or len(samples) == 0 or len(samples) % batch:
             raise ExportError(f"calibration must have shape (k x {batch}, "
                               f"{', '.join(map(str, per))}), got {samples.shape}")
         return samples, f"{len(samples)} samples given by the caller"
-    n = max(1, -(-int(count) // batch)) * batch if needed else batch
     if len(per) == 3 and per[0] in (1, 3):
         from ..profilers.calibration import calibration_batch
 

@@ -67,6 +67,21 @@ class Skip(torch.nn.Module):
         return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(z, 1), 1))
 
 
+class Heads(torch.nn.Module):
+    """Two heads and a returned feature map: outputs can be computed on either side."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 4, 3)
+        self.fc1 = torch.nn.Linear(4, 2)
+        self.conv2 = torch.nn.Conv2d(4, 4, 3)
+        self.fc2 = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        y = self.conv1(x)
+        return self.fc1(y.mean((2, 3))), self.fc2(self.conv2(y).mean((2, 3))), y
+
+
 def skip_onnx(path: str) -> str:
     """The residual block as an ONNX file written with onnx.helper (opset 21, so that
     4-bit activations are native int4/uint4)."""
@@ -229,6 +244,25 @@ def test_a_cut_plan_whose_cloud_reads_the_input_sends_it(models, tmp_path):
     manifest = export_plan(problem, plan_of(problem, names[1:2]), runner, tmp_path)
     assert [t.row for t in manifest.cut_tensors] == [names[1]]
     assert manifest.cut_tensors[0].edge_name == "t1"
+
+
+def test_model_outputs_computed_on_the_edge_pass_through_the_cloud(tmp_path):
+    torch.manual_seed(0)
+    runner = trace_module(Heads().eval(), SHAPE, name="heads")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        profile = build_profile(runner, errors=None, measurement=Measurement(0, 1))
+    problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10), mode="cut")
+    x = sample(3)
+    full = runner.run(x)
+    for k, nodes in enumerate([("conv1", "mean", "fc1"), ("conv1", "mean", "fc1",
+                                                          "output:conv1")]):
+        manifest = export_plan(problem, plan_of(problem, nodes), runner, tmp_path / str(k))
+        assert [o.name for o in manifest.cloud.outputs] == ["fc1", "fc2", "output:conv1"]
+        got = run_split(tmp_path / str(k), manifest, x)
+        for name, value in got.items():
+            np.testing.assert_allclose(value, full[name][0], atol=ATOL, rtol=RTOL)
+    assert [t.row for t in manifest.cut_tensors] == ["conv1", "fc1", "output:conv1"]
 
 
 def test_cloud_only_and_edge_only_manifests(models, tmp_path):

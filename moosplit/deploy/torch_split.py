@@ -190,3 +190,8 @@ def _rename(model: Any, names: Mapping[str, str]) -> None:
     for node in graph.node:
         node.input[:] = [names.get(t, t) for t in node.input]
         node.output[:] = [names.get(t, t) for t in node.output]
+    # a model output that is a model input (a tensor the edge computed, passed through)
+    # was an Identity between two stand-ins; under one name it needs no node
+    same = [n for n in graph.node if n.op_type == "Identity" and n.input[:] == n.output[:]]
+    for node in same:
+        graph.node.remove(node)

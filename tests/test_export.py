@@ -68,18 +68,20 @@ class Skip(torch.nn.Module):
 
 
 class Heads(torch.nn.Module):
-    """Two heads and a returned feature map: outputs can be computed on either side."""
+    """Two heads and a returned feature map: outputs can be computed on either side; the
+    second head reads the raw input too."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = torch.nn.Conv2d(3, 4, 3)
         self.fc1 = torch.nn.Linear(4, 2)
         self.conv2 = torch.nn.Conv2d(4, 4, 3)
-        self.fc2 = torch.nn.Linear(4, 3)
+        self.fc2 = torch.nn.Linear(7, 3)
 
     def forward(self, x):
         y = self.conv1(x)
-        return self.fc1(y.mean((2, 3))), self.fc2(self.conv2(y).mean((2, 3))), y
+        z = torch.cat([self.conv2(y).mean((2, 3)), x.mean((2, 3))], 1)
+        return self.fc1(y.mean((2, 3))), self.fc2(z), y
 
 
 def skip_onnx(path: str) -> str:
@@ -237,32 +239,28 @@ def test_a_cut_plan_sends_two_tensors_and_reproduces_the_model(models, tmp_path)
     assert data["plan"]["split"] is None and data["plan"]["codec"] is None
 
 
-def test_a_cut_plan_whose_cloud_reads_the_input_sends_it(models, tmp_path):
-    runner, problem = models["onnx"]
-    names = problem.profile.names
-    # conv_a alone on the edge of a chain-like graph: the input is not read by the cloud
-    manifest = export_plan(problem, plan_of(problem, names[1:2]), runner, tmp_path)
-    assert [t.row for t in manifest.cut_tensors] == [names[1]]
-    assert manifest.cut_tensors[0].edge_name == "t1"
-
-
 def test_model_outputs_computed_on_the_edge_pass_through_the_cloud(tmp_path):
     torch.manual_seed(0)
-    runner = trace_module(Heads().eval(), SHAPE, name="heads")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # the note on the output row of conv1
+        runner = trace_module(Heads().eval(), SHAPE, name="heads")
         profile = build_profile(runner, errors=None, measurement=Measurement(0, 1))
     problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10), mode="cut")
     x = sample(3)
     full = runner.run(x)
-    for k, nodes in enumerate([("conv1", "mean", "fc1"), ("conv1", "mean", "fc1",
+    cuts = []
+    for k, nodes in enumerate([("conv1", "mean_2", "fc1"), ("conv1", "mean_2", "fc1",
                                                           "output:conv1")]):
         manifest = export_plan(problem, plan_of(problem, nodes), runner, tmp_path / str(k))
         assert [o.name for o in manifest.cloud.outputs] == ["fc1", "fc2", "output:conv1"]
         got = run_split(tmp_path / str(k), manifest, x)
         for name, value in got.items():
             np.testing.assert_allclose(value, full[name][0], atol=ATOL, rtol=RTOL)
-    assert [t.row for t in manifest.cut_tensors] == ["conv1", "fc1", "output:conv1"]
+        cuts.append([t.row for t in manifest.cut_tensors])
+        # the cloud reads the raw input: it is sent as received, at the input's bits
+        sent = manifest.cut_tensors[0]
+        assert (sent.edge_name, sent.cloud_name, sent.bits) == ("x", "x", 8)
+    assert cuts == [["x", "conv1", "fc1"], ["x", "conv1", "fc1", "output:conv1"]]
 
 
 def test_cloud_only_and_edge_only_manifests(models, tmp_path):
@@ -284,6 +282,51 @@ def test_cloud_only_and_edge_only_manifests(models, tmp_path):
     assert edge.predicted["cloud_ms"] == 0
     parts = sum(edge.predicted[k] for k in ("edge_ms", "transmit_ms", "rtt_ms", "cloud_ms"))
     assert parts == pytest.approx(edge.predicted["latency_ms"])
+
+
+FACTORY = """
+import torch
+
+def make():
+    torch.manual_seed(1)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                               torch.nn.Linear(144, 3)).eval()
+"""
+
+
+def test_a_module_factory_given_by_name(tmp_path, monkeypatch):
+    (tmp_path / "export_factory.py").write_text(FACTORY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from moosplit.profilers.loading import load_model
+
+    runner, _ = load_model("export_factory:make", batch=1, shape=SHAPE[1:])
+    profile = build_profile(runner, errors=None, measurement=Measurement(0, 1))
+    assert profile.metadata["input_shape"] == "3x8x8"  # what export loads the model at
+    problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10))
+    manifest = export_plan(problem, plan_of(problem, ("0", "1")), "export_factory:make",
+                           tmp_path / "plan")
+    assert manifest.model == "export_factory:make"
+    assert [(t.row, t.shape) for t in manifest.cut_tensors] == [("1", [4, 6, 6])]
+    x = sample(4)
+    (got,) = run_split(tmp_path / "plan", manifest, x).values()
+    np.testing.assert_allclose(got, runner.run(x)["3"][0], atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.slow
+def test_a_bundled_architecture_by_name(tmp_path):
+    """The bundled AlexNet profile and the built-in architecture it was made from (random
+    weights, seed 0): a prefix split at 16 bits reproduces the model (about 30 s)."""
+    problem = moosplit.SplitProblem(moosplit.load_profile("alexnet"),
+                                    moosplit.Network(bandwidth_mbps=10))
+    names = problem.profile.names
+    manifest = export_plan(problem, plan_of(problem, names[1:6]), "alexnet", tmp_path)
+    assert [t.row for t in manifest.cut_tensors] == [names[5]]
+    from moosplit.profilers.loading import load_model
+
+    runner, _ = load_model("alexnet", batch=1)
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    (got,) = run_split(tmp_path, manifest, x).values()
+    np.testing.assert_allclose(got, runner.run(x)[names[-1]][0], atol=ATOL, rtol=RTOL)
 
 
 # --------------------------------------------------------------------------- quantisation

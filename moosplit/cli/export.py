@@ -100,6 +100,9 @@ def report(manifest: Manifest, out: Path, index: int) -> str:
     lines = [f"plan {index}: {len(plan.edge_nodes)} edge node(s)"
              + (f", split {plan.split}" if plan.split is not None else "")
              + f"; wrote {', '.join(files + [str(out / 'plan.json')])}"]
+    if manifest.cloud.file is None:
+        lines.append(f"  edge-only: nothing crosses to the cloud; the model outputs "
+                     f"{', '.join(manifest.edge.outputs)} are edge.onnx's")
     for t in manifest.cut_tensors:
         lines.append(f"  sends {t.row} {'x'.join(map(str, t.shape))} at {t.bits} bits "
                      f"({t.packing})")

@@ -17,6 +17,12 @@ class UnsupportedProblemError(ValueError):
     """A backend cannot solve this kind of problem (mode, size, objectives)."""
 
 
+class DeployError(ValueError):
+    """An exported plan directory (plan.json and its ONNX halves) cannot be served: a file
+    missing, a manifest that breaks the plan.json contract, or ONNX halves that disagree
+    with it."""
+
+
 class SolverError(RuntimeError):
     """A backend failed or broke its contract (for example returned an infeasible plan)."""
 

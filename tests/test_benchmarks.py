@@ -13,7 +13,7 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = ["bench_augmecon.py", "bench_exact.py", "bench_heuristics.py", "bench_limits.py",
-           "bench_packing.py", "snapshot_fronts.py"]
+           "bench_packing.py", "bench_serve.py", "snapshot_fronts.py"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

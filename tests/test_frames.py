@@ -272,17 +272,22 @@ def test_entries_and_frames_built_in_code_are_checked():
 
 
 # ------------------------------------------------------------------------------ fuzz
-def fuzz_cases(rng):
-    """(label, data) pairs, every one malformed: at least 1,000."""
-    frame = sample_frame(2)
-    valid = encode_frame(frame)
+def cut_cases(rng, valid, random_count=200):
+    """(label, data) pairs made from the valid frame `valid`: every cut of it, its body cut
+    under a matching length, 100 wrong lengths, and `random_count` strings of random bytes."""
     body = valid[4:]
     cases = [(f"cut at {k}", valid[:k]) for k in range(len(valid))]
     cases += [(f"body cut at {k}", struct.pack("<I", k) + body[:k]) for k in range(len(body))]
     for delta in rng.choice(np.r_[-len(body):0, 1:3 * len(body)], 100, replace=False):
         cases.append((f"length {delta:+d}", struct.pack("<I", len(body) + int(delta)) + body))
-    for n in rng.integers(0, 160, 200):
+    for n in rng.integers(0, 160, random_count):
         cases.append((f"{n} random bytes", rng.bytes(int(n))))
+    return cases
+
+
+def fuzz_cases(rng):
+    """(label, data) pairs, every one malformed: at least 1,000."""
+    cases = cut_cases(rng, encode_frame(sample_frame(2)))
     for n in rng.integers(1, 160, 200):     # random after a plausible header
         tail = rng.bytes(int(n))
         head = b"MSPL" + struct.pack("<BBH", 1, int(rng.integers(1, 3)), int(rng.integers(1, 9)))

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import (
+    DeployError,
     ExportError,
     OptionError,
     ProblemError,
@@ -24,13 +25,14 @@ from . import (
     list_profiles,
     plot,
     profile_model,
+    serve,
     solve,
     sweep,
 )
 from .options import UsageError, cli_message
 
 COMMANDS = (solve, compare, sweep, dynamic, plot, export, info, profile_model, list_profiles,
-            codecs)
+            codecs, serve)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return 141  # as a Unix tool killed by SIGPIPE
     except (UsageError, OptionError, ProfileError, ProblemError, UnsupportedProblemError,
-            ExportError, OSError) as exc:
+            DeployError, ExportError, OSError) as exc:
         if isinstance(exc, OSError):
             text = (f"{exc.filename}: {exc.strerror}" if exc.filename is not None
                     else exc.strerror or str(exc))

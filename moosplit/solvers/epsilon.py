@@ -73,6 +73,20 @@ class _Origins:
                         self.codec[index], self.incumbent[index])
 
 
+class _Chain(Sequence):
+    """A deferred pass's block: the first `length` released Labels of the pass (shared
+    by every split) followed by one split's own sent Labels, indexed as one list."""
+
+    def __init__(self, released: list[Labels], length: int, sent: list[Labels]) -> None:
+        self.released, self.length, self.sent = released, length, sent
+
+    def __len__(self) -> int:
+        return self.length + len(self.sent)
+
+    def __getitem__(self, j: int) -> Labels:  # type: ignore[override]
+        return self.released[j] if j < self.length else self.sent[j - self.length]
+
+
 class _ClosedOracle:
     """Lexicographic minima over the DP's closed plans (a table lookup per query).
 
@@ -227,6 +241,73 @@ class Epsilon(Solver):
             context.report(k, high, "nodes")
         return _Passes(blocks, closed, complete, sum(len(labels) for labels in steps))
 
+    def _deferred_prefix(self, problem: SplitProblem, dp: BitDP, context: SolveContext
+                         ) -> _Passes:
+        """The prefix pass with deferred bits (docs/solvers.md, *Deferred bits*): a
+        node's bits enter the labels when its output is released (no split from then on
+        sends it); split n adds the nodes whose outputs it sends, exactly, and closes."""
+        low, high = problem.split_bounds
+        walk = cost_model(problem.profile).prefix_walk(high)
+        rows = np.arange(problem.profile.n_rows)
+        end = problem.profile.n_rows
+        # released at split k: what k-1 held, and k itself, that k no longer holds
+        released_at = [tuple(sorted((set(walk.steps[k - 2].frontier if k > 1 else ()) | {k})
+                                    - set(walk.steps[k - 1].frontier)))
+                       for k in range(1, len(walk.steps) + 1)]
+        order = [i for nodes in released_at for i in nodes]
+        floor = dp.edge_latency_floor()
+        cum = np.cumsum(floor)[:high + 1]
+        close = np.full(high + 1, np.inf)
+        close[max(low, 1):] = dp.prefix_close_latency_floors()[max(low, 1):high + 1]
+        best = np.minimum.accumulate((cum + close)[::-1])[::-1]
+        split_of = np.repeat(np.arange(1, len(walk.steps) + 1),
+                             [len(nodes) for nodes in released_at]).astype(int)
+        future = None
+        if dp.needs_latency_future:
+            future = (best[split_of] - np.cumsum(floor[order]) if dp.tracks_edge_latency
+                      else best[split_of])
+        released: list[Labels] = []
+        blocks: list[tuple[Sequence[Labels], np.ndarray]] = []
+        closed: list[tuple[int, Closed]] = []
+        labels = 0
+        if low == 0:
+            closed.append((-1, dp.close(None, rows < 0, *walk.prefix_cut(0))))
+            dp.add_incumbents(closed[-1][1].F)
+            blocks.append(([], rows < 0))
+        dp.begin_deferred_pass(len(order), future)
+        previous = None
+        complete = True
+        for k in range(1, len(walk.steps) + 1):
+            if context.expired():
+                complete = False
+                break
+            for node in released_at[k - 1]:
+                previous = dp.release(previous, node)
+                released.append(previous)
+            if previous is not None and not len(previous):
+                break  # every label was bounded or infeasible: no later split can close
+            if k >= low:
+                sent, input_sent = walk.prefix_cut(k)
+                edge = (rows >= 1) & (rows <= k)
+                # what the close adds beyond edge latency and the bits the labels hold
+                # (`BitDP.send` adds those): rtt, cloud, the input
+                beyond = dp.close_latency_floor(edge, (), input_sent)
+                chain, labels_k = [], previous
+                rest = float(floor[list(sent)].sum())
+                for j in range(len(sent)):
+                    rest -= floor[sent[j]]
+                    bound = beyond + (rest if dp.tracks_edge_latency else cum[k])
+                    labels_k = dp.send(labels_k, sent[:j + 1], end, float(bound))
+                    chain.append(labels_k)
+                labels += sum(len(x) for x in chain)
+                block = _Chain(released, len(released), chain)
+                closed.append((len(block) - 1, dp.close(labels_k, edge, sent, input_sent)))
+                dp.add_incumbents(closed[-1][1].F)
+                blocks.append((block, edge))
+            context.report(k, high, "nodes")
+        labels += sum(len(x) for x in released)
+        return _Passes(blocks, closed, complete, labels)
+
     def _cut(self, problem: SplitProblem, dp: BitDP, context: SolveContext) -> _Passes:
         costs = cost_model(problem.profile)
         try:
@@ -285,7 +366,12 @@ class Epsilon(Solver):
         """Every DP pass of the problem, bounded by the incumbents, and the oracle over
         their closed vectors and the incumbents."""
         dp.add_incumbents(incumbents.F)
-        passes = (self._prefix if problem.mode == "prefix" else self._cut)(problem, dp, context)
+        if problem.mode == "cut":
+            passes = self._cut(problem, dp, context)
+        elif dp.defers:
+            passes = self._deferred_prefix(problem, dp, context)
+        else:
+            passes = self._prefix(problem, dp, context)
         return passes, _ClosedOracle(dp, passes, incumbents)
 
     # ---------------------------------------------------------------- solve

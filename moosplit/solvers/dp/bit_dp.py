@@ -119,6 +119,7 @@ class BitDP:
         self._latency_future = np.zeros(1)
         self._future_peak = np.zeros(0)
         self._budget_floors: BudgetFloors | None = None
+        self._closing_future: float | None = None
         if self.certified:
             self._drop_dominated_choices()
 
@@ -185,6 +186,66 @@ class BitDP:
         self._budget_floors = None
         if closes is not None and self.uses_budget_floors and len(walk.steps):
             self._budget_floors = self._build_budget_floors(walk, np.asarray(closes, bool))
+
+    @property
+    def defers(self) -> bool:
+        """Whether a prefix pass may defer each node's bits until the node's output is
+        released (:meth:`begin_deferred_pass`): nothing tracks working sets (no memory
+        objective or bound). Budget floors need held bits, so a budgeted query under an
+        error bound alone goes without them (docs/solvers.md, *Deferred bits*)."""
+        return "peak" not in self.dims
+
+    def begin_deferred_pass(self, n_steps: int, latency_future: np.ndarray | None) -> None:
+        """Start a deferred prefix pass of `n_steps` released nodes (docs/solvers.md,
+        *Deferred bits*): labels hold no bits; a node enters them when its output is
+        released (:meth:`release`), and each split adds its cut tensors' nodes
+        (:meth:`send`). latency_future[p]: after the pass's p-th release, a lower bound on
+        a completed label's latency minus its edge latency sum (the whole latency if labels
+        do not track one)."""
+        self.budget.begin_pass()
+        self._n_steps, self._position = max(1, n_steps), 0
+        self._future_peak = np.zeros(0)
+        self._budget_floors = None
+        if latency_future is not None:
+            self._latency_future = np.asarray(latency_future, float)
+        elif self.needs_latency_future:
+            raise ValueError("this pass needs latency_future (a latency band is in use)")
+
+    def release(self, previous: Labels | None, node: int) -> Labels:
+        """A deferred pass: add `node`, whose output no later split sends or holds."""
+        return self.advance(previous, WalkStep(node, (), False, (), ()))
+
+    def send(self, previous: Labels | None, nodes: tuple[int, ...], end: int,
+             latency_future: float) -> Labels:
+        """A deferred pass's close: add `nodes[-1]`, the last of the sent nodes
+        `nodes` (the earlier ones are in `previous`), holding their bits as one group
+        released at `end`. No merging (each split's close is a branch of its own, and the
+        pass's slack is spent along the releases); `latency_future` bounds what the close
+        adds beyond the labels' edge latency sums (the whole latency if untracked)."""
+        step = WalkStep(nodes[-1], (), False, nodes, (end,) * len(nodes))
+        self._closing_future = latency_future
+        try:
+            return self.advance(previous, step)
+        finally:
+            self._closing_future = None
+
+    @property
+    def _sends_as_latency(self) -> bool:
+        """Whether the bits a deferred close sends matter only through latency: one codec,
+        and nothing else (tx_bytes, energy, throughput) reads them or edge latency."""
+        used = set(self.problem.objectives) | set(self.problem.constraints)
+        return self.n_codecs == 1 and used <= {"latency_ms", "error", "edge_macs"}
+
+    def _send_key(self, sums: np.ndarray, held: np.ndarray) -> np.ndarray:
+        """A deferred close's dominance key when sent bits matter only through latency:
+        edge latency plus the time to send what is held, as one column (exact: the close
+        adds the same rtt, cloud time and input transmission to every label)."""
+        send = transmit_ms(held[:, :, 0].sum(axis=1), self.problem.network)
+        key = sums.copy()
+        if "edge_ms" in self.dims:
+            key[:, self.dims.index("edge_ms")] += send
+            return key
+        return np.column_stack([key, send])
 
     @property
     def uses_budget_floors(self) -> bool:
@@ -269,8 +330,13 @@ class BitDP:
                ) -> np.ndarray:
         """A lower bound on `objective` over every completion of each label (`sums`); for
         latency, with the labels themselves given, also the budget floors."""
-        future = self._latency_future[min(self._position, len(self._latency_future) - 1)]
+        future = (self._closing_future if self._closing_future is not None else
+                  self._latency_future[min(self._position, len(self._latency_future) - 1)])
         floor = objective_floor(objective, sums, self.dims, future)
+        if objective == "latency_ms" and self._closing_future is not None and labels:
+            # a deferred close sends what the labels hold (at best under the best codec)
+            return floor + transmit_ms(labels.held.sum(axis=1).min(axis=1),
+                                       self.problem.network)
         if objective != "latency_ms" or self._budget_floors is None or labels is None:
             return floor
         step = min(self._position, self._n_steps - 1)
@@ -300,14 +366,20 @@ class BitDP:
         index = np.flatnonzero(self._within_bounds(labels.sums))
         future_peak = self._future_peak[min(self._position, len(self._future_peak) - 1)] \
             if len(self._future_peak) else 0.0
-        key = np.column_stack([dominance_key(labels.sums[index], self.dims, future_peak),
-                               held_key(labels.held[index])])
+        if self._closing_future is not None and self._sends_as_latency:
+            key = self._send_key(labels.sums[index], labels.held[index])
+        else:
+            key = np.column_stack([dominance_key(labels.sums[index], self.dims,
+                                                 future_peak),
+                                   held_key(labels.held[index])])
         kept = nondominated_rows(key)
         # bounding after dominance: it tests every label against incumbents, and fewer
         # labels are left by now (a label dominated by a beaten one is beaten too)
         beaten = self._beaten(labels.take(index[kept]))
         self.bounded += int(beaten.sum())
         kept = kept[~beaten]
+        if self._closing_future is not None:
+            return labels.take(index[np.sort(kept)])
         width = (self.budget.width(kept.size, self._n_steps - self._position)
                  if self.certified else None)
         if width is not None:

@@ -329,6 +329,35 @@ def test_a_bundled_architecture_by_name(tmp_path):
     np.testing.assert_allclose(got, runner.run(x)[names[-1]][0], atol=ATOL, rtol=RTOL)
 
 
+@pytest.mark.parametrize("name", ["skip", "onnx"])
+def test_moosplit_serve_answers_the_exported_plan(models, tmp_path, name):
+    """The cloud half of `serve` loads the directory and answers frames of the edge half's
+    outputs at the plan's bits with the model's output (float16 frames at 16 bits)."""
+    from moosplit.deploy import CloudHalf, Frame, FrameKind, TensorEntry
+
+    runner, problem = models[name]
+    names = problem.profile.names
+    for k, nodes in enumerate([names[1:4], ()]):
+        folder = tmp_path / str(k)
+        manifest = export_plan(problem, plan_of(problem, nodes), runner, folder)
+        x = sample(6)
+        values = {manifest.input.name: x}
+        if manifest.edge.file:
+            edge = ort.InferenceSession(str(folder / manifest.edge.file))
+            values.update(zip(manifest.edge.outputs, edge.run(None, {manifest.input.name: x}),
+                              strict=True))
+        entries = tuple(TensorEntry.from_values(t.row, values[t.edge_name], t.bits)
+                        for t in manifest.cut_tensors)
+        half = CloudHalf.load(folder)
+        answer = half.answer(Frame(FrameKind.TENSORS, entries))
+        assert answer.kind == FrameKind.RESULT
+        (result,) = answer.tensors
+        assert result.name == manifest.cloud.outputs[0].name
+        full = runner.run(x)[names[-1]][0]
+        np.testing.assert_allclose(result.values(), full, rtol=5e-3,
+                                   atol=5e-3 * np.abs(full).max())
+
+
 # --------------------------------------------------------------------------- quantisation
 def distinct_levels(array: np.ndarray) -> int:
     """The most distinct values in one output channel (axis 0)."""

@@ -434,6 +434,46 @@ def test_a_plan_of_another_model_is_refused(models, tmp_path):
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+class Awkward(torch.nn.Module):
+    """A shape computation (size) and an output modified in place after another read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 2, 3)
+        self.fc = torch.nn.Linear(74, 2)
+
+    def forward(self, x):
+        y = self.conv(x)
+        n = y.size(0)
+        z = torch.relu(y)
+        total = z.sum((2, 3))
+        z.mul_(2)
+        return self.fc(torch.cat([total, z.view(n, -1)], 1))
+
+
+def test_what_cannot_be_sent_is_refused(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runner = trace_module(Awkward().eval(), SHAPE, name="awkward")
+        profile = build_profile(runner, errors=None, measurement=Measurement(0, 1))
+    assert profile.names[1:4] == ("conv", "size", "relu")
+    problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10), mode="cut")
+    with pytest.raises(ExportError, match=r"^row 'relu' is a cut tensor of this plan but is "
+                                          r"modified in place by a later operator"):
+        export_plan(problem, plan_of(problem, ("conv", "relu")), runner, tmp_path)
+    with pytest.raises(ExportError, match=r"^row 'size' is a cut tensor of this plan but holds "
+                                          r"no tensor that can be sent"):
+        export_plan(problem, plan_of(problem, ("conv", "size", "relu")), runner, tmp_path)
+    # with both on the edge, nothing awkward is sent, and the split computes the model
+    plan = plan_of(problem, profile.names[1:-2])
+    manifest = export_plan(problem, plan, runner, tmp_path)
+    # mul_'s own value is read by no row: a sink, so a model output sent to the host
+    assert [t.row for t in manifest.cut_tensors] == ["sum_1", "mul_", "view"]
+    x = sample(8)
+    got = run_split(tmp_path, manifest, x)
+    np.testing.assert_allclose(got["fc"], runner.run(x)["fc"][0], atol=ATOL, rtol=RTOL)
+
+
 def test_a_plan_that_is_not_of_the_problem_is_refused(models, tmp_path):
     runner, problem = models["skip"]
     with pytest.raises(ProblemError, match="closed under predecessors"):

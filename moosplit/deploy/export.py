@@ -118,6 +118,7 @@ def export_plan(
     sent = outputs if edge_only else [row for row in cut if row != names[0]]
 
     onnx_source = hasattr(runner, "to_onnx")
+    modified: set[str] = set()  # rows whose value a later in-place operator changes
     if onnx_source:
         quantised, tensors = runner.to_onnx(weight_bits)
     else:
@@ -125,18 +126,20 @@ def export_plan(
 
         gm, row_values = runner.export_module(weight_bits)
         tensors = tensor_names(row_values)
+        modified = {row for row, value in row_values.items() if value.modified}
     samples, origin = _samples(runner, calibration, calibration_samples, seed,
                                bool(activation_bits))
     first, ranges = _observe(runner, samples, weight_bits, activation_bits)
     grids = {}
     for row, bits in activation_bits.items():
-        for name, (top, low) in zip(tensors[row], ranges[row], strict=False):
-            if np.issubdtype(first[row][tensors[row].index(name)].dtype, np.floating):
+        for name, array, (top, low) in zip(tensors[row], first[row], ranges[row],
+                                           strict=False):
+            if np.issubdtype(array.dtype, np.floating):
                 grids[name] = grid(top, low >= 0, bits)
     arrays = {n: a for row in names for n, a in zip(tensors[row], first[row], strict=False)}
     batch = profile.batch
     for row in cut:
-        _check_sendable(row, tensors[row], first[row], batch)
+        _check_sendable(row, tensors[row], first[row], batch, row in modified)
 
     if onnx_source:
         input_name = quantised.graph.input[0].name
@@ -192,8 +195,8 @@ def export_plan(
 
 def check_model(profile: Profile, graph: Any) -> None:
     """ExportError unless `profile` describes the model read as `graph` (a profiler
-    LayerGraph): the same rows, in the same order, with the same inputs and the same
-    output sizes per sample. The message names the first mismatch."""
+    LayerGraph): the same rows, reading the same rows, with the same output sizes per
+    sample. The message names the first mismatch, in the profile's order."""
     where = f"the profile {profile.source} does not describe model {graph.model}"
     rows = {name: k for k, name in enumerate(graph.names)}
     for i, name in enumerate(profile.names):
@@ -302,11 +305,13 @@ def _per_sample(row: str, array: np.ndarray, batch: int) -> list[int]:
 
 
 def _check_sendable(row: str, names: tuple[str, ...], arrays: tuple[np.ndarray, ...],
-                    batch: int) -> None:
-    """ExportError unless the cut tensor of `row` is one batch-first float tensor."""
-    if len(names) != 1 or len(arrays) != 1:
-        what = ("holds no tensor that can be sent (a shape computation, or an output "
-                "modified in place later)" if not names else f"holds {len(arrays)} tensors")
+                    batch: int, modified: bool) -> None:
+    """ExportError unless the cut tensor of `row` is one batch-first float tensor that
+    nothing modifies in place later."""
+    if len(names) != 1 or len(arrays) != 1 or modified:
+        what = ("is modified in place by a later operator" if modified else
+                "holds no tensor that can be sent (a shape computation)" if not names
+                else f"holds {len(arrays)} tensors")
         raise ExportError(f"row {row!r} is a cut tensor of this plan but {what}; choose a "
                           "plan that keeps it and its readers on one side")
     if not np.issubdtype(arrays[0].dtype, np.floating):

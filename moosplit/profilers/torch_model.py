@@ -257,9 +257,10 @@ class TorchModel:
         In the copy, the weights of the rows in `weight_bits` are fake-quantised as
         :meth:`run` would, and the in-place operators :meth:`run` runs out of place are
         made out of place for good. Each row maps to the node of the copy whose value is its
-        output (an ``output`` row: the node it returns) and how many tensors that value
-        holds (0 for a row holding no tensor, such as ``x.size(0)``, and for a row whose
-        output a later operator modifies in place: neither can be sent).
+        output (an ``output`` row: the node it returns), how many tensors that value holds
+        (0 for a row holding no tensor, such as ``x.size(0)``, or a dict), and whether a
+        later operator modifies it in place (then it cannot be sent: the value would be
+        read after the change).
         """
         import copy
 
@@ -273,8 +274,8 @@ class TorchModel:
                 _make_out_of_place(gm, nodes[row.node.name], row.out_of_place)
             metas = _tensor_metas(source.meta.get("tensor_meta"))
             flat = not isinstance(source.meta.get("tensor_meta"), dict)
-            count = 0 if row.copy or not flat else len(metas)
-            values[row.name] = RowValue(nodes[source.name], count)
+            values[row.name] = RowValue(nodes[source.name], len(metas) if flat else 0,
+                                        row.copy)
         gm.recompile()
         return gm, values
 
@@ -351,10 +352,12 @@ class TorchModel:
 @dataclass(frozen=True)
 class RowValue:
     """Where a row's output is in the module :meth:`TorchModel.export_module` returns: the
-    fx node computing it, and the number of tensors its value holds (0: nothing to send)."""
+    fx node computing it, the number of tensors its value holds (0: nothing to send), and
+    whether a later operator modifies it in place."""
 
     node: Any
     tensors: int
+    modified: bool = False
 
 
 @dataclass(frozen=True)

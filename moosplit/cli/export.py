@@ -13,7 +13,7 @@ from ..results.front import Front
 from ..results.front_csv import read_front
 from ..results.selection import PICK_GRAMMAR, parse_pick
 from .options import ProfileAsOption, add_problem_options, build_problem
-from .profile_model import parse_shape
+from .profile_model import as_cli_errors, parse_shape
 
 COMMAND = "export"
 """The command this module implements."""
@@ -84,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
     problem = build_problem(args)
     front = read_front(args.front, problem)
     index = chosen(front, args.row, args.pick)
-    manifest = export_plan(problem, front.plan(index), args.model, out,
-                           input_shape=parse_shape(args.input_shape), seed=args.seed,
-                           calibration=args.calibration, calibration_samples=args.samples,
-                           profile_name=args.profile)
+    with as_cli_errors(args.quiet):  # the profiler's notes on the model print as warnings
+        manifest = export_plan(problem, front.plan(index), args.model, out,
+                               input_shape=parse_shape(args.input_shape), seed=args.seed,
+                               calibration=args.calibration,
+                               calibration_samples=args.samples, profile_name=args.profile)
     if not args.quiet:
         print(report(manifest, out, index), file=sys.stderr)
     return 0

@@ -80,7 +80,7 @@ def residual_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def residual(residual_path):
-    return load_onnx(residual_path, batch=2)
+    return load_onnx(residual_path, batch=2, fuse=False)
 
 
 @pytest.fixture(scope="module")
@@ -219,8 +219,8 @@ def _spatial(tmp_path: Path) -> Path:
 def test_dynamic_spatial_dims_need_input_shape(tmp_path):
     path = _spatial(tmp_path)
     with pytest.raises(ProfileError, match=r"'x'.*dynamic dimensions \[2, 3\].*'H', 'W'"):
-        load_onnx(path)
-    model = load_onnx(path, input_shape=(3, 17, 21))
+        load_onnx(path, fuse=False)
+    model = load_onnx(path, input_shape=(3, 17, 21), fuse=False)
     assert model.graph.input_shape == (1, 3, 17, 21)
     # (17 - 3) // 2 + 1 = 8, (21 - 3) // 2 + 1 = 10
     assert model.graph.out_elems.tolist() == [3 * 17 * 21, 2 * 8 * 10]
@@ -232,18 +232,18 @@ def test_dynamic_spatial_dims_need_input_shape(tmp_path):
 def test_input_shape_must_fit_the_model(tmp_path):
     path = _spatial(tmp_path)
     with pytest.raises(ProfileError, match="dimension 1"):
-        load_onnx(path, input_shape=(4, 16, 16))
+        load_onnx(path, input_shape=(4, 16, 16), fuse=False)
     with pytest.raises(ProfileError, match="3 dimensions"):
-        load_onnx(path, input_shape=(16, 16))
+        load_onnx(path, input_shape=(16, 16), fuse=False)
 
 
 def test_fixed_batch_conflict(tmp_path):
     nodes = [helper.make_node("Relu", ["x"], ["y"], name="r")]
     path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [1, 4])],
                  [helper.make_tensor_value_info("y", F, [1, 4])], name="fixed")
-    assert load_onnx(path).graph.input_shape == (1, 4)
+    assert load_onnx(path, fuse=False).graph.input_shape == (1, 4)
     with pytest.raises(ProfileError, match="fixed batch"):
-        load_onnx(path, batch=2)
+        load_onnx(path, batch=2, fuse=False)
 
 
 def test_two_inputs_are_refused(tmp_path):
@@ -252,7 +252,7 @@ def test_two_inputs_are_refused(tmp_path):
     path = _save(tmp_path, nodes, inputs, [helper.make_tensor_value_info("y", F, [1, 4])],
                  name="two")
     with pytest.raises(ProfileError, match=r"exactly one input.*2 \('a', 'b'\)"):
-        load_onnx(path)
+        load_onnx(path, fuse=False)
 
 
 # --------------------------------------------------------- operators without formula
@@ -264,7 +264,7 @@ def test_unknown_operators_get_fallback_note_and_warning(tmp_path):
                  [helper.make_tensor_value_info("d", F, ["N"])], name="custom",
                  extra_opsets=[helper.make_opsetid("com.microsoft", 1)])
     with pytest.warns(UserWarning) as record:
-        model = load_onnx(path, batch=2)
+        model = load_onnx(path, batch=2, fuse=False)
     messages = " | ".join(str(w.message) for w in record)
     assert "com.microsoft:Gelu" in messages and "Det" in messages
     assert record[0].filename == __file__  # points at the caller of load_onnx
@@ -298,7 +298,7 @@ def test_constant_subgraphs_are_folded(tmp_path):
                  name="folding")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = load_onnx(path, batch=3)
+        model = load_onnx(path, batch=3, fuse=False)
     g = model.graph
     assert g.names == ("x", "reshape", "add", "scale")
     assert g.inputs == ((), ("x",), ("reshape",), ("add",))
@@ -319,7 +319,7 @@ def test_unsorted_file_and_dead_nodes(tmp_path):
     path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, ["N", 4])],
                  [helper.make_tensor_value_info("y", F, ["N", 4])], name="unsorted")
     with pytest.warns(UserWarning, match="dropped 1 node"):
-        model = load_onnx(path)
+        model = load_onnx(path, fuse=False)
     assert model.graph.names == ("x", "first", "second")
     assert "dead" in model.graph.notes[0]
 
@@ -331,11 +331,11 @@ def test_matmul_with_constant_weight_is_linear(tmp_path):
              helper.make_node("Transpose", ["y"], ["y2"], name="t", perm=[1, 0])]
     path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [1, 6])],
                  [helper.make_tensor_value_info("z", F, [1, 1])], [_init("w", w)], name="mm")
-    g = load_onnx(path).graph
+    g = load_onnx(path, fuse=False).graph
     assert g.names == ("x", "mm", "t", "outer")
     assert g.ops == ("input", "linear", "transpose", "matmul")
     assert g.macs.tolist() == [0, 30, 0, 5]
-    model = load_onnx(path)
+    model = load_onnx(path, fuse=False)
     (k,) = model.weights("mm")
     np.testing.assert_array_equal(k, w.T)
 
@@ -358,7 +358,7 @@ def ppocr():
     path = _ppocr_cls()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = load_onnx(path, input_shape=(3, 48, 192))
+        model = load_onnx(path, input_shape=(3, 48, 192), fuse=False)
     return path, model
 
 
@@ -401,7 +401,7 @@ def test_rows_in_several_gate_groups(residual_path, x2, monkeypatch):
     from moosplit.profilers import onnx_model
 
     monkeypatch.setattr(onnx_model, "QUANT_GROUP_ROWS", 2)
-    model = load_onnx(residual_path, batch=2)
+    model = load_onnx(residual_path, batch=2, fuse=False)
     plain = model.run(x2)
     first = model.run(x2, activation_bits={"Relu_0": 4})
     both = model.run(x2, activation_bits={"Relu_0": 4, "gap": 3})
@@ -420,7 +420,7 @@ def test_grouped_conv_transpose(tmp_path):
     path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [1, 4, 3, 3])],
                  [helper.make_tensor_value_info("y", F, [1, 6, 6, 6])], [_init("w", w)],
                  name="convt")
-    model = load_onnx(path)
+    model = load_onnx(path, fuse=False)
     assert model.graph.ops[1] == "convtranspose"
     assert model.graph.out_elems[1] == 6 * 6 * 6
     assert model.graph.macs[1] == 4 * 3 * 3 * (3 * 2 * 2)  # input elements x C_out/g x k
@@ -443,9 +443,9 @@ def test_corrupt_file_and_messages_name_the_parameter(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")
     with pytest.raises(ProfileError, match=f"{bad}: not a readable ONNX model"):
-        load_onnx(bad)
+        load_onnx(bad, fuse=False)
     with pytest.raises(ProfileError, match=r"input_shape must be given: input 'x' has dynamic"):
-        load_onnx(_spatial(tmp_path))
+        load_onnx(_spatial(tmp_path), fuse=False)
 
 
 def test_model_outputs_read_inside_or_passed_through_get_output_rows(tmp_path):
@@ -459,7 +459,7 @@ def test_model_outputs_read_inside_or_passed_through_get_output_rows(tmp_path):
     path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, ["N", 3, 2, 2])],
                  outputs, [_init("w", w)], name="outs")
     with pytest.warns(UserWarning) as record:
-        model = load_onnx(path, batch=2)
+        model = load_onnx(path, batch=2, fuse=False)
     g = model.graph
     assert g.names == ("x", "conv", "relu", "output:c", "output:x")
     assert g.ops == ("input", "conv", "relu", "output", "output")
@@ -495,7 +495,7 @@ def test_every_output_of_a_row_is_returned_and_quantised_on_its_own_scale(tmp_pa
     path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [2, 4])],
                  [helper.make_tensor_value_info("y", F, [2, 4])],
                  [_init("s", scale), _init("sizes", np.array([1, 3], np.int64))], name="split")
-    model = load_onnx(path, batch=2)
+    model = load_onnx(path, batch=2, fuse=False)
     assert model.graph.out_elems.tolist() == [4, 4, 4, 1, 4]
     x = np.random.default_rng(SEED).standard_normal((2, 4)).astype(np.float32)
     split = model.run(x)["split"]
@@ -524,7 +524,7 @@ def test_loop_body_nodes_never_pass_for_rows(tmp_path):
                  [helper.make_tensor_value_info("y", F, None)],
                  [_init("w", w), _init("trip", np.array(3, np.int64))], name="loop")
     with pytest.warns(UserWarning, match="Loop"):
-        model = load_onnx(path)
+        model = load_onnx(path, fuse=False)
     assert model.graph.names == ("x", "conv", "loop")
     (loop,) = [n for n in model._loaded.model.graph.node if n.op_type == "Loop"]
     inner = [n.name for n in loop.attribute[0].g.node]
@@ -555,7 +555,7 @@ def test_shape_arguments_and_generated_tensors_are_not_weights(tmp_path):
              _init("cg", np.ones((1, 3), np.float32) * np.float32(0.5))]
     path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [1, 2, 2, 2])],
                  [helper.make_tensor_value_info("y", F, [1, 3])], inits, name="shapes")
-    model = load_onnx(path)
+    model = load_onnx(path, fuse=False)
     g = model.graph
     assert g.names == ("x", "resize", "add", "mul", "reshape", "fc")
     assert g.weight_elems.tolist() == [0, 0, 0, 0, 0, 96 + 3]  # Gemm B and C only
@@ -571,7 +571,7 @@ def test_unquantised_matrix_weights_are_noted(tmp_path):
                  [_init("w", np.ones((3, 4), np.float32)), _init("c", np.ones((2, 3), np.float32))],
                  name="gemm_c")
     with pytest.warns(UserWarning, match=r"not quantised.*werr leaves them out.*fc \(c 2x3\)"):
-        model = load_onnx(path, batch=2)
+        model = load_onnx(path, batch=2, fuse=False)
     assert model.graph.weight_elems.tolist() == [0, 12 + 6]
     assert [w.shape for w in model.weights("fc")] == [(3, 4)]
 
@@ -582,4 +582,4 @@ def test_layer_normalisation_counts_four_macs_per_element(tmp_path):
                  [helper.make_tensor_value_info("y", F, [1, 4, 8])],
                  [_init("g", np.ones(8, np.float32)), _init("b", np.zeros(8, np.float32))],
                  name="ln", opset=17)
-    assert load_onnx(path).graph.macs.tolist() == [0, 4 * 32]
+    assert load_onnx(path, fuse=False).graph.macs.tolist() == [0, 4 * 32]

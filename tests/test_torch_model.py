@@ -94,7 +94,7 @@ EXPECTED = [
 @pytest.fixture(scope="module")
 def resnet() -> tuple[ResNet, TorchModel]:
     net = make_resnet()
-    return net, trace_module(net, SHAPE, name="tiny-resnet")
+    return net, trace_module(net, SHAPE, name="tiny-resnet", fuse=False)
 
 
 def test_structure_of_residual_network(resnet) -> None:
@@ -116,7 +116,7 @@ def test_structure_of_residual_network(resnet) -> None:
 
 
 def test_per_sample_counts_do_not_depend_on_batch() -> None:
-    model = trace_module(make_resnet(), (3, *SHAPE[1:]))
+    model = trace_module(make_resnet(), (3, *SHAPE[1:]), fuse=False)
     assert model.graph.batch == 3
     assert model.graph.out_elems.tolist() == [e[2] for e in EXPECTED]
     assert model.graph.macs.tolist() == [e[4] for e in EXPECTED]
@@ -125,7 +125,7 @@ def test_per_sample_counts_do_not_depend_on_batch() -> None:
 def test_model_name_defaults_to_class_and_training_flag_is_kept() -> None:
     net = make_resnet()
     net.train()
-    model = trace_module(net, SHAPE)
+    model = trace_module(net, SHAPE, fuse=False)
     model.run(batch())
     assert model.graph.model == "ResNet"
     assert all(m.training for m in net.modules())
@@ -137,7 +137,7 @@ def test_two_inputs_are_refused() -> None:
             return a + b
 
     with pytest.raises(ProfileError, match="exactly one tensor input"):
-        trace_module(TwoInputs(), (1, 4))
+        trace_module(TwoInputs(), (1, 4), fuse=False)
 
 
 def test_data_dependent_control_flow_is_refused() -> None:
@@ -148,7 +148,7 @@ def test_data_dependent_control_flow_is_refused() -> None:
             return -x
 
     with pytest.raises(ProfileError, match="fx-traceable") as info:
-        trace_module(Branchy(), (1, 4))
+        trace_module(Branchy(), (1, 4), fuse=False)
     assert "moosplit profile MODEL.onnx" in str(info.value)
 
 
@@ -158,7 +158,7 @@ def test_unknown_operator_warns_and_counts_one_mac_per_output_element() -> None:
             return torch.cumsum(x, 1) * 2
 
     with pytest.warns(UserWarning, match="cumsum"):
-        model = trace_module(Cumulative(), (2, 5, 3))
+        model = trace_module(Cumulative(), (2, 5, 3), fuse=False)
     assert model.graph.ops == ("input", "cumsum", "mul")
     assert model.graph.macs.tolist() == [0, 15, 15]
     assert len(model.graph.notes) == 1 and "cumsum" in model.graph.notes[0]
@@ -235,7 +235,7 @@ def test_weights_of_rows(resnet) -> None:
 def test_conv_transpose_weights_have_output_channels_first() -> None:
     torch.manual_seed(0)
     net = nn.Sequential(nn.ConvTranspose2d(4, 6, 3, groups=2, bias=False))
-    model = trace_module(net, (1, 4, 5, 5))
+    model = trace_module(net, (1, 4, 5, 5), fuse=False)
     g = model.graph
     assert g.ops[1] == "convtranspose"
     assert g.macs[1] == 4 * 5 * 5 * 3 * 9  # input elements x out_channels/groups x kernel
@@ -258,7 +258,7 @@ def test_conv_transpose_weights_have_output_channels_first() -> None:
 def test_in_place_activation_does_not_overwrite_recorded_outputs() -> None:
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(inplace=True), nn.Conv2d(4, 2, 1))
-    model = trace_module(net, (1, 3, 6, 6))
+    model = trace_module(net, (1, 3, 6, 6), fuse=False)
     x = batch((1, 3, 6, 6))
     outputs = model.run(x)
     assert outputs["0"][0].min() < 0  # the conv output before the in-place ReLU
@@ -279,7 +279,7 @@ def test_every_in_place_form_keeps_recorded_outputs() -> None:
 
     torch.manual_seed(0)
     net = InPlace()
-    model = trace_module(net, (1, 3, 6, 6))
+    model = trace_module(net, (1, 3, 6, 6), fuse=False)
     assert model.graph.names == ("x", "conv", "relu", "conv2", "add_", "act")
     outputs = model.run(batch((1, 3, 6, 6)))
     assert outputs["conv"][0].min() < 0 and outputs["conv2"][0].min() < 0
@@ -305,7 +305,7 @@ def test_in_place_on_a_tensor_read_again_later() -> None:
 
     torch.manual_seed(0)
     net = Shared()
-    model = trace_module(net, (1, 3, 6, 6))
+    model = trace_module(net, (1, 3, 6, 6), fuse=False)
     x = batch((1, 3, 6, 6))
     outputs = model.run(x)
     assert outputs["conv"][0].min() < 0
@@ -328,7 +328,7 @@ def test_operator_kinds_and_macs() -> None:
             att = torch.softmax(z @ z.transpose(1, 2), dim=-1)  # (n, 4, 4)
             return att.matmul(z)
 
-    model = trace_module(Ops(), (2, 4, 6, 6))
+    model = trace_module(Ops(), (2, 4, 6, 6), fuse=False)
     g = model.graph
     assert g.names == ("x", "dw", "pool", "flatten", "transpose", "matmul", "softmax",
                        "matmul_1")
@@ -354,7 +354,7 @@ def test_tuples_sizes_and_functional_weights() -> None:
 
     torch.manual_seed(0)
     net = Mixed()
-    model = trace_module(net, (1, 4, 3, 2))
+    model = trace_module(net, (1, 4, 3, 2), fuse=False)
     g = model.graph
     rows = {n: i for i, n in enumerate(g.names)}
     assert g.ops == ("input", "split", "getitem", "getitem", "size", "mul", "view", "linear")
@@ -390,7 +390,7 @@ def test_every_tensor_of_a_multi_output_row_is_returned_and_quantised() -> None:
             a, b = torch.split(x * 3, [1, 3], dim=1)
             return a + b.sum(1, keepdim=True)
 
-    model = trace_module(Two(), (2, 4))
+    model = trace_module(Two(), (2, 4), fuse=False)
     x = batch((2, 4))
     split = model.run(x)["split"]
     assert [t.shape for t in split] == [(2, 1), (2, 3)]
@@ -414,7 +414,7 @@ def test_recurrent_weights_are_quantised_per_output_channel() -> None:
     torch.manual_seed(0)
     net = Recurrent()
     with pytest.warns(UserWarning, match="no MAC formula for operator 'lstm'"):
-        model = trace_module(net, (2, 4, 5))
+        model = trace_module(net, (2, 4, 5), fuse=False)
     weights = model.weights("lstm")
     assert [w.shape for w in weights] == [(24, 5), (24, 6), (24, 6), (24, 6)]  # ih, hh x 2
     assert not any("not quantised" in note for note in model.graph.notes)
@@ -447,7 +447,7 @@ def test_matrix_product_and_elementwise_parameters_are_quantised() -> None:
 
     torch.manual_seed(0)
     net = Products()
-    model = trace_module(net, (2, 4))
+    model = trace_module(net, (2, 4), fuse=False)
     g = model.graph
     assert g.names == ("x", "matmul", "matmul_1", "mul")
     assert g.weight_elems.tolist() == [0, 24, 6, 18]
@@ -480,7 +480,7 @@ def test_weights_that_cannot_be_quantised_are_noted() -> None:
     Masked.__module__ = "torch.nn.masked"
     net = nn.Sequential(Masked(), nn.ReLU())
     with pytest.warns(UserWarning) as record:
-        model = trace_module(net, (1, 4))
+        model = trace_module(net, (1, 4), fuse=False)
     assert any(re.search(r"not quantised.*werr leaves them out.*0 \(4x4\)", str(w.message))
                for w in record)
     assert model.graph.weight_elems[1] == 16 + 4 + 16
@@ -500,7 +500,7 @@ def test_returned_values_read_inside_and_the_input_get_output_rows() -> None:
 
     torch.manual_seed(0)
     with pytest.warns(UserWarning) as record:
-        model = trace_module(Outputs(), (2, 3, 6, 6))
+        model = trace_module(Outputs(), (2, 3, 6, 6), fuse=False)
     g = model.graph
     assert g.names == ("x", "conv", "relu", "output:conv", "output:x")
     assert g.ops == ("input", "conv", "relu", "output", "output")
@@ -527,5 +527,5 @@ def test_returned_values_read_inside_and_the_input_get_output_rows() -> None:
 
 def test_normalisation_macs_follow_the_shared_convention() -> None:
     net = nn.Sequential(nn.LayerNorm(8), nn.GroupNorm(2, 4), nn.RMSNorm(8))
-    model = trace_module(nn.Sequential(nn.Unflatten(1, (4, 8)), *net), (1, 32))
+    model = trace_module(nn.Sequential(nn.Unflatten(1, (4, 8)), *net), (1, 32), fuse=False)
     assert model.graph.macs.tolist() == [0, 0, 4 * 32, 4 * 32, 3 * 32]

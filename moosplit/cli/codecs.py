@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     with as_cli_errors(quiet=False):
         with cwd_importable():
             runner, _ = load_model(args.model, batch=args.batch,
-                                   shape=parse_shape(args.input_shape), seed=args.seed)
+                                   shape=parse_shape(args.input_shape), seed=args.seed,
+                                   fuse=args.fuse)
         shape = runner.graph.input_shape[1:]
         if len(shape) != 3 or shape[0] not in (1, 3):
             raise ProfileError(f"{args.model}: codecs are measured on image inputs (C x H x W "

@@ -68,6 +68,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, writes: str) -> None:
                         help="input shape per sample, e.g. 3x224x224 (needed where the model "
                              "leaves dimensions open; built-in architectures know theirs)")
     parser.add_argument("--batch", type=int, default=1, help="samples per inference (default 1)")
+    parser.add_argument("--no-fuse", dest="fuse", action="store_false",
+                        help="one row per graph node (BatchNorm and activations as rows of "
+                             "their own, ONNX run unoptimised) instead of one row per kernel "
+                             "a deployment runs (default: fused)")
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
@@ -162,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     with as_cli_errors(args.quiet):
         with cwd_importable():
             runner, weights = load_model(args.model, batch=args.batch, shape=shape,
-                                         seed=args.seed)
+                                         seed=args.seed, fuse=args.fuse)
         calibration, origin = None, ""
         if args.errors != "none":
             from ..profilers.calibration import calibration_batch

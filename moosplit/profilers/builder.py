@@ -17,6 +17,7 @@ from ..profiles.schema import (
     weight_error_column,
 )
 from ..progress import ProgressCallback
+from .fusion import fused_metadata
 from .graph import LayerGraph, ModelRunner
 
 HOST = "host"
@@ -138,7 +139,7 @@ def build_profile(
         "cloud_device": HOST if cloud == HOST else cloud.name,
         "edge_ms": edge_how,
         "cloud_ms": cloud_how,
-        "structure": f"read from the model graph by moosplit ({type(runner).__name__}): "
+        "structure": f"read from the model graph by moosplit ({_runner_kind(runner)}): "
                      "out_elems per sample from shape inference, weight_elems from its "
                      "float parameters, macs from one formula per operator",
     }
@@ -172,12 +173,32 @@ def build_profile(
         info["calibration"] = calibration_origin or f"{len(calibration)} samples"
     else:
         info["errors"] = "none: reference precision only (no werr/aerr columns)"
+    info["reference_dtype"] = reference_dtype(runner, timing_batch)
+    fused = fused_metadata(graph)
+    info["fused"] = fused or "none: every row is one node of the model graph"
     if graph.notes:
         info["notes"] = "; ".join(graph.notes)
     info.update(metadata or {})
     frame = pd.DataFrame(columns)
     frame["out_bits"] = [input_bits] + [""] * (graph.n_rows - 1)
     return Profile.from_frame(frame, info, source=graph.model)
+
+
+def _runner_kind(runner: ModelRunner) -> str:
+    inner = getattr(runner, "inner", None)  # a FusedModel's front end
+    return f"{type(inner).__name__}, fused" if inner is not None else type(runner).__name__
+
+
+def reference_dtype(runner: ModelRunner, batch: np.ndarray) -> str:
+    """The float type of the tensors the model passes between rows, at reference
+    precision: the widest over the float outputs of rows 1..N in one run on `batch`
+    (``float32`` for an fp32 ONNX model or torch module). A deployment sends cut tensors
+    in this type unless told otherwise; the cost model charges reference-precision
+    tensors 16 bits (SPEC section 4) whatever it is."""
+    outputs = runner.run(batch)
+    widths = {np.dtype(a.dtype) for name in runner.graph.names[1:] for a in outputs[name]
+              if np.issubdtype(a.dtype, np.floating)}
+    return str(max(widths, key=lambda d: d.itemsize)) if widths else "none"
 
 
 def _structure_columns(graph: LayerGraph) -> dict[str, object]:

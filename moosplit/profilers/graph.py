@@ -28,6 +28,12 @@ class LayerGraph:
     ``notes`` hold warnings raised while reading (an operator without a MAC formula, weights
     that cannot be quantised, model outputs that are constants, ...), which profilers also
     emit as Python warnings and record in the profile's metadata.
+
+    ``fused`` names, per row that covers several of the model's nodes (a convolution with
+    the BatchNorm folded into it and the activation fused into it), all of them in
+    execution order, the row's own included: the row outputs the last one's tensor. Empty
+    for a row that is one node, and for every row (the default, normalised to one ``()``
+    per row) in an unfused graph.
     """
 
     model: str
@@ -39,13 +45,15 @@ class LayerGraph:
     macs: np.ndarray
     input_shape: tuple[int, ...]
     notes: tuple[str, ...] = field(default=())
+    fused: tuple[tuple[str, ...], ...] = field(default=())
 
     def __post_init__(self) -> None:
         for name in ("out_elems", "weight_elems", "macs"):
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.int64))
         n = len(self.names)
+        object.__setattr__(self, "fused", tuple(tuple(f) for f in self.fused) or ((),) * n)
         lengths = {len(self.ops), len(self.inputs), len(self.out_elems),
-                   len(self.weight_elems), len(self.macs)}
+                   len(self.weight_elems), len(self.macs), len(self.fused)}
         if lengths != {n}:
             raise ValueError(f"LayerGraph columns differ in length: {sorted(lengths | {n})}")
 

@@ -10,20 +10,23 @@ from .graph import ModelRunner
 
 
 def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
-               seed: int = 0) -> tuple[ModelRunner, str]:
+               seed: int = 0, fuse: bool = True) -> tuple[ModelRunner, str]:
     """Load a model as a ModelRunner, and say where its weights come from.
 
     `model` is an ONNX file (``.onnx``), the name of a built-in architecture (random
     weights from `seed`), or ``package.module:factory`` naming a function that returns a
     torch.nn.Module. `shape` is the input shape per sample (needed where the model leaves
-    it open); `batch` the samples per inference. Bad input raises ProfileError.
+    it open); `batch` the samples per inference. With `fuse` (the default) rows are the
+    kernels a deployment runs (BatchNorm folded, activations fused into their producers);
+    without, one row per node. Bad input raises ProfileError.
     """
     if model.lower().endswith(".onnx"):
         from .onnx_model import load_onnx
 
         if not Path(model).is_file():
             raise ProfileError(f"{model}: no such ONNX file")
-        return load_onnx(model, batch=batch, input_shape=shape), f"as stored in {model}"
+        return (load_onnx(model, batch=batch, input_shape=shape, fuse=fuse),
+                f"as stored in {model}")
     from .architectures import ARCHITECTURES, build_architecture
 
     if model in ARCHITECTURES:
@@ -34,7 +37,7 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
         per_sample = shape or tuple(info.input_shape)
         origin = (f"random (torchvision's initialisation, seed {seed}): latencies and sizes "
                   "are honest, quantisation errors are not those of trained weights")
-        return trace_module(module, (batch, *per_sample), name=model), origin
+        return trace_module(module, (batch, *per_sample), name=model, fuse=fuse), origin
     if ":" in model:
         from .torch_model import trace_module
 
@@ -56,6 +59,7 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
         if not isinstance(module, torch.nn.Module):
             raise ProfileError(f"{model}: {attr} gave a {type(module).__name__}, not a "
                                "torch.nn.Module")
-        return trace_module(module, (batch, *shape), name=model), f"from {model}"
+        return (trace_module(module, (batch, *shape), name=model, fuse=fuse),
+                f"from {model}")
     raise ProfileError(f"{model}: not an .onnx file, a built-in architecture "
                        f"({', '.join(sorted(ARCHITECTURES))}), nor module:factory")

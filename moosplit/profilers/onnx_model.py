@@ -4,7 +4,9 @@
 returns an :class:`OnnxModel`, the :class:`~moosplit.profilers.graph.ModelRunner` that
 latency measurement and quantisation error use.
 
-How the file becomes rows:
+How the file becomes rows (with ``fuse``, the default, the file is first replaced by the
+graph onnxruntime runs, :func:`runtime_graph`, and activations are then fused into their
+producers by :mod:`moosplit.profilers.fusion`; the rules below read that graph):
 
 - The model must have exactly one graph input that is not an initializer. Its dynamic first
   dimension becomes `batch`; other dynamic dimensions come from `input_shape`.
@@ -35,8 +37,9 @@ How the file becomes rows:
   :attr:`LayerGraph.notes <moosplit.profilers.graph.LayerGraph.notes>` and a warning.
 
 Running (:meth:`OnnxModel.run`, :meth:`OnnxModel.time_nodes`) uses the cleaned model in
-onnxruntime on the CPU with graph optimisations off (nodes map one to one onto rows), one
-intra-op and one inter-op thread, sequential execution.
+onnxruntime on the CPU with graph optimisations off (nodes map one to one onto rows; a
+fused profile's model is already onnxruntime's optimised graph), one intra-op and one
+inter-op thread, sequential execution.
 
 Quantisation follows :func:`moosplit.profilers.quantise.quantise`. Weights: the kernels of
 Conv, ConvTranspose, Gemm, MatMul and LSTM/GRU/RNN (for other operators, float constants
@@ -79,7 +82,8 @@ import numpy as np
 from ..errors import ProfileError, ProfileOptionError
 from ..profiles.schema import REFERENCE_BITS
 from ..progress import ProgressCallback, Reporter
-from .graph import LayerGraph
+from .fusion import fuse_activations
+from .graph import LayerGraph, ModelRunner
 from .onnx_ops import (
     DEFAULT_DOMAINS,
     SHAPE_INPUTS,
@@ -134,13 +138,20 @@ def load_onnx(
     *,
     batch: int = 1,
     input_shape: Sequence[int] | None = None,
-) -> OnnxModel:
+    fuse: bool = True,
+) -> ModelRunner:
     """Read an ONNX model into profile rows, ready to run, time and quantise.
 
     `batch` fixes a dynamic first input dimension; `input_shape` (the input shape without
     the batch, e.g. ``(3, 224, 224)``) fixes the other dynamic ones. Raises
     :class:`~moosplit.errors.ProfileError` for a model moosplit cannot profile (several
     inputs, unknown dimensions, a cycle, ...).
+
+    With `fuse` (the default) the rows are the graph onnxruntime runs after its basic
+    optimisations (:func:`runtime_graph`: BatchNorm folded into convolutions, identities
+    removed), named after the model's nodes, with activations then fused into their
+    producers (:func:`moosplit.profilers.fusion.fuse_activations`). ``fuse=False`` gives
+    one row per node of the file, run with optimisations off (an :class:`OnnxModel`).
 
     Example (a one-node model written on the fly):
         >>> import onnx, tempfile
@@ -152,7 +163,7 @@ def load_onnx(
         >>> folder = tempfile.TemporaryDirectory()
         >>> path = folder.name + "/tiny.onnx"
         >>> onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
-        >>> model = load_onnx(path, batch=2)
+        >>> model = load_onnx(path, batch=2, fuse=False)
         >>> model.graph.names, model.graph.ops, model.graph.out_elems.tolist()
         (('x', 'act'), ('input', 'relu'), [4, 4])
         >>> (y,) = model.run(np.full((2, 4), -1.0, np.float32))["act"]
@@ -173,7 +184,77 @@ def load_onnx(
                            f"{error}); is the file complete, and an ONNX export?") from error
     if model.functions:  # run what onnxruntime runs: model-local functions inlined
         model = onnx.inliner.inline_local_functions(model)
-    return _Reader(model, str(path), batch, input_shape).read(path.stem)
+    if not fuse:
+        return _Reader(model, str(path), batch, input_shape).read(path.stem)
+    optimised, covered = runtime_graph(model, str(path))
+    reader = _Reader(optimised, str(path), batch, input_shape, covered=covered)
+    return fuse_activations(reader.read(path.stem))
+
+
+def runtime_graph(model: Any, source: str = "<model>") -> tuple[Any, dict[str, tuple[str, ...]]]:
+    """The graph onnxruntime runs, named after the model's nodes, and what each node covers.
+
+    onnxruntime optimises `model` at its basic level (``ORT_ENABLE_BASIC``, saved with
+    ``optimized_model_filepath``): constants folded, BatchNorm and constant Add/Mul folded
+    into convolutions, Relu merged into Clip, identities and dropouts removed. These
+    rewrites keep to standard ONNX operators whatever the execution provider, so the MAC
+    formulas, weight axes and fake quantisation read the result as they read any model;
+    the extended level's fused kernels (``com.microsoft`` FusedConv, FusedGemm, ...) would
+    each need their own formulas and could not be fake-quantised between the convolution
+    and its activation. Activations are fused afterwards, the same way in both front ends.
+
+    Before optimising, every node is named as its row would be in the unfused profile;
+    nodes onnxruntime keeps keep that name. Returns the optimised model and, per node
+    that covers several of the model's nodes, their names in execution order (itself
+    included): those its outputs are computed through from its inputs, each removed node
+    claimed by the first node that reads past it.
+    """
+    onnx, ort = _import_onnx(), _import_ort()
+    named = onnx.ModelProto()
+    named.CopyFrom(model)
+    rows = _Reader(named, source, 1, None).name_rows()
+    options = _session_options(ort)
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    with tempfile.TemporaryDirectory(prefix="moosplit-ort-") as folder:
+        options.optimized_model_filepath = os.path.join(folder, "optimised.onnx")
+        try:
+            ort.InferenceSession(named.SerializeToString(), options,
+                                 providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises several unrelated types
+            raise ProfileError(f"{source}: onnxruntime could not load the model to optimise "
+                               f"it: {error}") from error
+        optimised = onnx.load(options.optimized_model_filepath)
+    order = {node.name: k for k, node in enumerate(rows)}
+    producer = {o: node for node in rows for o in node.output if o}
+    claimed = {node.name for node in optimised.graph.node}  # kept nodes cover themselves
+    covered: dict[str, tuple[str, ...]] = {}
+    for node in optimised.graph.node:
+        found = _replaced(node, producer, claimed - {node.name})
+        if not found:
+            continue
+        claimed |= found
+        main = node.name if node.name in found else min(found, key=order.__getitem__)
+        node.name = main
+        if len(found) > 1:
+            covered[main] = tuple(sorted(found, key=order.__getitem__))
+    return optimised, covered
+
+
+def _replaced(node: Any, producer: Mapping[str, Any], claimed: set[str]) -> set[str]:
+    """Names of the original nodes `node` computes its outputs through: walking back from
+    them to its inputs, through nodes onnxruntime removed that no other node `claimed`
+    (and through `node` itself)."""
+    stops = set(node.input)
+    found: set[str] = set()
+    stack = [o for o in node.output if o]
+    while stack:
+        tensor = stack.pop()
+        source = producer.get(tensor)
+        if tensor in stops or source is None or source.name in found or source.name in claimed:
+            continue
+        found.add(source.name)
+        stack.extend(_reads(source))
+    return found
 
 
 @dataclass(frozen=True)
@@ -189,14 +270,27 @@ class _Reader:
     """The steps of :func:`load_onnx`, sharing the model being read."""
 
     def __init__(self, model: Any, source: str, batch: int,
-                 input_shape: Sequence[int] | None) -> None:
+                 input_shape: Sequence[int] | None,
+                 covered: Mapping[str, tuple[str, ...]] | None = None) -> None:
         self.onnx = _import_onnx()
         self.model = model
+        self.covered = covered  # runtime_graph's: the model is onnxruntime's optimised graph
         self.source = source
         self.batch = batch
         self.input_shape = None if input_shape is None else tuple(int(d) for d in input_shape)
         self.notes: list[str] = []
         self.output_nodes: set[int] = set()  # ids of the Identity nodes of output rows
+
+    def name_rows(self) -> list[Any]:
+        """Name every node that would be a row (in place) as its row; those nodes."""
+        graph = self.model.graph
+        data_input = self._data_input()
+        initializers = {t.name for t in graph.initializer}
+        nodes = _topological(graph.node, initializers | {data_input.name}, self.source)
+        rows = self._live(_split_constant_nodes(nodes, initializers)[1])
+        for node, name in zip(rows, _row_names(data_input.name, rows)[1:], strict=True):
+            node.name = name
+        return rows
 
     def read(self, stem: str) -> OnnxModel:
         graph = self.model.graph
@@ -458,11 +552,13 @@ class _Reader:
             inputs=tuple(r.inputs for r in records),
             out_elems=[r.out_elems for r in records],
             weight_elems=[r.weight_elems for r in records],
-            macs=[r.macs for r in records], input_shape=shape, notes=tuple(self.notes))
+            macs=[r.macs for r in records], input_shape=shape, notes=tuple(self.notes),
+            fused=tuple((self.covered or {}).get(n, ()) for n in names))
         return OnnxModel(_Loaded(
             graph=graph, model=clean, rows=tuple(r.row for r in records), constants=constants,
             types=dict(types), input_name=input_name, input_type=elem_type,
-            dynamic_batch=dynamic_batch, opset=_default_opset(self.model)))
+            dynamic_batch=dynamic_batch, opset=_default_opset(self.model),
+            optimised=self.covered is not None))
 
 
 @dataclass
@@ -809,15 +905,21 @@ def _kernels(node: Any, attrs: Mapping[str, object], name: str, owner: Mapping[s
 # --------------------------------------------------------------------- sessions
 
 
-def _plain_session(model: Any, profile_prefix: str | None = None) -> Any:
-    """An onnxruntime CPU session: optimisations off, one thread, sequential."""
-    ort = _import_ort()
+def _session_options(ort: Any) -> Any:
+    """Options of every session: optimisations off, one thread, sequential, quiet."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    return options
+
+
+def _plain_session(model: Any, profile_prefix: str | None = None) -> Any:
+    """An onnxruntime CPU session: optimisations off, one thread, sequential."""
+    ort = _import_ort()
+    options = _session_options(ort)
     if profile_prefix is not None:
         options.enable_profiling = True
         options.profile_file_prefix = profile_prefix
@@ -838,6 +940,7 @@ class _Loaded:
     input_type: int
     dynamic_batch: bool
     opset: int
+    optimised: bool = False  # the model is onnxruntime's optimised graph (runtime_graph)
 
 
 @dataclass(frozen=True)
@@ -881,10 +984,11 @@ class OnnxModel:
     :class:`~moosplit.profilers.graph.ModelRunner`.
     """
 
-    timing = "onnxruntime's profiler, graph optimisations off, one thread"
-
     def __init__(self, loaded: _Loaded) -> None:
         self.graph: LayerGraph = loaded.graph
+        self.timing = ("onnxruntime's profiler on the graph it runs after its basic "
+                       "optimisations, one thread" if loaded.optimised else
+                       "onnxruntime's profiler, graph optimisations off, one thread")
         self._loaded = loaded
         self._index = {name: k for k, name in enumerate(loaded.graph.names)}
         self._variants: OrderedDict[tuple[int, ...], _Variant] = OrderedDict()

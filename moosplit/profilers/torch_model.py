@@ -5,7 +5,9 @@ runs ``ShapeProp`` once on a seeded random input; the :class:`TorchModel` it ret
 implements :class:`moosplit.profilers.graph.ModelRunner` with ``torch.fx.Interpreter``
 subclasses. torch is imported lazily: this module imports without it.
 
-How fx nodes become rows (SPEC section 2):
+How fx nodes become rows (SPEC section 2; with ``fuse``, the default, BatchNorm modules
+are first folded into the convolution or linear module they alone read, and activations
+are then fused into their producers by :mod:`moosplit.profilers.fusion`):
 
 - Row 0 is the single ``placeholder`` (op ``input``, named after the ``forward`` argument).
   Every ``call_module``, ``call_function`` and ``call_method`` node is a row, in graph
@@ -81,7 +83,8 @@ import numpy as np
 from ..errors import ProfileError
 from ..profiles.schema import REFERENCE_BITS
 from ..progress import ProgressCallback, Reporter
-from .graph import LayerGraph
+from .fusion import fuse_activations
+from .graph import LayerGraph, ModelRunner
 from .onnx_ops import WeightAxis
 from .quantise import quantise
 
@@ -104,8 +107,8 @@ def _torch() -> Any:
 
 
 def trace_module(
-    module: Any, input_shape: Sequence[int], *, name: str | None = None
-) -> TorchModel:
+    module: Any, input_shape: Sequence[int], *, name: str | None = None, fuse: bool = True
+) -> ModelRunner:
     """Trace `module` (a ``torch.nn.Module`` taking one float tensor) into a profiler model.
 
     `input_shape` is the full input shape, batch first. The module is traced and run in eval
@@ -113,14 +116,24 @@ def trace_module(
     ``torch.fx.symbolic_trace`` (no control flow on tensor values); otherwise export it to
     ONNX and profile that.
 
+    With `fuse` (the default) the rows are the kernels a deployment runs: every BatchNorm
+    that is the only reader of a convolution or linear layer is folded into it
+    (``torch.nn.utils.fusion``; the folded weights are what is quantised and timed, the
+    module itself is left unchanged), and activations are fused into their producers
+    (:func:`moosplit.profilers.fusion.fuse_activations`). ``fuse=False`` gives one row per
+    node (a :class:`TorchModel`).
+
     Example:
         >>> import torch
         >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
-        >>> model = trace_module(net, (1, 3, 32, 32), name="tiny")
+        >>> model = trace_module(net, (1, 3, 32, 32), name="tiny", fuse=False)
         >>> model.graph.names, model.graph.ops
         (('input', '0', '1'), ('input', 'conv', 'relu'))
         >>> model.graph.out_elems.tolist(), model.graph.macs.tolist()
         ([3072, 7200, 7200], [0, 194400, 7200])
+        >>> fused = trace_module(net, (1, 3, 32, 32), name="tiny")
+        >>> fused.graph.names, fused.graph.fused, fused.graph.macs.tolist()
+        (('input', '0'), ((), ('0', '1')), [0, 201600])
     """
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
@@ -129,17 +142,22 @@ def trace_module(
     gm = _symbolic_trace(torch, module)
     dtype = _float_dtype(torch, module)
     example = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
-    modules = list(gm.modules())
-    with _inference(torch, modules):
+    with _inference(torch, list(gm.modules())):
         mutated, out_of_place = _propagate(torch, gm, example)
+        folded = _fold(torch, gm) if fuse else {}
+        if folded:
+            mutated, out_of_place = _propagate(torch, gm, example)
     reading = _read_graph(torch, gm, shape, mutated, out_of_place)
     graph = LayerGraph(
         model=name or type(module).__name__, names=reading.names, ops=reading.ops,
         inputs=reading.inputs, out_elems=reading.out_elems, weight_elems=reading.weight_elems,
-        macs=reading.macs, input_shape=shape, notes=reading.notes)
+        macs=reading.macs, input_shape=shape, notes=reading.notes,
+        fused=tuple(folded[row.node].nodes(row.name) if row.node in folded else ()
+                    for row in reading.rows))
     for note in reading.notes:
         warnings.warn(note, UserWarning, stacklevel=2)
-    return TorchModel(gm, graph, reading.rows, dtype)
+    model = TorchModel(gm, graph, reading.rows, dtype)
+    return fuse_activations(model) if fuse else model
 
 
 class TorchModel:
@@ -434,6 +452,75 @@ def _symbolic_trace(torch: Any, module: Any) -> Any:
                 "model (no Python control flow on tensor values, one tensor input); "
                 "otherwise export it with torch.onnx.export and run "
                 "`moosplit profile MODEL.onnx`") from exc
+
+
+@dataclass
+class _Covered:
+    """Nodes of the traced model a row's node covers besides itself: removed pass-through
+    nodes it reads past (`before`) and a BatchNorm folded into it (`after`)."""
+
+    before: list[str]
+    after: list[str]
+
+    def nodes(self, name: str) -> tuple[str, ...]:
+        """Every node the row `name` covers, in execution order."""
+        return (*self.before, name, *self.after)
+
+
+def _fold(torch: Any, gm: Any) -> dict[Any, _Covered]:
+    """Remove what a runtime does not run, in `gm` only (the model is left unchanged).
+
+    ``Identity`` and (eval-mode) dropout modules are removed, their readers reading their
+    input instead (onnxruntime removes them too); each is recorded with its first reader.
+    An eval-mode BatchNorm that is the only reader of a convolution or linear module is
+    folded into it (both called once; a linear only on 2-D outputs, where BatchNorm1d
+    normalises its features) with ``torch.nn.utils.fusion``, and removed. Returns what
+    each remaining node covers."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+    nn = torch.nn
+    calls: dict[str, int] = {}
+    for node in gm.graph.nodes:
+        if node.op == "call_module":
+            calls[node.target] = calls.get(node.target, 0) + 1
+    covered: dict[Any, _Covered] = {}
+
+    def record(node: Any) -> _Covered:
+        return covered.setdefault(node, _Covered([], []))
+
+    for node in list(gm.graph.nodes):
+        if node.op != "call_module" or len(node.args) != 1 or node.kwargs:
+            continue
+        module, source = gm.get_submodule(node.target), node.args[0]
+        if isinstance(module, (nn.Identity, nn.modules.dropout._DropoutNd)):
+            readers = list(node.users)
+            if not readers or any(r.op == "output" for r in readers):
+                continue
+            record(readers[0]).before[:0] = [*covered.pop(node, _Covered([], [])).before,
+                                             _preferred_name(node)]
+        elif (isinstance(module, nn.modules.batchnorm._BatchNorm)
+              and module.running_mean is not None and calls[node.target] == 1
+              and getattr(source, "op", None) == "call_module"
+              and calls[source.target] == 1 and len(source.users) == 1):
+            layer = gm.get_submodule(source.target)
+            if isinstance(layer, nn.modules.conv._ConvNd):
+                merged = fuse_conv_bn_eval(layer, module, transpose=bool(layer.transposed))
+            elif (isinstance(layer, nn.Linear) and isinstance(module, nn.BatchNorm1d)
+                  and len(_tensor_metas(source.meta.get("tensor_meta"))[0].shape) == 2):
+                merged = fuse_linear_bn_eval(layer, module)
+            else:
+                continue
+            parent, _, leaf = source.target.rpartition(".")
+            setattr(gm.get_submodule(parent), leaf, merged)
+            record(source).after.extend([*covered.pop(node, _Covered([], [])).before,
+                                         _preferred_name(node)])
+        else:
+            continue
+        node.replace_all_uses_with(source)
+        gm.graph.erase_node(node)
+    if covered:
+        gm.recompile()
+    return covered
 
 
 def _propagate(torch: Any, gm: Any, example: Any) -> tuple[set[Any], dict[Any, str]]:

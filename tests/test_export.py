@@ -125,11 +125,13 @@ def profiled(runner) -> moosplit.Profile:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """name -> (runner, problem in cut mode) for the chain, the block and the ONNX file."""
+    """name -> (runner, problem in cut mode) for the chain, the block (fused, as profiles are
+    by default, and one row per node) and the ONNX file."""
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("models")
     runners = {"chain": trace_module(Chain().eval(), SHAPE, name="chain"),
                "skip": trace_module(Skip().eval(), SHAPE, name="skip"),
+               "skip_unfused": trace_module(Skip().eval(), SHAPE, name="skip", fuse=False),
                "onnx": load_onnx(skip_onnx(str(folder / "skip.onnx")))}
     return {name: (runner, moosplit.SplitProblem(profiled(runner),
                                                  moosplit.Network(bandwidth_mbps=10),
@@ -175,11 +177,14 @@ def sample(seed: int = 1) -> np.ndarray:
 def test_cut_tensors_are_the_cost_models_by_name(models):
     _, problem = models["skip"]
     names = problem.profile.names
-    # after conv2 the block's skip (relu) and its main path (conv2) are both still needed
-    assert plan_of(problem, names[1:4]).cut_tensors(problem) == ("relu", "conv2")
+    # fused rows: conv1 (with its relu), conv2 (BatchNorm folded in), add, ...
+    assert names[1:4] == ("conv1", "conv2", "add")
+    # after conv2 the block's skip (conv1's relu) and its main path are both still needed
+    assert plan_of(problem, names[1:3]).cut_tensors(problem) == ("conv1", "conv2")
     assert plan_of(problem, ()).cut_tensors(problem) == (names[0],)
     assert plan_of(problem, names[1:]).cut_tensors(problem) == (names[-1],)  # the output
-    plans = Plans.from_plans(problem, [plan_of(problem, names[1:k]) for k in range(1, 9)])
+    plans = Plans.from_plans(problem, [plan_of(problem, names[1:k])
+                                       for k in range(1, len(names) + 1)])
     from moosplit.costs import cost_model
 
     cut = cost_model(problem.profile).cut(plans.edge)
@@ -203,7 +208,7 @@ def test_latency_parts_add_up_to_the_evaluators_latency():
 
 
 # --------------------------------------------------------------------------- equivalence
-@pytest.mark.parametrize("name", ["chain", "skip", "onnx"])
+@pytest.mark.parametrize("name", ["chain", "skip", "skip_unfused", "onnx"])
 def test_every_prefix_at_reference_bits_reproduces_the_model(models, tmp_path, name):
     runner, problem = models[name]
     names = problem.profile.names
@@ -223,10 +228,12 @@ def test_every_prefix_at_reference_bits_reproduces_the_model(models, tmp_path, n
 
 def test_a_cut_plan_sends_two_tensors_and_reproduces_the_model(models, tmp_path):
     runner, problem = models["skip"]
-    plan = plan_of(problem, ("conv1", "relu", "conv2"))
+    plan = plan_of(problem, ("conv1", "conv2"))
     manifest = export_plan(problem, plan, runner, tmp_path)
-    assert [t.row for t in manifest.cut_tensors] == ["relu", "conv2"]
+    assert [t.row for t in manifest.cut_tensors] == ["conv1", "conv2"]
+    # a fused row sends its last node's tensor: conv1's is its relu's
     assert manifest.edge.outputs == ["relu", "conv2"]
+    assert [t.edge_name for t in manifest.cut_tensors] == ["relu", "conv2"]
     assert [t.shape for t in manifest.cut_tensors] == [[8, 8, 8], [8, 8, 8]]
     assert all(t.bits == 16 and t.packing == "float16" for t in manifest.cut_tensors)
     x = sample(2)
@@ -294,19 +301,25 @@ def make():
 """
 
 
-def test_a_module_factory_given_by_name(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fuse", [True, False])
+def test_a_module_factory_given_by_name(tmp_path, monkeypatch, fuse):
+    """Export reads the model as the profile was made: fused (the ReLU in its convolution)
+    or one row per node."""
     (tmp_path / "export_factory.py").write_text(FACTORY, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     from moosplit.profilers.loading import load_model
 
-    runner, _ = load_model("export_factory:make", batch=1, shape=SHAPE[1:])
+    runner, _ = load_model("export_factory:make", batch=1, shape=SHAPE[1:], fuse=fuse)
     profile = build_profile(runner, errors=None, measurement=Measurement(0, 1))
     assert profile.metadata["input_shape"] == "3x8x8"  # what export loads the model at
     problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10))
-    manifest = export_plan(problem, plan_of(problem, ("0", "1")), "export_factory:make",
+    assert profile.names == (("input", "0", "2", "3") if fuse else ("input", "0", "1", "2", "3"))
+    manifest = export_plan(problem, plan_of(problem, ("0",)), "export_factory:make",
                            tmp_path / "plan")
     assert manifest.model == "export_factory:make"
-    assert [(t.row, t.shape) for t in manifest.cut_tensors] == [("1", [4, 6, 6])]
+    # row 0 of the fused profile sends its ReLU's output
+    assert [(t.row, t.edge_name, t.shape) for t in manifest.cut_tensors] == [
+        ("0", "1" if fuse else "0", [4, 6, 6])]
     x = sample(4)
     (got,) = run_split(tmp_path / "plan", manifest, x).values()
     np.testing.assert_allclose(got, runner.run(x)["3"][0], atol=ATOL, rtol=RTOL)
@@ -383,15 +396,15 @@ def test_edge_weights_have_at_most_2_to_the_b_levels_per_channel(models, tmp_pat
 def test_activations_below_16_bits_get_quantisers(models, tmp_path, name, native_4):
     runner, problem = models[name]
     names = problem.profile.names
-    bits = {names[1]: 8, names[2]: 4}
-    manifest = export_plan(problem, plan_of(problem, names[1:3], bits_a=bits), runner, tmp_path)
+    bits = {names[1]: 8, names[3]: 4}
+    manifest = export_plan(problem, plan_of(problem, names[1:4], bits_a=bits), runner, tmp_path)
     ops = [n.op_type for n in onnx.load(str(tmp_path / "edge.onnx")).graph.node]
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
     assert ("Round" in ops) == (not native_4)
     assert ("emulated" in manifest.activations) == (not native_4)
-    # the cut tensor (names[2], at 4 bits) takes at most 2^4 values
+    # the cut tensor (the residual add, at 4 bits) takes at most 2^4 values
     (cut,) = manifest.cut_tensors
-    assert cut.row == names[2] and cut.bits == 4 and cut.packing == "lsb-dense"
+    assert cut.row == names[3] == "add" and cut.bits == 4 and cut.packing == "lsb-dense"
     x = sample(5)
     session = ort.InferenceSession(str(tmp_path / "edge.onnx"))
     (sent,) = session.run(None, {manifest.input.name: x})
@@ -421,11 +434,11 @@ def test_a_plan_of_another_model_is_refused(models, tmp_path):
                                           r"the model, 384 in the profile$"):
         export_plan(chain_problem, plan, skip_runner, tmp_path)
     with pytest.raises(ExportError, match=r"row 'x' is not a row of the model \(its rows are "
-                                          r"named 'image', 'conv_a', 'relu_a', ...\)"):
+                                          r"named 'image', 'conv_a', 'conv_b', ...\)"):
         export_plan(chain_problem, plan, models["onnx"][0], tmp_path)
     # same names, another size
     frame = skip_problem.profile.to_frame()
-    frame.loc[3, "out_elems"] += 1
+    frame.loc[2, "out_elems"] += 1
     other = moosplit.Profile.from_frame(frame, skip_problem.profile.metadata, source="edited")
     problem = moosplit.SplitProblem(other, skip_problem.network, mode="cut")
     with pytest.raises(ExportError, match=r"row 'conv2' outputs 512 elements per sample in "

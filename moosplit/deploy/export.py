@@ -103,43 +103,49 @@ def export_plan(
     check_model(profile, runner.graph)
     plans = Plans.from_plans(problem, [plan])
     names = profile.names
-    edge = set(plan.edge_nodes)
     for node, bw, ba in zip(plan.edge_nodes, plan.bits_w, plan.bits_a, strict=True):
         if ba < 2 or (bw is not None and bw < 2):
             raise ExportError(f"node {node!r} runs at {min(ba, bw or ba)} bit(s); the "
                               "quantiser needs at least 2")
-    weight_bits = {n: b for n, b in zip(plan.edge_nodes, plan.bits_w, strict=True)
+    # a fused row is several nodes of the model: its weights are its first node's, its
+    # output (quantised, sent) its last node's
+    runner, members = _unfused(runner)
+    tail = {row: nodes[-1] for row, nodes in members.items()}
+    edge = {node for row in plan.edge_nodes for node in members[row]}
+    weight_bits = {members[n][0]: b for n, b in zip(plan.edge_nodes, plan.bits_w, strict=True)
                    if b is not None and b < REFERENCE_BITS}
-    activation_bits = {n: b for n, b in zip(plan.edge_nodes, plan.bits_a, strict=True)
+    activation_bits = {tail[n]: b for n, b in zip(plan.edge_nodes, plan.bits_a, strict=True)
                        if b < REFERENCE_BITS}
     outputs = [names[t] for t in np.flatnonzero(profile.sinks)]
-    edge_only = len(edge) == profile.n_nodes
+    edge_only = len(plan.edge_nodes) == profile.n_nodes
     cut = [] if edge_only else list(plan.cut_tensors(problem))
     sent = outputs if edge_only else [row for row in cut if row != names[0]]
 
     onnx_source = hasattr(runner, "to_onnx")
-    modified: set[str] = set()  # rows whose value a later in-place operator changes
+    modified: set[str] = set()  # nodes whose value a later in-place operator changes
     if onnx_source:
-        quantised, tensors = runner.to_onnx(weight_bits)
+        quantised, node_tensors = runner.to_onnx(weight_bits)
     else:
         from .torch_split import tensor_names
 
-        gm, row_values = runner.export_module(weight_bits)
-        tensors = tensor_names(row_values)
-        modified = {row for row, value in row_values.items() if value.modified}
+        gm, node_values = runner.export_module(weight_bits)
+        node_tensors = tensor_names(node_values)
+        modified = {node for node, value in node_values.items() if value.modified}
     samples, origin = _samples(runner, calibration, calibration_samples, seed,
                                bool(activation_bits))
-    first, ranges = _observe(runner, samples, weight_bits, activation_bits)
+    observed, ranges = _observe(runner, samples, weight_bits, activation_bits)
     grids = {}
-    for row, bits in activation_bits.items():
-        for name, array, (top, low) in zip(tensors[row], first[row], ranges[row],
+    for node, bits in activation_bits.items():
+        for name, array, (top, low) in zip(node_tensors[node], observed[node], ranges[node],
                                            strict=False):
             if np.issubdtype(array.dtype, np.floating):
                 grids[name] = grid(top, low >= 0, bits)
+    tensors = {row: node_tensors[tail[row]] for row in names}
+    first = {row: observed[tail[row]] for row in names}
     arrays = {n: a for row in names for n, a in zip(tensors[row], first[row], strict=False)}
     batch = profile.batch
     for row in cut:
-        _check_sendable(row, tensors[row], first[row], batch, row in modified)
+        _check_sendable(row, tensors[row], first[row], batch, tail[row] in modified)
 
     if onnx_source:
         input_name = quantised.graph.input[0].name
@@ -157,8 +163,9 @@ def export_plan(
 
         input_name = names[0]
         edge_model, cloud_model = export_halves(
-            gm, row_values, names, edge, sent, outputs, grids,
-            {row: first[row][0] for row in cut}, runner.graph.input_shape)
+            gm, node_values, runner.graph.names, edge, [tail[row] for row in sent],
+            [tail[row] for row in cut], [tail[row] for row in outputs], grids,
+            {tail[row]: first[row][0] for row in cut}, runner.graph.input_shape)
         activations = describe(grids, OPSET, NATIVE_BITS)
 
     out = Path(out_dir)
@@ -230,7 +237,8 @@ def predicted(problem: SplitProblem, plans: Plans) -> dict[str, float | None]:
 # --------------------------------------------------------------------------- helpers
 def _load(model: str | Any, profile: Profile, input_shape: tuple[int, ...] | None,
           seed: int) -> tuple[Any, str]:
-    """The profiler model of `model` at the profile's batch and input shape, its name."""
+    """The profiler model of `model` at the profile's batch and input shape, read fused
+    or not as the profile was, and its name."""
     if not isinstance(model, str | os.PathLike):
         return model, str(model.graph.model)
     from ..profilers.loading import load_model
@@ -241,8 +249,25 @@ def _load(model: str | Any, profile: Profile, input_shape: tuple[int, ...] | Non
             input_shape = tuple(int(d) for d in profile.metadata["input_shape"].split("x"))
         except ValueError:
             input_shape = None
-    runner, _ = load_model(model, batch=profile.batch, shape=input_shape, seed=seed)
+    # read the model as it was profiled: fused rows where the profile lists some (the
+    # profiler's default), one row per node otherwise (profiles made before fusion)
+    fused = not profile.metadata.get("fused", "none").startswith("none")
+    runner, _ = load_model(model, batch=profile.batch, shape=input_shape, seed=seed,
+                           fuse=fused)
     return runner, model
+
+
+def _unfused(runner: Any) -> tuple[Any, dict[str, tuple[str, ...]]]:
+    """The model with one row per node under a fused profiler model (itself otherwise),
+    and each row's nodes, in execution order (the last one's output is the row's)."""
+    from ..profilers.fusion import FusedModel
+
+    if not isinstance(runner, FusedModel):
+        return runner, {name: (name,) for name in runner.graph.names}
+    nodes = runner.inner.graph.names
+    return runner.inner, {name: tuple(nodes[k] for k in group)
+                          for name, group in zip(runner.graph.names, runner.groups,
+                                                 strict=True)}
 
 
 def _samples(runner: Any, calibration: np.ndarray | str | os.PathLike | None, count: int, seed: int,

@@ -71,16 +71,18 @@ def _map(value: Any, fn: Callable[[Any], Any]) -> Any:
 
 def export_halves(
     gm: Any, values: Mapping[str, Any], order: Sequence[str], edge: set[str],
-    sent: Sequence[str], outputs: Sequence[str], grids: Mapping[str, Grid],
-    examples: Mapping[str, np.ndarray], input_shape: tuple[int, ...],
+    sent: Sequence[str], cut: Sequence[str], outputs: Sequence[str],
+    grids: Mapping[str, Grid], examples: Mapping[str, np.ndarray],
+    input_shape: tuple[int, ...],
 ) -> tuple[Any | None, Any | None]:
     """The edge and cloud halves as ``onnx.ModelProto`` (None for an empty side).
 
     gm, values: from ``TorchModel.export_module``; order: every row in table order (row
     0 the input); edge: the edge rows; sent: the rows the edge half returns (the cut
-    tensors it computes, or an edge-only plan's outputs); outputs: the model outputs
-    (sink rows); grids: activation grids by tensor name; examples: a value of each cut
-    tensor by row (the input's included when it is one), the cloud half's inputs.
+    tensors it computes, or an edge-only plan's outputs); cut: the cut tensors' rows (the
+    input's included when it is one), the cloud half's inputs in order; outputs: the
+    model outputs (sink rows); grids: activation grids by tensor name; examples: a value
+    of each cut tensor by row.
     """
     import torch
 
@@ -97,7 +99,6 @@ def export_halves(
         edge_model = _export(gm, graph, (torch.zeros(input_shape, dtype=dtype),),
                              [order[0]], [n for row in sent for n in names[row]])
     if any(row not in edge for row in order[1:]):
-        cut = [row for row in order if row in examples]
         graph = _cloud_graph(gm, values, computes - edge, cut, outputs)
         args = tuple(torch.from_numpy(np.ascontiguousarray(examples[row])) for row in cut)
         cloud_model = _export(gm, graph, args, [names[row][0] for row in cut],

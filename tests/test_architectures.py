@@ -164,11 +164,25 @@ def probes() -> Callable[[str], Probe]:
     return get
 
 
+# the models beyond torchvision's classic CNNs (tests/test_transformers.py and
+# tests/test_efficientnet_lite.py check them further)
+OTHERS = {"vit_b_16": 86_567_656, "gpt2_small": 124_439_808, "efficientnet_lite0": 4_652_008}
+
+
 def test_registry() -> None:
-    assert set(ARCHITECTURES) == set(PARAMS)
-    for info in ARCHITECTURES.values():
-        assert info.input_shape == (3, 224, 224)
-        assert info.description and "arXiv" in info.reference
+    assert set(ARCHITECTURES) == set(PARAMS) | set(OTHERS)
+    for name, info in ARCHITECTURES.items():
+        assert info.input_shape == ((128,) if name == "gpt2_small" else (3, 224, 224))
+        assert info.description and info.reference
+        assert (info.weights is None) == (name != "efficientnet_lite0")
+        assert (info.vocab is not None) == (name == "gpt2_small")
+
+
+@pytest.mark.parametrize("name", ["vit_b_16", "gpt2_small"])
+def test_transformer_parameter_counts(name: str) -> None:
+    model = build_architecture(name)
+    assert sum(p.numel() for p in model.parameters()) == OTHERS[name]  # published counts
+    assert f"{OTHERS[name]:,}" in ARCHITECTURES[name].description
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))
@@ -238,6 +252,7 @@ def test_imports_without_torch() -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
         "import moosplit.profilers.architectures as a, moosplit.profilers._torch_architectures\n"
-        "assert len(a.ARCHITECTURES) == 9\n"
+        "import moosplit.profilers._transformers, moosplit.profilers._efficientnet_lite\n"
+        "assert len(a.ARCHITECTURES) == 12\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

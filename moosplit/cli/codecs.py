@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import ProfileError
-from ..profilers.loading import load_model
+from ..profilers.loading import default_normalisation, load_model
 from .options import check_out, comma_list
 from .output import ProgressPrinter, writing
 from .profile_model import add_model_arguments, as_cli_errors, cwd_importable, parse_shape
@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
             raise ProfileError(f"{args.model}: codecs are measured on image inputs (C x H x W "
                                f"with C 1 or 3); this model's input per sample is "
                                f"{'x'.join(map(str, shape))}")
-        inputs, _ = calibration_batch(shape, args.batch,
-                                      folder=args.calibration, seed=args.seed)
+        inputs, _ = calibration_batch(shape, args.batch, folder=args.calibration,
+                                      seed=args.seed,
+                                      normalisation=default_normalisation(args.model))
         printer = None if args.quiet else ProgressPrinter(after_s=0.5)
         try:
             table = measure_codecs(runner, inputs, coders=args.coders,

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from ..errors import OptionError, ProfileError
 from ..profilers.builder import HOST, Measurement, build_profile
-from ..profilers.loading import load_model
+from ..profilers.calibration import Normalisation
+from ..profilers.loading import default_normalisation, load_model
 from ..profiles.csv_io import write_profile
 from .options import check_out, comma_list, flags_for
 from .output import ProgressPrinter, writing
@@ -46,6 +47,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--calibration", default=None, metavar="FOLDER",
                         help="folder of images for calibration (default: real photographs "
                              "shipped with matplotlib)")
+    parser.add_argument("--mean", type=comma_list(float), default=None, metavar="M[,M,M]",
+                        help="per-channel mean of calibration pixels in [0, 1], normalised "
+                             "as (x - mean) / std (default: the built-in model's own, "
+                             "else ImageNet's 0.485,0.456,0.406)")
+    parser.add_argument("--std", type=comma_list(float), default=None, metavar="S[,S,S]",
+                        help="per-channel standard deviation for the same normalisation "
+                             "(default: the built-in model's own, else ImageNet's "
+                             "0.229,0.224,0.225)")
     parser.add_argument("--samples", type=int, default=None,
                         help="calibration samples, a multiple of --batch (default: the "
                              "smallest multiple of the batch >= 16)")
@@ -119,6 +128,18 @@ def check_options(args: argparse.Namespace) -> int:
     return samples
 
 
+def normalisation(args: argparse.Namespace) -> Normalisation:
+    """The calibration normalisation: MODEL's own (or ImageNet's), with --mean and --std
+    replacing its values where given."""
+    default = default_normalisation(args.model)
+    if args.mean is None and args.std is None:
+        return default
+    mean = default.mean if args.mean is None else args.mean
+    std = default.std if args.std is None else args.std
+    given = " and ".join(f for f, v in (("--mean", args.mean), ("--std", args.std)) if v)
+    return Normalisation(mean, std, f"{given} as given; otherwise {default.source or 'default'}")
+
+
 @contextlib.contextmanager
 def cwd_importable() -> Iterator[None]:
     """Modules in the working directory importable for MODEL's module:factory, as with
@@ -135,7 +156,7 @@ def cwd_importable() -> Iterator[None]:
 
 
 MODEL_FLAGS = {"input_shape": "--input-shape", "batch": "--batch", "coders": "--coders",
-               "lossy_bits": "--lossy-bits"}
+               "lossy_bits": "--lossy-bits", "mean": "--mean", "std": "--std"}
 """Profiler parameters and the flags of `profile` and `codecs` that set them."""
 
 
@@ -169,10 +190,14 @@ def run(args: argparse.Namespace) -> int:
                                          seed=args.seed, fuse=args.fuse)
         calibration, origin = None, ""
         if args.errors != "none":
-            from ..profilers.calibration import calibration_batch
+            from ..profilers.calibration import calibration_inputs
 
-            calibration, origin = calibration_batch(runner.graph.input_shape[1:], samples,
-                                                    folder=args.calibration, seed=args.seed)
+            if runner.graph.input_vocab is not None and (args.mean or args.std):
+                raise ProfileError(f"--mean and --std normalise images; {args.model} reads "
+                                   "token ids (calibrated on random ids)")
+            calibration, origin = calibration_inputs(
+                runner.graph, samples, folder=args.calibration, seed=args.seed,
+                normalisation=normalisation(args))
         try:
             profile = build_profile(
                 runner, edge=args.edge, cloud=args.cloud, bits=args.bits,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ def build_profile(
     calibration_origin: str = "",
     timing_batch: np.ndarray | None = None,
     measurement: Measurement = Measurement(),
-    input_bits: int = 8,
+    input_bits: int | None = None,
     metadata: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> Profile:
@@ -118,13 +119,20 @@ def build_profile(
     :func:`moosplit.profilers.quant_error.estimate_errors`, run on `calibration`) or None
     for a reference-precision profile without error columns. `metadata` is added to what
     the builder records (model, batch, devices, how each column was obtained).
+    `input_bits` is the input row's ``out_bits``: by default 8 for a real-valued input
+    (8-bit pixels), and the bits a token id needs, ``ceil(log2(vocab))``, for token ids.
+    `timing_batch` defaults to seeded standard normal values, or random token ids.
     """
     graph = runner.graph
     edge, cloud = _resolve_device(edge), _resolve_device(cloud)
     bits = tuple(sorted({int(b) for b in bits} - {REFERENCE_BITS}))
+    vocab = graph.input_vocab
+    if input_bits is None:
+        input_bits = 8 if vocab is None else max(1, math.ceil(math.log2(vocab)))
     if timing_batch is None:
-        timing_batch = np.random.default_rng(0).standard_normal(graph.input_shape).astype(
-            np.float32)
+        rng = np.random.default_rng(0)
+        timing_batch = (rng.standard_normal(graph.input_shape).astype(np.float32)
+                        if vocab is None else rng.integers(0, vocab, graph.input_shape))
     latencies = _Latencies(runner, timing_batch, measurement, progress)
     edge_ms, edge_how = latencies.column(edge)
     cloud_ms, cloud_how = latencies.column(cloud)
@@ -135,6 +143,7 @@ def build_profile(
         "model": graph.model,
         "batch": str(graph.batch),
         "input_shape": "x".join(str(d) for d in graph.input_shape[1:]),
+        **({} if vocab is None else {"input": f"token ids in [0, {vocab}), int64"}),
         "edge_device": HOST if edge == HOST else edge.name,
         "cloud_device": HOST if cloud == HOST else cloud.name,
         "edge_ms": edge_how,

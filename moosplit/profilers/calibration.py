@@ -9,24 +9,72 @@ scan but not a photograph, and not a file Pillow reads), so none of those is use
 photograph gives limited variety: for error columns that reflect a deployment, pass a
 folder of images from the model's own domain.
 
-Images are scaled to [0, 1] and normalised per channel with the ImageNet mean and standard
-deviation (the convention of torchvision's pretrained classifiers); for one channel (grayscale,
-converted with Pillow's ITU-R 601 luma), the means of the three ImageNet values.
+Images are scaled to [0, 1] and normalised per channel as ``(x - mean) / std`` with a
+:class:`Normalisation`: by default ImageNet's mean and standard deviation (the convention of
+torchvision's pretrained classifiers), or a model's own (EfficientNet-Lite's, for instance);
+for one channel (grayscale, converted with Pillow's ITU-R 601 luma), the means of three
+per-channel values.
+
+A language model reads token ids, not images: its calibration inputs are random token ids
+(:func:`token_batch`), uniform over the vocabulary from a seed, with no text behind them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+
+from ..errors import ProfileOptionError
+from .graph import LayerGraph
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 """Per-channel (RGB) mean of ImageNet pixels in [0, 1]."""
 
 IMAGENET_STD = (0.229, 0.224, 0.225)
 """Per-channel (RGB) standard deviation of ImageNet pixels in [0, 1]."""
+
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """Per-channel ``(x - mean) / std`` of pixels scaled to [0, 1], and where the values come
+    from (`source`, for the profile metadata). One value stands for every channel.
+
+    Example:
+        >>> Normalisation((0.5,), (0.25,)).describe()
+        'mean 0.5, std 0.25'
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for what in ("mean", "std"):
+            values = getattr(self, what)
+            expected = f"one or more finite numbers{' > 0' if what == 'std' else ''}"
+            try:
+                numbers = tuple(float(v) for v in np.atleast_1d(values))
+            except (TypeError, ValueError):
+                raise ProfileOptionError(what, expected, values) from None
+            if not numbers or not all(np.isfinite(numbers)) or (
+                    what == "std" and min(numbers) <= 0):
+                raise ProfileOptionError(what, expected, values)
+            object.__setattr__(self, what, numbers)
+
+    def describe(self) -> str:
+        """The values and their source in one line."""
+        text = (f"mean {','.join(f'{v:.4g}' for v in self.mean)}, "
+                f"std {','.join(f'{v:.4g}' for v in self.std)}")
+        return f"{text} ({self.source})" if self.source else text
+
+
+IMAGENET = Normalisation(IMAGENET_MEAN, IMAGENET_STD, "ImageNet's, torchvision's convention")
+"""The default normalisation: ImageNet's mean and standard deviation."""
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 """Files of a user's folder that are read as images (case-insensitive)."""
@@ -189,12 +237,15 @@ def calibration_batch(
     *,
     folder: str | Path | None = None,
     seed: int = 0,
+    normalisation: Normalisation | None = None,
 ) -> tuple[np.ndarray, str]:
     """`count` calibration samples of shape `shape` (C, H, W) and a one-line origin.
 
     From the images in `folder`, or from the bundled real photographs of
-    :func:`sample_images` when `folder` is None; see :func:`load_images`. The description
-    goes into the profile metadata (``calibration``).
+    :func:`sample_images` when `folder` is None; see :func:`load_images`. Pixels are
+    normalised with `normalisation` (default :data:`IMAGENET`; for one channel, the means
+    of its values). The description, normalisation included, goes into the profile
+    metadata (``calibration``).
 
     Example:
         >>> x, origin = calibration_batch((1, 16, 16), 2)
@@ -209,9 +260,61 @@ def calibration_batch(
     else:
         paths = _image_paths(folder)
         source = f"folder {str(folder)!r}"
-    batch = load_images(paths, shape, count, seed=seed)
-    stats = "ImageNet mean/std" if c == 3 else "mean/std of ImageNet's channel values"
+    norm = normalisation or IMAGENET
+    mean, std = norm.mean, norm.std
+    for what, values in (("mean", mean), ("std", std)):
+        if len(values) not in (1, 3):
+            raise ProfileOptionError(what, "one value or three (one per RGB channel)", values)
+    if c == 1:
+        mean, std = (float(np.mean(mean)),), (float(np.mean(std)),)
+    batch = load_images(paths, shape, count, seed=seed, mean=mean, std=std)
     origin = (f"{count} random crops (seed {seed}) of {len(paths)} image(s): {source}, "
               f"resized to {c}x{h}x{w} ({'RGB' if c == 3 else 'grayscale'}), scaled to [0, 1], "
-              f"normalised with {stats}")
+              f"normalised as (x - mean) / std with {norm.describe()}"
+              f"{', averaged over channels' if c == 1 and len(norm.mean) > 1 else ''}")
     return batch, origin
+
+
+def token_batch(shape: Sequence[int], count: int, vocab: int, *, seed: int = 0
+                ) -> tuple[np.ndarray, str]:
+    """`count` sequences of random token ids, shape ``(count, *shape)`` int64, and an origin.
+
+    Ids are drawn uniformly from ``[0, vocab)`` with a generator seeded by `seed`: inputs
+    of the right type and range for a language model, not text, so errors measured on them
+    reflect random tokens, not a corpus.
+
+    Example:
+        >>> ids, origin = token_batch((4,), 2, 10, seed=1)
+        >>> ids.shape, ids.dtype, bool(ids.max() < 10)
+        ((2, 4), dtype('int64'), True)
+    """
+    shape = tuple(int(d) for d in shape)
+    if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1:
+        raise ValueError(f"count must be an integer >= 1, got {count!r}")
+    if isinstance(vocab, bool) or not isinstance(vocab, int | np.integer) or vocab < 1:
+        raise ValueError(f"vocab must be an integer >= 1, got {vocab!r}")
+    ids = np.random.default_rng(seed).integers(0, vocab, (count, *shape), dtype=np.int64)
+    origin = (f"{count} sequences of {'x'.join(map(str, shape))} random token ids, uniform "
+              f"over [0, {vocab}) (seed {seed}): not text")
+    return ids, origin
+
+
+def calibration_inputs(
+    graph: LayerGraph,
+    count: int,
+    *,
+    folder: str | Path | None = None,
+    seed: int = 0,
+    normalisation: Normalisation | None = None,
+) -> tuple[np.ndarray, str]:
+    """`count` calibration samples for the model `graph` describes, and their origin:
+    random token ids (:func:`token_batch`) when it reads tokens, otherwise image crops
+    (:func:`calibration_batch`)."""
+    shape = graph.input_shape[1:]
+    if graph.input_vocab is None:
+        return calibration_batch(shape, count, folder=folder, seed=seed,
+                                 normalisation=normalisation)
+    if folder is not None:
+        raise ValueError(f"{graph.model} reads token ids: a calibration folder holds images, "
+                         "so give none (calibration uses random token ids)")
+    return token_batch(shape, count, graph.input_vocab, seed=seed)

@@ -128,7 +128,8 @@ def fused_graph(graph: LayerGraph, groups: Sequence[tuple[int, ...]]) -> LayerGr
         out_elems=[graph.out_elems[g[-1]] for g in groups],
         weight_elems=[int(graph.weight_elems[list(g)].sum()) for g in groups],
         macs=[int(graph.macs[list(g)].sum()) for g in groups],
-        input_shape=graph.input_shape, notes=graph.notes, fused=tuple(fused))
+        input_shape=graph.input_shape, notes=graph.notes, fused=tuple(fused),
+        input_vocab=graph.input_vocab)
 
 
 def fuse_activations(runner: ModelRunner) -> ModelRunner:

@@ -27,7 +27,9 @@ class LayerGraph:
     ``out_elems`` are per sample; ``input_shape`` is the full input shape, batch first.
     ``notes`` hold warnings raised while reading (an operator without a MAC formula, weights
     that cannot be quantised, model outputs that are constants, ...), which profilers also
-    emit as Python warnings and record in the profile's metadata.
+    emit as Python warnings and record in the profile's metadata. ``input_vocab`` is set
+    when the input is token ids (integers in ``[0, input_vocab)``), None for a real-valued
+    input.
 
     ``fused`` names, per row that covers several of the model's nodes (a convolution with
     the BatchNorm folded into it and the activation fused into it), all of them in
@@ -46,6 +48,7 @@ class LayerGraph:
     input_shape: tuple[int, ...]
     notes: tuple[str, ...] = field(default=())
     fused: tuple[tuple[str, ...], ...] = field(default=())
+    input_vocab: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("out_elems", "weight_elems", "macs"):

@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 
 from ..errors import ProfileError, ProfileOptionError
+from .calibration import IMAGENET, Normalisation
 from .graph import ModelRunner
 
 
@@ -14,11 +15,12 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
     """Load a model as a ModelRunner, and say where its weights come from.
 
     `model` is an ONNX file (``.onnx``), the name of a built-in architecture (random
-    weights from `seed`), or ``package.module:factory`` naming a function that returns a
-    torch.nn.Module. `shape` is the input shape per sample (needed where the model leaves
-    it open); `batch` the samples per inference. With `fuse` (the default) rows are the
-    kernels a deployment runs (BatchNorm folded, activations fused into their producers);
-    without, one row per node. Bad input raises ProfileError.
+    weights from `seed`, or the trained ones it names), or ``package.module:factory``
+    naming a function that returns a torch.nn.Module. `shape` is the input shape per
+    sample (needed where the model leaves it open); `batch` the samples per inference. With
+    `fuse` (the default) rows are the kernels a deployment runs (BatchNorm folded,
+    activations fused into their producers); without, one row per node. Bad input raises
+    ProfileError.
     """
     if model.lower().endswith(".onnx"):
         from .onnx_model import load_onnx
@@ -33,11 +35,17 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
         from .torch_model import trace_module
 
         info = ARCHITECTURES[model]
-        module = build_architecture(model, seed=seed)
-        per_sample = shape or tuple(info.input_shape)
-        origin = (f"random (torchvision's initialisation, seed {seed}): latencies and sizes "
-                  "are honest, quantisation errors are not those of trained weights")
-        return trace_module(module, (batch, *per_sample), name=model, fuse=fuse), origin
+        per_sample = tuple(shape or info.input_shape)
+        try:
+            module = build_architecture(model, seed=seed, input_shape=per_sample)
+        except ValueError as exc:  # an input shape the architecture cannot take
+            raise ProfileOptionError("input_shape", str(exc), per_sample, owner=model) from None
+        origin = info.weights or (
+            f"random ({'the model' if info.vocab else 'torchvision'}'s initialisation, seed "
+            f"{seed}): latencies and sizes are honest, quantisation errors are not those of "
+            "trained weights")
+        return trace_module(module, (batch, *per_sample), name=model, vocab=info.vocab,
+                            fuse=fuse), origin
     if ":" in model:
         from .torch_model import trace_module
 
@@ -63,3 +71,12 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
                 f"from {model}")
     raise ProfileError(f"{model}: not an .onnx file, a built-in architecture "
                        f"({', '.join(sorted(ARCHITECTURES))}), nor module:factory")
+
+
+def default_normalisation(model: str) -> Normalisation:
+    """How calibration images are normalised for `model` unless told otherwise: a built-in
+    architecture's own normalisation, ImageNet's for any other model."""
+    from .architectures import ARCHITECTURES
+
+    info = ARCHITECTURES.get(model)
+    return info.normalisation if info is not None else IMAGENET

@@ -43,7 +43,8 @@ are then fused into their producers by :mod:`moosplit.profilers.fusion`):
 - ``macs`` (bias additions not counted): convolutions ``out x in_channels/groups x
   kernel``, transposed convolutions ``in x out_channels/groups x kernel``, linear ``out x
   in_features``, matmul/mm/bmm/addmm ``out x inner dim``, scaled-dot-product attention
-  ``(QK^T, softmax, xV)``, pools ``out x kernel`` (adaptive pools: one per input element),
+  ``(QK^T, softmax, xV)`` (op ``attention``), ``nn.MultiheadAttention`` the same plus its
+  four projections, pools ``out x kernel`` (adaptive pools: one per input element),
   reductions (``mean``, ``sum``, ``max``...) one per input element, BatchNorm and
   elementwise operators (``add``, ``mul``, activations...) one per output element, softmax
   three (exp, sum, divide), LayerNorm/GroupNorm/InstanceNorm four (mean, variance,
@@ -51,8 +52,9 @@ are then fused into their producers by :mod:`moosplit.profilers.fusion`):
   (mean square, normalise, scale) per output element. Shape and data-movement operators
   (``view``, ``reshape``, ``flatten``, ``cat``, ``getitem``, ``size``, ``permute``,
   ``transpose``, ``contiguous``, ``split``, padding, ``dropout`` in eval mode, ``Identity``,
-  ``Embedding`` lookups, ...) cost zero. Any other operator is counted as one MAC per output
-  element, and says so in :attr:`LayerGraph.notes` and with a ``UserWarning``.
+  ``Embedding`` lookups (a copy of one table row per token, no arithmetic), ...) cost
+  zero. Any other operator is counted as one MAC per output element, and says so in
+  :attr:`LayerGraph.notes` and with a ``UserWarning``.
 
 Running (:meth:`TorchModel.run`) keeps every row's output, so an in-place operator
 (``ReLU(inplace=True)``, ``x.add_(y)``, ``F.relu(x, inplace=True)``) must not overwrite an
@@ -107,11 +109,14 @@ def _torch() -> Any:
 
 
 def trace_module(
-    module: Any, input_shape: Sequence[int], *, name: str | None = None, fuse: bool = True
+    module: Any, input_shape: Sequence[int], *, name: str | None = None,
+    vocab: int | None = None, fuse: bool = True,
 ) -> ModelRunner:
-    """Trace `module` (a ``torch.nn.Module`` taking one float tensor) into a profiler model.
+    """Trace `module` (a ``torch.nn.Module`` taking one tensor) into a profiler model.
 
-    `input_shape` is the full input shape, batch first. The module is traced and run in eval
+    `input_shape` is the full input shape, batch first. The input is a float tensor (of the
+    module's parameter dtype), or with `vocab` int64 token ids in ``[0, vocab)`` (a language
+    model's; shape propagation then runs on seeded random ids). The module is traced and run in eval
     mode; its own train/eval flags are left as they were. It must be traceable by
     ``torch.fx.symbolic_trace`` (no control flow on tensor values); otherwise export it to
     ONNX and profile that.
@@ -140,9 +145,18 @@ def trace_module(
         raise TypeError(f"trace_module needs a torch.nn.Module, got {type(module).__name__}")
     shape = _check_shape(input_shape)
     gm = _symbolic_trace(torch, module)
-    dtype = _float_dtype(torch, module)
-    example = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
-    with _inference(torch, list(gm.modules())):
+    generator = torch.Generator().manual_seed(0)
+    if vocab is None:
+        dtype = _float_dtype(torch, module)
+        example = torch.randn(shape, generator=generator, dtype=dtype)
+    else:
+        if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 1:
+            raise ValueError(f"vocab must be an integer >= 1 (token ids lie in [0, vocab)), "
+                             f"got {vocab!r}")
+        dtype = torch.int64
+        example = torch.randint(0, vocab, shape, generator=generator, dtype=dtype)
+    modules = list(gm.modules())
+    with _inference(torch, modules):
         mutated, out_of_place = _propagate(torch, gm, example)
         folded = _fold(torch, gm) if fuse else {}
         if folded:
@@ -151,7 +165,7 @@ def trace_module(
     graph = LayerGraph(
         model=name or type(module).__name__, names=reading.names, ops=reading.ops,
         inputs=reading.inputs, out_elems=reading.out_elems, weight_elems=reading.weight_elems,
-        macs=reading.macs, input_shape=shape, notes=reading.notes,
+        macs=reading.macs, input_shape=shape, notes=reading.notes, input_vocab=vocab,
         fused=tuple(folded[row.node].nodes(row.name) if row.node in folded else ()
                     for row in reading.rows))
     for note in reading.notes:
@@ -343,6 +357,11 @@ class TorchModel:
         if arr.ndim != len(self.graph.input_shape) or arr.shape[1:] != expected:
             raise ValueError(f"batch must have shape (n, {', '.join(map(str, expected))}) for "
                              f"{self.graph.model}, got {arr.shape}")
+        vocab = self.graph.input_vocab
+        if vocab is not None and (not np.issubdtype(arr.dtype, np.integer) or (
+                arr.size and (arr.min() < 0 or arr.max() >= vocab))):
+            raise ValueError(f"{self.graph.model} reads token ids: batch must hold integers in "
+                             f"[0, {vocab}), got {arr.dtype} values")
         return self._torch.tensor(arr, dtype=self._dtype)  # a copy: in-place ops stay ours
 
     def _quantised_weight(self, row: _Row, k: int, bits: int) -> Any:
@@ -872,6 +891,8 @@ def _classify(node: Any, module: Any) -> tuple[str, int | None]:
     if op == "scaleddotproductattention" and len(shapes) >= 3:
         q, k, v = shapes[:3]
         return "attention", _prod(q[:-1]) * k[-2] * (q[-1] + v[-1] + 3)
+    if op == "multiheadattention" and module is not None and len(shapes) >= 3:
+        return op, _multihead_attention(module, shapes)
     if op in _ZERO_MACS:
         return op, 0
     if op in _ELEMENTWISE:
@@ -885,6 +906,19 @@ def _classify(node: Any, module: Any) -> tuple[str, int | None]:
     if op == "rmsnorm":
         return op, 3 * out
     return op, None
+
+
+def _multihead_attention(module: Any, shapes: list[tuple[int, ...]]) -> int:
+    """MACs of an ``nn.MultiheadAttention`` call on (query, key, value): the four
+    projections, ``QK^T`` and ``xV`` (one MAC per score and embedding channel each) and
+    softmax (three per score and head); averaging returned attention weights is not
+    counted."""
+    q, k = shapes[0], shapes[1]
+    embed, heads = module.embed_dim, module.num_heads
+    batch = 1 if len(q) < 3 else q[0] if module.batch_first else q[1]
+    queries, keys = _prod(q[:-1]), _prod(k[:-1])  # over the batch
+    projections = queries * embed * embed * 2 + keys * embed * (module.kdim + module.vdim)
+    return projections + queries * (keys // batch) * (2 * embed + 3 * heads)
 
 
 def _conv(node: Any, module: Any, out: int, shapes: list[tuple[int, ...]]

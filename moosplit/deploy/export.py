@@ -103,6 +103,11 @@ def export_plan(
     """
     profile = problem.profile
     runner, model_name = _load(model, profile, input_shape, seed)
+    normalisation = None
+    if isinstance(model, str | os.PathLike):
+        from ..profilers.loading import default_normalisation
+
+        normalisation = default_normalisation(str(model))  # the profiler's for this model
     check_model(profile, runner.graph)
     plans = Plans.from_plans(problem, [plan])
     names = profile.names
@@ -135,7 +140,7 @@ def export_plan(
         node_tensors = tensor_names(node_values)
         modified = {node for node, value in node_values.items() if value.modified}
     samples, origin = _samples(runner, calibration, calibration_samples, seed,
-                               bool(activation_bits))
+                               bool(activation_bits), normalisation)
     observed, ranges = _observe(runner, samples, weight_bits, activation_bits)
     grids = {}
     for node, bits in activation_bits.items():
@@ -168,7 +173,7 @@ def export_plan(
         edge_model, cloud_model = export_halves(
             gm, node_values, runner.graph.names, edge, [tail[row] for row in sent],
             [tail[row] for row in cut], [tail[row] for row in outputs], grids,
-            {tail[row]: first[row][0] for row in cut}, runner.graph.input_shape)
+            {tail[row]: first[row][0] for row in (names[0], *cut)})
         activations = describe(grids, OPSET, NATIVE_BITS)
 
     out = Path(out_dir)
@@ -188,7 +193,8 @@ def export_plan(
                        if b is not None},
                       dict(zip(plan.edge_nodes, plan.bits_a, strict=True)),
                       None if plan.codec == "none" else plan.codec),
-        input=InputSpec(input_name, _per_sample(names[0], first[names[0]][0], batch)),
+        input=InputSpec(input_name, _per_sample(names[0], first[names[0]][0], batch),
+                        str(first[names[0]][0].dtype)),
         edge=EdgeSpec(EDGE_FILE if edge_model is not None else None,
                       [n for row in sent for n in tensors[row]] if edge else []),
         cloud=CloudSpec(CLOUD_FILE if cloud_model is not None else None,
@@ -273,29 +279,30 @@ def _unfused(runner: Any) -> tuple[Any, dict[str, tuple[str, ...]]]:
                                                  strict=True)}
 
 
-def _samples(runner: Any, calibration: np.ndarray | str | os.PathLike | None, count: int, seed: int,
-             needed: bool) -> tuple[np.ndarray, str]:
-    """Input samples (a multiple of the batch) to observe the model on, and their origin."""
-    shape = tuple(runner.graph.input_shape)
-    batch, per = shape[0], shape[1:]
-    n = max(1, -(-int(count) // batch)) * batch if needed else batch
-    if isinstance(calibration, str | os.PathLike):
-        from ..profilers.calibration import calibration_batch
+def _samples(runner: Any, calibration: np.ndarray | str | os.PathLike | None, count: int,
+             seed: int, needed: bool, normalisation: Any = None) -> tuple[np.ndarray, str]:
+    """Input samples (a multiple of the batch) to observe the model on, and their origin:
+    the caller's, or the profiler's calibration inputs (image crops normalised with
+    `normalisation`, random token ids for a token model), or standard normal samples for
+    an input that is neither."""
+    from ..profilers.calibration import calibration_inputs
 
-        try:
-            return calibration_batch(per, n, folder=calibration, seed=seed)
-        except ValueError as exc:
-            raise ExportError(str(exc)) from None
-    if calibration is not None:
-        samples = np.asarray(calibration, np.float32)
+    graph = runner.graph
+    batch, per = graph.input_shape[0], tuple(graph.input_shape[1:])
+    n = max(1, -(-int(count) // batch)) * batch if needed else batch
+    if calibration is not None and not isinstance(calibration, str | os.PathLike):
+        samples = np.asarray(calibration)
         if samples.shape[1:] != per or len(samples) == 0 or len(samples) % batch:
             raise ExportError(f"calibration must have shape (k x {batch}, "
                               f"{', '.join(map(str, per))}), got {samples.shape}")
         return samples, f"{len(samples)} samples given by the caller"
-    if len(per) == 3 and per[0] in (1, 3):
-        from ..profilers.calibration import calibration_batch
-
-        return calibration_batch(per, n, seed=seed)
+    image = len(per) == 3 and per[0] in (1, 3)
+    if image or getattr(graph, "input_vocab", None) is not None or calibration is not None:
+        try:
+            return calibration_inputs(graph, n, folder=calibration, seed=seed,
+                                      normalisation=normalisation)
+        except ValueError as exc:
+            raise ExportError(str(exc)) from None
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((n, *per)).astype(np.float32),
             f"{n} standard normal samples (seed {seed}): the input is not an image; give "

@@ -73,7 +73,6 @@ def export_halves(
     gm: Any, values: Mapping[str, Any], order: Sequence[str], edge: set[str],
     sent: Sequence[str], cut: Sequence[str], outputs: Sequence[str],
     grids: Mapping[str, Grid], examples: Mapping[str, np.ndarray],
-    input_shape: tuple[int, ...],
 ) -> tuple[Any | None, Any | None]:
     """The edge and cloud halves as ``onnx.ModelProto`` (None for an empty side).
 
@@ -82,7 +81,7 @@ def export_halves(
     tensors it computes, or an edge-only plan's outputs); cut: the cut tensors' rows (the
     input's included when it is one), the cloud half's inputs in order; outputs: the
     model outputs (sink rows); grids: activation grids by tensor name; examples: a value
-    of each cut tensor by row.
+    of the input and of each cut tensor, by row (the halves are traced on them).
     """
     import torch
 
@@ -94,9 +93,7 @@ def export_halves(
     edge_model = cloud_model = None
     if edge:
         graph = _edge_graph(gm, values, edge & computes, sent, grids, names, owner)
-        dtype = next((p.dtype for p in gm.parameters() if p.is_floating_point()),
-                     torch.float32)
-        edge_model = _export(gm, graph, (torch.zeros(input_shape, dtype=dtype),),
+        edge_model = _export(gm, graph, (torch.from_numpy(np.array(examples[order[0]])),),
                              [order[0]], [n for row in sent for n in names[row]])
     if any(row not in edge for row in order[1:]):
         graph = _cloud_graph(gm, values, computes - edge, cut, outputs)

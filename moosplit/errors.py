@@ -72,3 +72,8 @@ class ProblemOptionError(OptionError, ProblemError):
 class ProfileOptionError(OptionError, ProfileError):
     """A bad setting for reading or profiling a model (its input shape, batch, codecs):
     both an OptionError and a ProfileError."""
+
+
+class ExportError(ValueError):
+    """A plan cannot be exported: it does not belong to the model (rows or sizes differ),
+    or one of its cut tensors cannot be sent."""

@@ -9,7 +9,14 @@ from types import MappingProxyType
 import numpy as np
 
 from ._pickling import reduce_through_init
-from .costs import cost_model, quantities, tensor_bits, tensor_bytes, weight_bytes
+from .costs import (
+    cost_model,
+    quantities,
+    tensor_bits,
+    tensor_bytes,
+    transmit_ms,
+    weight_bytes,
+)
 from .plans import Plans, read_only
 from .problems.problem import SplitProblem, meets
 from .problems.quantities import QUANTITIES
@@ -88,6 +95,58 @@ def evaluate(problem: SplitProblem, plans: Plans) -> Evaluation:
     return Evaluation.concat(parts)
 
 
+@dataclass(frozen=True, eq=False)
+class _Parts:
+    """What a batch of plans computes and sends: the cut tensors, each row's bits (the
+    input's at its own bit-width), the bits sent (after the codec), edge compute with
+    encoding, cloud compute, and whether the codec covers every cut tensor."""
+
+    cut: np.ndarray
+    bits: np.ndarray
+    tx_bits: np.ndarray
+    edge_ms: np.ndarray
+    cloud_ms: np.ndarray
+    codec_ok: np.ndarray
+
+
+def _parts(problem: SplitProblem, plans: Plans) -> _Parts:
+    profile, codecs = problem.profile, problem.codec_table
+    costs = cost_model(profile)
+    edge = plans.edge
+    codec = plans.codec.astype(np.intp)
+    # cut tensors, sent with the plan's codec; the input at its own bit-width
+    cut = costs.cut(edge)
+    bits = plans.bits_a.astype(float)
+    bits[:, 0] = profile.input_bits
+    ratio = codecs.ratio[codec]
+    tx_bits = (cut * tensor_bits(profile.out_elems, bits, profile.batch) / ratio).sum(axis=1)
+    encode_ms = (cut * codecs.encode_ms[codec]).sum(axis=1)
+    edge_ms = costs.edge_compute_ms(edge, plans.bits_w.astype(np.intp),
+                                    plans.bits_a.astype(np.intp)) + encode_ms
+    return _Parts(cut, bits, tx_bits, edge_ms, (~edge) @ profile.cloud_ms,
+                  ~(cut & ~codecs.available[codec]).any(axis=1))
+
+
+def latency_parts(problem: SplitProblem, plans: Plans) -> dict[str, np.ndarray]:
+    """Each plan's latency split into its terms (SPEC section 4), (P,) arrays in ms:
+    ``edge_ms`` (edge compute with encoding), ``transmit_ms``, ``rtt_ms`` and
+    ``cloud_ms``; they add up to :func:`evaluate`'s ``latency_ms``.
+
+    Example (cloud-only: the 3072-byte input over 10 Mbit/s, then the whole model):
+        >>> import moosplit
+        >>> from moosplit.plans import prefix_plans
+        >>> problem = moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"),
+        ...                                 moosplit.Network(bandwidth_mbps=10, rtt_ms=5))
+        >>> parts = latency_parts(problem, prefix_plans(problem, [0], 16))
+        >>> {name: round(float(v[0]), 4) for name, v in parts.items()}["transmit_ms"]
+        2.4576
+    """
+    parts = _parts(problem, plans)
+    return {"edge_ms": parts.edge_ms, "transmit_ms": transmit_ms(parts.tx_bits, problem.network),
+            "rtt_ms": np.full(len(plans), float(problem.network.rtt_ms)),
+            "cloud_ms": parts.cloud_ms}
+
+
 def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:
     profile, codecs = problem.profile, problem.codec_table
     costs = cost_model(profile)
@@ -97,17 +156,11 @@ def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:
     bits_a = plans.bits_a.astype(np.intp)
     codec = plans.codec.astype(np.intp)
     batch = profile.batch
-
-    # --- cut tensors, sent with the plan's codec; the input at its own bit-width
-    cut = costs.cut(edge)
+    parts = _parts(problem, plans)
+    cut, bits, tx_bits = parts.cut, parts.bits, parts.tx_bits
     holder = edge.copy()
     holder[:, 0] = True
-    bits = bits_a.astype(float)
-    bits[:, 0] = profile.input_bits
-    ratio, codec_err = codecs.ratio[codec], codecs.err[codec]
-    tx_bits = (cut * tensor_bits(profile.out_elems, bits, batch) / ratio).sum(axis=1)
-    codec_ok = ~(cut & ~codecs.available[codec]).any(axis=1)
-    encode_ms = (cut * codecs.encode_ms[codec]).sum(axis=1)
+    codec_err = codecs.err[codec]
 
     # --- memory: weights plus the largest working set over the edge nodes, in table order.
     # A held tensor t is live at the edge nodes k with t < k <= live_until(t): the
@@ -129,8 +182,8 @@ def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:
              + costs.activation_error[rows, bits_a].sum(axis=1)
              + (cut * codec_err).sum(axis=1))
     values = quantities(
-        edge_ms=costs.edge_compute_ms(edge, bits_w, bits_a) + encode_ms, tx_bits=tx_bits,
-        cloud_ms=(~edge) @ profile.cloud_ms, network=problem.network, batch=batch,
+        edge_ms=parts.edge_ms, tx_bits=tx_bits, cloud_ms=parts.cloud_ms,
+        network=problem.network, batch=batch,
         error=error, memory=weights + working, edge_macs=(edge @ profile.macs).astype(float),
         edge_mj=None if profile.edge_mj is None else edge @ profile.edge_mj)
     values.setdefault("energy_mj", np.full(n_plans, np.nan))
@@ -138,7 +191,7 @@ def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:
 
     low, high = problem.split_bounds
     n_edge = edge.sum(axis=1)
-    feasible = codec_ok & (n_edge >= low) & (n_edge <= high)
+    feasible = parts.codec_ok & (n_edge >= low) & (n_edge <= high)
     for name, bound in problem.constraints.items():
         feasible &= meets(name, values[name], bound)
     return Evaluation(MappingProxyType(values), feasible)

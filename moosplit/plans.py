@@ -37,6 +37,25 @@ class Plan:
     bits_a: tuple[int, ...]
     codec: str = "none"
 
+    def cut_tensors(self, problem: SplitProblem) -> tuple[str, ...]:
+        """The plan's cut tensors C(S) (SPEC section 4) by row name, in table order: the
+        tensors held by the edge nodes or the input that a cloud node reads, plus every
+        model output computed on the edge (an edge-only plan's are the model outputs).
+        The input row is among them when a cloud node reads the raw input. From
+        :meth:`moosplit.costs.CostModel.cut`, the definition every backend uses; the plan
+        is checked first (ProblemError if it is not a plan of `problem`).
+
+        Example:
+            >>> import moosplit
+            >>> problem = moosplit.SplitProblem(moosplit.load_profile("portend_resnet20"),
+            ...                                 moosplit.Network(bandwidth_mbps=10))
+            >>> Plan(0, (), (), ()).cut_tensors(problem)   # cloud-only: the raw input
+            ('input',)
+        """
+        edge = Plans.from_plans(problem, [self]).edge
+        cut = cost_model(problem.profile).cut(edge)[0]
+        return tuple(problem.profile.names[t] for t in np.flatnonzero(cut))
+
 
 @dataclass(frozen=True, eq=False)
 class Plans:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from ..errors import (
     DeployError,
+    ExportError,
     OptionError,
     ProblemError,
     ProfileError,
@@ -19,6 +20,7 @@ from . import (
     codecs,
     compare,
     dynamic,
+    export,
     info,
     list_profiles,
     plot,
@@ -29,8 +31,8 @@ from . import (
 )
 from .options import UsageError, cli_message
 
-COMMANDS = (solve, compare, sweep, dynamic, plot, info, profile_model, list_profiles, codecs,
-            serve)
+COMMANDS = (solve, compare, sweep, dynamic, plot, export, info, profile_model, list_profiles,
+            codecs, serve)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return 141  # as a Unix tool killed by SIGPIPE
     except (UsageError, OptionError, ProfileError, ProblemError, UnsupportedProblemError,
-            DeployError, OSError) as exc:
+            DeployError, ExportError, OSError) as exc:
         if isinstance(exc, OSError):
             text = (f"{exc.filename}: {exc.strerror}" if exc.filename is not None
                     else exc.strerror or str(exc))

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..errors import OptionError, ProblemError
 from ..problems.codecs import read_codecs
@@ -81,6 +82,24 @@ def comma_list(kind: type):
                 f"expected comma-separated {kind.__name__} values, got {text!r}") from None
     parse.__name__ = f"list of {kind.__name__}"
     return parse
+
+
+class ProfileAsOption:
+    """Passes the shared problem options through, PROFILE becoming `--profile` (for the
+    commands whose positional arguments are front files: `plot`, `export`)."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self._parser = parser
+
+    def add_argument(self, *names: str, **options: Any) -> argparse.Action:
+        if names == ("profile",):
+            return self._parser.add_argument("--profile", dest="profile", required=True,
+                                             metavar=options.get("metavar"),
+                                             help=options.get("help"))
+        return self._parser.add_argument(*names, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
 
 
 def add_problem_options(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..errors import ProblemError, UnsupportedProblemError
 from ..problems.problem import SplitProblem
@@ -15,6 +14,7 @@ from ..results.front_csv import read_front
 from ..solvers.registry import available_solvers, solve
 from ..workflows.plots import check_axes, figure_format, plot_fronts
 from .options import (
+    ProfileAsOption,
     add_figure_options,
     add_problem_options,
     build_problem,
@@ -24,25 +24,6 @@ from .options import (
     flags_for,
 )
 from .output import writing
-
-
-class _ProfileAsOption:
-    """Passes the shared problem options through, PROFILE becoming `--profile` (the
-    positional arguments of `plot` are the front files)."""
-
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        self._parser = parser
-
-    def add_argument(self, *names: str, **options: Any) -> argparse.Action:
-        if names == ("profile",):
-            return self._parser.add_argument("--profile", dest="profile", required=True,
-                                             metavar=options.get("metavar"),
-                                             help=options.get("help"))
-        return self._parser.add_argument(*names, **options)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._parser, name)
-
 
 COMMAND = "plot"
 """The command this module implements."""
@@ -57,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "other options is refused), run the requested baselines on that problem, and draw "
         "everything on two quantities, each file labelled by its name.")
     parser.add_argument("fronts", nargs="+", metavar="FRONT.csv", help="front CSV files")
-    add_problem_options(_ProfileAsOption(parser))  # type: ignore[arg-type]
+    add_problem_options(ProfileAsOption(parser))  # type: ignore[arg-type]
     parser.add_argument("--baselines", type=comma_list(str), default=(),
                         help="backends to run and mark, e.g. cloud_only,edge_only,qdmp")
     parser.add_argument("--threshold", action="append", default=[], metavar="LIMIT=V",

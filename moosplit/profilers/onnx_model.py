@@ -1012,6 +1012,27 @@ class OnnxModel:
         return [np.array(axis.to_channels_first(self._loaded.constants[t]))
                 for t, axis in row.weights]
 
+    def to_onnx(self, weight_bits: Mapping[str, int] | None = None
+                ) -> tuple[Any, dict[str, tuple[str, ...]]]:
+        """The model as rows see it, for export: a copy of the cleaned ``onnx.ModelProto``
+        (constants folded, the input shape fixed, an ``Identity`` per ``output`` row) with
+        the kernels of the rows in `weight_bits` fake-quantised as :meth:`run` would (float
+        initialisers on the quantiser's grid), and each row's output tensor names, in the
+        order :meth:`run` returns them."""
+        onnx = _import_onnx()
+        model = onnx.ModelProto()
+        model.CopyFrom(self._loaded.model)
+        quantised: dict[str, np.ndarray] = {}
+        for row, bits in self._bits(weight_bits, "weight_bits").items():
+            if bits < REFERENCE_BITS:
+                quantised.update(self._quantised_weights(row, bits))
+        for k, tensor in enumerate(model.graph.initializer):
+            if tensor.name in quantised:
+                model.graph.initializer[k].CopyFrom(
+                    onnx.numpy_helper.from_array(quantised[tensor.name], tensor.name))
+        return model, {name: row.outputs
+                       for name, row in zip(self.graph.names, self._loaded.rows, strict=True)}
+
     def _quantised_weights(self, row: int, bits: int) -> dict[str, np.ndarray]:
         constants = self._loaded.constants
         feeds = {}

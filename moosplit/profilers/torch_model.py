@@ -282,6 +282,53 @@ class TorchModel:
         ms[0] = 0.0
         return ms
 
+    def export_module(self, weight_bits: Mapping[str, int] | None = None
+                      ) -> tuple[Any, dict[str, RowValue]]:
+        """A deep copy of the traced module to export, and where each row's output is in it.
+
+        In the copy, the weights of the rows in `weight_bits` are fake-quantised as
+        :meth:`run` would, and the in-place operators :meth:`run` runs out of place are
+        made out of place for good. Each row maps to the node of the copy whose value is its
+        output (an ``output`` row: the node it returns), how many tensors that value holds
+        (0 for a row holding no tensor, such as ``x.size(0)``, or a dict), and whether a
+        later operator modifies it in place (then it cannot be sent: the value would be
+        read after the change).
+        """
+        import copy
+
+        gm = copy.deepcopy(self._gm)
+        self._quantise_copy(gm, weight_bits)
+        nodes = {n.name: n for n in gm.graph.nodes}
+        values: dict[str, RowValue] = {}
+        for row in self._rows:
+            source = row.node if row.node is not None else row.source
+            if row.out_of_place:
+                _make_out_of_place(gm, nodes[row.node.name], row.out_of_place)
+            metas = _tensor_metas(source.meta.get("tensor_meta"))
+            flat = not isinstance(source.meta.get("tensor_meta"), dict)
+            values[row.name] = RowValue(nodes[source.name], len(metas) if flat else 0,
+                                        row.copy)
+        gm.recompile()
+        return gm, values
+
+    def _quantise_copy(self, gm: Any, weight_bits: Mapping[str, int] | None) -> None:
+        """Put the fake-quantised weights of the rows in `weight_bits` into `gm`, a deep
+        copy of the traced module."""
+        torch = self._torch
+        paths = {id(m): name for name, m in self._gm.named_modules()}
+        for row, bits in self._node_bits(weight_bits, "weight_bits"):
+            if bits >= REFERENCE_BITS:
+                continue
+            for k, slot in enumerate(row.slots):
+                q = self._quantised_weight(row, k, bits).clone()
+                target = (f"{paths[id(slot.module)]}.{slot.param}".lstrip(".")
+                          if slot.module is not None else str(slot.attr_node.target))
+                path, _, leaf = target.rpartition(".")
+                owner = gm.get_submodule(path)
+                if isinstance(getattr(owner, leaf), torch.nn.Parameter):
+                    q = torch.nn.Parameter(q, requires_grad=False)
+                setattr(owner, leaf, q)
+
     # ----------------------------------------------------------------------- helpers
 
     def _row(self, name: str) -> _Row:
@@ -337,6 +384,17 @@ class TorchModel:
 
 
 # --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class RowValue:
+    """Where a row's output is in the module :meth:`TorchModel.export_module` returns: the
+    fx node computing it, the number of tensors its value holds (0: nothing to send), and
+    whether a later operator modifies it in place."""
+
+    node: Any
+    tensors: int
+    modified: bool = False
 
 
 @dataclass(frozen=True)
@@ -667,6 +725,19 @@ def _run_out_of_place(interpreter: Any, n: Any, form: str) -> Any:
     if form == "method":
         return getattr(args[0], n.target[:-1])(*args[1:], **kwargs)
     return getattr(operator, _IN_PLACE_OPERATORS[n.target.__name__])(*args, **kwargs)
+
+
+def _make_out_of_place(gm: Any, n: Any, form: str) -> None:
+    """Rewrite in-place node `n` of `gm` to run out of place, for good (a form of
+    :func:`_out_of_place_form`; see :func:`_run_out_of_place` for running it so once)."""
+    if form == "module":
+        gm.get_submodule(n.target).inplace = False
+    elif form == "kwarg":
+        n.kwargs = {**n.kwargs, "inplace": False}
+    elif form == "method":
+        n.target = n.target[:-1]
+    else:
+        n.target = getattr(operator, _IN_PLACE_OPERATORS[n.target.__name__])
 
 
 def _fetch_attr(gm: Any, target: str) -> Any:

@@ -143,7 +143,9 @@ class RooflineDevice(_PoweredDevice):
 
     For node i at weight bits bw and activation bits ba, with B = batch::
 
-        W   = weight_elems_i * bw / 8                      (weights: once per batch)
+        W   = weight_elems_i * bw / 8                      (weights: once per batch;
+                                                            an embedding reads only the
+                                                            rows it looks up)
         A   = (sum of out_elems over i's distinct inputs + out_elems_i) * ba / 8 * B
         moved = W           if W + A <= buffer_bytes       (activations stay on chip)
               = W + A       otherwise                      (everything crosses DRAM once)
@@ -172,7 +174,7 @@ class RooflineDevice(_PoweredDevice):
                     bits_a: int = REFERENCE_BITS) -> np.ndarray:
         """Per-row DRAM traffic (bytes) for the whole batch under the buffer rule."""
         BITS("bits_w", bits_w), BITS("bits_a", bits_a)
-        weights = graph.weight_elems.astype(float) * bits_w / 8
+        weights = _weight_elems_read(graph) * bits_w / 8
         activations = _activation_elems(graph) * float(bits_a) / 8 * graph.batch
         fits = weights + activations <= float(self.buffer_bytes)
         moved = np.where(fits, weights, weights + activations)
@@ -204,6 +206,16 @@ def _free_rows(graph: LayerGraph) -> np.ndarray:
     free = np.array([op == "output" for op in graph.ops])
     free[0] = True
     return free
+
+
+def _weight_elems_read(graph: LayerGraph) -> np.ndarray:
+    """Per row, the weight elements one inference reads: all of them, except that an
+    embedding lookup reads only the table rows it returns (its output elements, whole
+    batch), not the whole table (GPT-2's 50,257 x 768 token table for 128 tokens)."""
+    weights = graph.weight_elems.astype(float)
+    lookup = np.array([op == "embedding" for op in graph.ops])
+    looked_up = graph.out_elems.astype(float) * graph.batch
+    return np.where(lookup, np.minimum(weights, looked_up), weights)
 
 
 def _activation_elems(graph: LayerGraph) -> np.ndarray:

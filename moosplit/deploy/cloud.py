@@ -91,7 +91,7 @@ class CloudHalf:
         cloud_file, output_names = _cloud_entry(manifest, directory)
         cut_tensors = _cut_tensors(manifest, directory)
         path = directory / cloud_file
-        session = _session(path)
+        session = onnx_session(path)
         inputs = {node.name: node for node in session.get_inputs()}
         fed = {cut.cloud_name for cut in cut_tensors}
         if set(inputs) != fed:
@@ -270,7 +270,9 @@ def _cut_tensors(manifest: Manifest, directory: Path) -> tuple[CutTensor, ...]:
 
 
 # ------------------------------------------------------------------------------ cloud.onnx
-def _session(path: Path) -> Any:
+def onnx_session(path: Path) -> Any:
+    """An onnxruntime CPU session of the ONNX file `path` (its own log: errors only);
+    DeployError if the file is missing or onnxruntime cannot load it."""
     try:
         import onnxruntime
     except ImportError as error:  # pragma: no cover - depends on the environment

@@ -105,7 +105,9 @@ class CutTensor:
 class Manifest:
     """Everything plan.json holds. Keys after ``predicted`` were added to the contract:
     ``batch`` (samples per inference the files are fixed to), ``weights`` (how bits_w
-    were applied) and ``calibration`` (where the activation scales come from)."""
+    were applied), ``calibration`` (where the activation scales come from) and ``seed``
+    (of a built-in architecture's random weights and of the calibration crops, so that
+    `validate` loads the same model)."""
 
     model: str
     profile: str
@@ -121,6 +123,7 @@ class Manifest:
     batch: int = 1
     weights: str = ""
     calibration: str = ""
+    seed: int = 0
     format: str = FORMAT
     version: int = VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -165,6 +168,7 @@ class Manifest:
                 activations=str(data["activations"]), predicted=dict(data["predicted"]),
                 batch=int(data.get("batch", 1)), weights=str(data.get("weights", "")),
                 calibration=str(data.get("calibration", "")),
+                seed=int(data.get("seed", 0)),
                 extra={k: v for k, v in data.items() if k not in known})
         except KeyError as exc:
             raise DeployError(f"{source}: missing key {exc.args[0]!r}") from None

@@ -87,7 +87,7 @@ class CloudHalf:
         an output it lacks); ImportError without onnxruntime.
         """
         directory = Path(directory)
-        manifest = _read_manifest(directory)
+        manifest = read_plan_directory(directory)
         cloud_file, output_names = _cloud_entry(manifest, directory)
         cut_tensors = _cut_tensors(manifest, directory)
         path = directory / cloud_file
@@ -198,7 +198,9 @@ class CloudHalf:
 
 
 # ------------------------------------------------------------------- reading the manifest
-def _read_manifest(directory: Path) -> Manifest:
+def read_plan_directory(directory: Path) -> Manifest:
+    """The manifest of the plan directory `directory`; DeployError if it is not a
+    directory, has no plan.json, or its plan.json is not a manifest."""
     if not directory.is_dir():
         raise DeployError(f"{directory}: not a directory (a plan directory holds "
                           f"{MANIFEST} and the ONNX halves `moosplit export` wrote)")

@@ -30,7 +30,6 @@ inputs, or a folder of images, with a seed other than export's), reports three t
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 import math
@@ -52,7 +51,7 @@ from ..errors import DeployError, OptionError
 from ..profiles.profile import Profile
 from ..validation import Number
 from .client import Connection, PacedSender
-from .cloud import MANIFEST, onnx_session
+from .cloud import onnx_session, read_plan_directory
 from .frames import Frame, FrameKind, TensorEntry, decode_frame, encode_frame
 from .manifest import CutTensor, Manifest
 from .packing import RAW_BITS
@@ -187,16 +186,12 @@ class ValidationReport:
         notes = [f"  {p.name}: {p.note}" for p in r.parts if p.note]
         return "\n".join(lines + (["notes:"] + notes if notes else []))
 
-    def write_csv(self, path: str | os.PathLike) -> None:
-        """One row per part: part, predicted_ms, measured_ms, ratio, note (empty cells
-        where there is no number)."""
+    def csv_rows(self) -> list[list[str]]:
+        """One CSV row per part of the real run (none without one): part, predicted_ms,
+        measured_ms, ratio, note; empty cells where there is no number."""
         parts = self.run.parts if self.run is not None else ()
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["part", "predicted_ms", "measured_ms", "ratio", "note"])
-            for p in parts:
-                writer.writerow([p.name, _cell(p.predicted_ms), _cell(p.measured_ms),
-                                 _cell(p.ratio), p.note])
+        return [[p.name, _cell(p.predicted_ms), _cell(p.measured_ms), _cell(p.ratio), p.note]
+                for p in parts]
 
 
 def _ms(value: float | None) -> str:
@@ -318,12 +313,7 @@ def load_setting(directory: str | os.PathLike, *, samples: int,
     from .export import input_samples, load_runner
 
     directory = Path(directory)
-    if not directory.is_dir():
-        raise DeployError(f"{directory}: not a directory (a plan directory holds "
-                          f"{MANIFEST} and the ONNX halves `moosplit export` wrote)")
-    if not (directory / MANIFEST).is_file():
-        raise DeployError(f"{directory}: no {MANIFEST} (not a plan directory)")
-    manifest = Manifest.read(directory / MANIFEST)
+    manifest = read_plan_directory(directory)
     table = profile if isinstance(profile, Profile) else load_profile(
         profile or _located(manifest.profile, directory))
     problem = SplitProblem(table, Network(**manifest.network),
@@ -331,11 +321,11 @@ def load_setting(directory: str | os.PathLike, *, samples: int,
                            mode="prefix" if manifest.plan.split is not None else "cut")
     name = model or _located(manifest.model, directory)
     runner, _ = load_runner(name, table, tuple(manifest.input.shape), manifest.seed)
-    normalisation = None
-    if isinstance(name, str):
-        from ..profilers.loading import default_normalisation
+    from ..profilers.loading import default_normalisation
 
-        normalisation = default_normalisation(name)
+    # the model's own normalisation of image crops, as export used (a loaded model's by
+    # the name the manifest recorded for it)
+    normalisation = default_normalisation(name if isinstance(name, str) else manifest.model)
     x, origin = input_samples(runner, calibration, samples, seed, True, normalisation)
     return Setting(directory, manifest, problem, runner, x, origin)
 

@@ -127,12 +127,14 @@ def test_a_real_run_over_loopback_measures_every_part(skip, tmp_path):
     setting = exported(skip, tmp_path, ("conv1", "conv2"), 8, 8)
     run = measure_run(setting, runs=3, warmup=1, timeout=10)
     measured = {p.name: p.measured_ms for p in run.parts}
-    assert set(measured) == {"edge", "pack", "transmit+rtt", "cloud", "unpack", "end-to-end"}
+    assert set(measured) == {"edge", "pack", "transmit+rtt", "cloud", "unpack", "return",
+                             "end-to-end"}
     assert all(v is not None and v > 0 for v in measured.values()), measured
     paced = RTT + run.frame_bytes * 8 / (BANDWIDTH * 1e3)  # ms
     assert run.frame_bytes >= run.tx_bytes == setting.manifest.predicted["tx_bytes"]
     assert measured["end-to-end"] >= measured["transmit+rtt"] >= paced - 0.5
     assert measured["end-to-end"] >= measured["edge"] + measured["transmit+rtt"]
+    assert run.answer_bytes > 0 and run.cores >= 1
     predicted = {p.name: p.predicted_ms for p in run.parts}
     p = setting.manifest.predicted
     assert predicted["transmit+rtt"] == pytest.approx(p["transmit_ms"] + p["rtt_ms"])
@@ -204,7 +206,7 @@ def test_cli_profile_solve_export_validate_and_a_front(tmp_path, monkeypatch, ca
     assert "end-to-end" in out
     rows = list(csv.DictReader(open("parts.csv", encoding="utf-8")))
     assert [r["part"] for r in rows] == ["edge", "pack", "transmit+rtt", "cloud", "unpack",
-                                         "end-to-end"]
+                                         "return", "end-to-end"]
     assert all(float(r["measured_ms"]) > 0 for r in rows) and rows[1]["predicted_ms"] == ""
     assert main(["validate", "--front", "front.csv", "--rows", "0,1", "--profile", "p.csv",
                  *problem, "--model", model, "--samples", "1", "--runs", "1", "--warmup",

@@ -133,14 +133,18 @@ class Part:
 
 @dataclass(frozen=True)
 class Run:
-    """The real run: its parts (medians of `runs` runs after `warmup`), the frame's bytes
-    and the plan's predicted ``tx_bytes``."""
+    """The real run: its parts (medians of `runs` runs after `warmup`), the frame's bytes,
+    the plan's predicted ``tx_bytes``, the answer's bytes, and the host's load average
+    (over a minute, None where unknown) and cores when it started."""
 
     parts: tuple[Part, ...]
     runs: int
     warmup: int
     frame_bytes: int
     tx_bytes: float
+    answer_bytes: int = 0
+    load_average: float | None = None
+    cores: int = 1
 
     def part(self, name: str) -> Part:
         """The part called `name`."""
@@ -177,8 +181,11 @@ class ValidationReport:
             lines.append(f"real run: skipped ({self.skipped})")
             return "\n".join(lines)
         r = self.run
+        load = "" if r.load_average is None else \
+            f"; load average {r.load_average:.2f} on {r.cores} cores"
         lines.append(f"real run: medians of {r.runs} runs after {r.warmup} warm-up; frame "
-                     f"{r.frame_bytes} bytes (predicted tx_bytes {r.tx_bytes:.0f})")
+                     f"{r.frame_bytes} bytes (predicted tx_bytes {r.tx_bytes:.0f}), answer "
+                     f"{r.answer_bytes} bytes{load}")
         lines.append(f"{'part':<14}{'predicted ms':>14}{'measured ms':>14}{'ratio':>8}")
         for p in r.parts:
             lines.append(f"{p.name:<14}{_ms(p.predicted_ms):>14}{_ms(p.measured_ms):>14}"
@@ -427,48 +434,60 @@ def measure_run(setting: Setting, *, runs: int, warmup: int, margin: float = MAR
     if m.cloud.file is None:
         raise DeployError("an edge-only plan: there is no cloud half to serve")
     halves = Halves(setting.directory, m)
-    x = setting.batches()[0]
-    total = warmup + runs
     network = m.network
     sender = PacedSender(float(network["bandwidth_mbps"]), float(network.get("rtt_ms") or 0))
+    total = warmup + runs
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     process, (host, port) = start_server(setting.directory, total, timeout)
-    times: dict[str, list[float]] = {k: [] for k in ("edge", "pack", "transmit", "unpack",
-                                                     "end-to-end")}
     try:
         with Connection(host, port, timeout=timeout, sender=sender) as link:
-            for _ in range(total):
-                started = time.perf_counter()
-                values = halves.edge_values(x)
-                edge_done = time.perf_counter()
-                data = pack_frame(m.cut_tensors, values)
-                packed = time.perf_counter()
-                link.send(data)
-                sent = time.perf_counter()
-                answer = link.receive()
-                if answer.kind != FrameKind.RESULT:
-                    raise DeployError(f"the server refused the frame: {answer.message}")
-                _ = [entry.values() for entry in answer.tensors]
-                done = time.perf_counter()
-                unpack = time.perf_counter()
-                _ = [e.values() for e in decode_frame(data, max_bytes=len(data)).tensors]
-                unpacked = time.perf_counter()
-                for name, seconds in (("edge", edge_done - started),
-                                      ("pack", packed - edge_done), ("transmit", sent - packed),
-                                      ("unpack", unpacked - unpack),
-                                      ("end-to-end", done - started)):
-                    times[name].append(1000 * seconds)
-        cloud = _server_cloud_ms(process, total, timeout)
+            times, sizes = _time_runs(link, halves, setting.batches()[0], total)
+        times["cloud"] = _server_cloud_ms(process, total, timeout)
     finally:
         process.kill()
         process.wait()
+    times["return"] = [w - c for w, c in zip(times.pop("wait"), times["cloud"], strict=True)]
     measured = {name: float(np.median(v[warmup:])) for name, v in times.items()}
-    measured["cloud"] = float(np.median(cloud[warmup:]))
     if m.edge.file is None:
         measured["edge"] = 0.0  # the input is sent as received
     parts = _parts(m, measured)
-    notes = explain(parts, setting, len(data), margin)
-    parts = tuple(dataclasses.replace(p, note=notes.get(p.name, "")) for p in parts)
-    return Run(parts, runs, warmup, len(data), float(m.predicted.get("tx_bytes") or 0))
+    run = Run(parts, runs, warmup, sizes[0], float(m.predicted.get("tx_bytes") or 0),
+              sizes[1], load, os.cpu_count() or 1)
+    notes = explain(run, setting, margin)
+    return dataclasses.replace(run, parts=tuple(
+        dataclasses.replace(p, note=notes.get(p.name, "")) for p in parts))
+
+
+def _time_runs(link: Connection, halves: Halves, x: np.ndarray, total: int
+               ) -> tuple[dict[str, list[float]], tuple[int, int]]:
+    """`total` inferences of `x` on the connection: per run, milliseconds of the edge
+    half, packing, sending (paced), waiting for the answer, reading it and unpacking the
+    frame sent (measured apart, on its bytes); and the bytes of the frame and answer."""
+    m = halves.manifest
+    times: dict[str, list[float]] = {k: [] for k in ("edge", "pack", "transmit", "wait",
+                                                     "unpack", "end-to-end")}
+    for _ in range(total):
+        clock = [time.perf_counter()]
+        values = halves.edge_values(x)
+        clock.append(time.perf_counter())
+        data = pack_frame(m.cut_tensors, values)
+        clock.append(time.perf_counter())
+        link.send(data)
+        clock.append(time.perf_counter())
+        answer = link.receive()
+        clock.append(time.perf_counter())
+        if answer.kind != FrameKind.RESULT:
+            raise DeployError(f"the server refused the frame: {answer.message}")
+        _ = [entry.values() for entry in answer.tensors]
+        clock.append(time.perf_counter())
+        _ = [e.values() for e in decode_frame(data, max_bytes=len(data)).tensors]
+        clock.append(time.perf_counter())
+        ms = 1000 * np.diff(clock)
+        for name, value in zip(("edge", "pack", "transmit", "wait"), ms, strict=False):
+            times[name].append(float(value))
+        times["unpack"].append(float(ms[5]))
+        times["end-to-end"].append(1000 * (clock[4] - clock[0]))
+    return times, (len(data), len(encode_frame(answer)))
 
 
 def _parts(m: Manifest, measured: dict[str, float]) -> tuple[Part, ...]:
@@ -480,6 +499,7 @@ def _parts(m: Manifest, measured: dict[str, float]) -> tuple[Part, ...]:
             Part("transmit+rtt", transmit, measured["transmit"]),
             Part("cloud", p.get("cloud_ms"), measured["cloud"]),
             Part("unpack", None, measured["unpack"]),
+            Part("return", None, measured["return"]),
             Part("end-to-end", p.get("latency_ms"), measured["end-to-end"]))
 
 
@@ -526,27 +546,30 @@ def _server_cloud_ms(process: subprocess.Popen, requests: int, timeout: float) -
 
 
 # ------------------------------------------------------------------------------ item 5
-def explain(parts: Sequence[Part], setting: Setting, frame_bytes: int,
-            margin: float = MARGIN) -> dict[str, str]:
-    """A note per part whose measurement differs from its prediction by more than
-    `margin` (relative) and :data:`MARGIN_MS`, or that the latency model does not
-    predict, saying why from what is known: the profile's device metadata, this host,
-    the frame sent."""
+def explain(run: Run, setting: Setting, margin: float = MARGIN) -> dict[str, str]:
+    """A note per part of `run` whose measurement differs from its prediction by more
+    than `margin` (relative) and :data:`MARGIN_MS`, or that the latency model does not
+    predict, saying why from what is known: the profile's device metadata, this host and
+    its load, the frames sent and received."""
     from ..profilers.builder import host_description
 
     meta = setting.problem.profile.metadata
     m = setting.manifest
-    host = f"{host_description()}, {os.cpu_count()} cores"
-    by_name = {p.name: p for p in parts}
-    notes: dict[str, str] = {}
-    for name in ("pack", "unpack"):
-        notes[name] = ("not in the prediction: the latency model charges nothing for "
-                       + ("quantising and packing" if name == "pack" else
-                          "decoding and dequantising") + " the cut tensors"
-                       + ("; measured here on the frame's bytes, inside the server's cloud "
-                          "time" if name == "unpack" else ""))
-    differs = {p.name for p in parts if p.ratio is not None and abs(p.ratio - 1) > margin
-               and abs(p.measured_ms - p.predicted_ms) > MARGIN_MS}
+    load = "" if run.load_average is None else \
+        f"; load average {run.load_average:.2f} on {run.cores} cores when the run started"
+    host = f"{host_description()}, {run.cores} cores{load}"
+    measured = {p.name: p.measured_ms for p in run.parts}
+    notes = {
+        "pack": "not in the prediction: the latency model charges nothing for quantising "
+                "and packing the cut tensors",
+        "unpack": "not in the prediction: decoding and dequantising the frame, measured "
+                  "here on its bytes; the server does it inside its cloud time",
+        "return": f"not in the prediction: waiting for the answer beyond the server's cloud "
+                  f"time: the server reading the frame's end, the {run.answer_bytes}-byte "
+                  f"result's way back (unpaced) and scheduling",
+    }
+    differs = {p.name for p in run.parts if p.ratio is not None
+               and abs(p.ratio - 1) > margin and abs(p.measured_ms - p.predicted_ms) > MARGIN_MS}
     if "edge" in differs:
         notes["edge"] = (f"predicted for edge device {meta.get('edge_device', 'unknown')} "
                          f"({_first_clause(meta.get('edge_ms', 'no metadata'))}); measured "
@@ -559,20 +582,18 @@ def explain(parts: Sequence[Part], setting: Setting, frame_bytes: int,
                           f"host ({host}), including checking, unpacking and encoding")
     if "transmit+rtt" in differs:
         bandwidth, rtt = float(m.network["bandwidth_mbps"]), float(m.network.get("rtt_ms") or 0)
-        floor = rtt + 8 * frame_bytes / (bandwidth * 1e3)
+        floor = rtt + 8 * run.frame_bytes / (bandwidth * 1e3)
         notes["transmit+rtt"] = (
-            f"the frame is {frame_bytes} bytes against {m.predicted.get('tx_bytes') or 0:.0f} "
-            f"predicted (header, names, scales, rounding to whole bytes), so the paced "
-            f"minimum is {floor:.3f} ms; the rest is sleeps ending late and the socket")
+            f"the frame is {run.frame_bytes} bytes against {run.tx_bytes:.0f} predicted "
+            f"(header, names, scales, rounding to whole bytes), so the paced minimum is "
+            f"{floor:.3f} ms; the {measured['transmit+rtt'] - floor:.3f} ms above it are the "
+            f"sender's sleeps ending late and its socket sends, on this host ({host})")
     if "end-to-end" in differs:
-        known = sum(by_name[n].measured_ms for n in ("edge", "pack", "transmit+rtt", "cloud"))
-        rest = by_name["end-to-end"].measured_ms - known
         culprits = [n for n in ("edge", "transmit+rtt", "cloud") if n in differs]
         notes["end-to-end"] = (
             (f"follows {', '.join(culprits)} (above); " if culprits else "")
-            + f"it also holds packing ({by_name['pack'].measured_ms:.3f} ms, not predicted) "
-            f"and {rest:.3f} ms outside the parts (the result's way back, reading the "
-            f"request, Python)")
+            + f"it also holds packing ({measured['pack']:.3f} ms) and the answer's return "
+            f"({measured['return']:.3f} ms), which the model does not predict")
     return notes
 
 

@@ -566,7 +566,10 @@ def explain(run: Run, setting: Setting, margin: float = MARGIN) -> dict[str, str
                   "here on its bytes; the server does it inside its cloud time",
         "return": f"not in the prediction: waiting for the answer beyond the server's cloud "
                   f"time: the server reading the frame's end, the {run.answer_bytes}-byte "
-                  f"result's way back (unpaced) and scheduling",
+                  f"result's way back (unpaced) and scheduling"
+                  + ("; below 0: the server had begun before the sender's clock stopped "
+                     "(this process was scheduled out between its last send and reading "
+                     "the clock), so the parts overlap" if measured["return"] < 0 else ""),
     }
     differs = {p.name for p in run.parts if p.ratio is not None
                and abs(p.ratio - 1) > margin and abs(p.measured_ms - p.predicted_ms) > MARGIN_MS}

@@ -22,7 +22,8 @@ inputs, or a folder of images, with a seed other than export's), reports three t
   problem's bandwidth and rtt, the answer read; per run the edge, pack, transmit (with the
   rtt), cloud (the server's own ``cloud_ms`` from its request log), unpack (decoding and
   dequantising the frame, measured here on the same bytes; part of the server's cloud
-  time) and end-to-end times; medians over the runs after the warm-up ones, beside the
+  time), return (waiting for the answer beyond the server's cloud time) and end-to-end
+  times; medians over the runs after the warm-up ones, beside the
   manifest's ``predicted`` parts. Each part that differs from its prediction by more than
   :data:`MARGIN` gets a note saying why, derived from the profile's metadata
   (:func:`explain`).
@@ -116,7 +117,14 @@ class Quantised:
 @dataclass(frozen=True)
 class Part:
     """One part of the latency: predicted and measured milliseconds (None where there is
-    no such number) and a note on why they differ."""
+    no such number) and a note on why they differ.
+
+    Example:
+        >>> Part("edge", predicted_ms=2.0, measured_ms=3.0).ratio
+        1.5
+        >>> Part("pack", None, 0.4).ratio is None
+        True
+    """
 
     name: str
     predicted_ms: float | None

@@ -129,7 +129,10 @@ def test_a_real_run_over_loopback_measures_every_part(skip, tmp_path):
     measured = {p.name: p.measured_ms for p in run.parts}
     assert set(measured) == {"edge", "pack", "transmit+rtt", "cloud", "unpack", "return",
                              "end-to-end"}
-    assert all(v is not None and v > 0 for v in measured.values()), measured
+    assert all(v is not None for v in measured.values()), measured
+    # the answer's return may come out below 0 when the sender is scheduled out after its
+    # last send while the server already works (the parts overlap); the others cannot
+    assert all(v > 0 for name, v in measured.items() if name != "return"), measured
     paced = RTT + run.frame_bytes * 8 / (BANDWIDTH * 1e3)  # ms
     assert run.frame_bytes >= run.tx_bytes == setting.manifest.predicted["tx_bytes"]
     assert measured["end-to-end"] >= measured["transmit+rtt"] >= paced - 0.5
@@ -207,7 +210,13 @@ def test_cli_profile_solve_export_validate_and_a_front(tmp_path, monkeypatch, ca
     rows = list(csv.DictReader(open("parts.csv", encoding="utf-8")))
     assert [r["part"] for r in rows] == ["edge", "pack", "transmit+rtt", "cloud", "unpack",
                                          "return", "end-to-end"]
-    assert all(float(r["measured_ms"]) > 0 for r in rows) and rows[1]["predicted_ms"] == ""
+    assert all(float(r["measured_ms"]) > 0 for r in rows if r["part"] != "return")
+    assert rows[1]["predicted_ms"] == ""
+    # the manifest's relative profile path is found from inside the plan directory too
+    monkeypatch.chdir(tmp_path / "plan")
+    assert main(["validate", ".", "--samples", "1", "--runs", "1", "--warmup", "0",
+                 "--quiet"]) == 0
+    monkeypatch.chdir(tmp_path)
     assert main(["validate", "--front", "front.csv", "--rows", "0,1", "--profile", "p.csv",
                  *problem, "--model", model, "--samples", "1", "--runs", "1", "--warmup",
                  "0", "--plot", "v.png", "--out", "front_parts.csv", "--quiet"]) == 0

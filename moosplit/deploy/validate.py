@@ -347,11 +347,13 @@ def load_setting(directory: str | os.PathLike, *, samples: int,
 
 def _located(name: str, directory: Path) -> str:
     """`name` as given, or relative to the plan directory's parent or the plan directory
-    when that names an existing file and the name as given does not."""
-    if Path(name).exists() or os.path.isabs(name):
+    when that names an existing file and the name as given does not (a bundled profile's
+    or built-in model's name stays as it is)."""
+    if Path(name).is_file() or os.path.isabs(name):
         return name
+    directory = directory.resolve()
     for base in (directory.parent, directory):
-        if (base / name).exists():
+        if (base / name).is_file():
             return str(base / name)
     return name
 

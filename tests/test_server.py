@@ -430,11 +430,12 @@ def test_a_cloud_onnx_without_a_batch_dimension_takes_batch_1(tmp_path):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
+    manifest = json.loads((write_plan(tmp_path) / "plan.json").read_text())
     onnx.save(model, str(tmp_path / "cloud.onnx"))
-    (tmp_path / "plan.json").write_text(json.dumps({
-        "format": "moosplit-plan", "version": 1,
-        "cloud": {"file": "cloud.onnx", "outputs": [{"name": "y", "shape": [3]}]},
-        "cut_tensors": [{"row": "r", "cloud_name": "x", "shape": [3], "bits": 8}]}))
+    manifest["cloud"] = {"file": "cloud.onnx", "outputs": [{"name": "y", "shape": [3]}]}
+    manifest["cut_tensors"] = [{"row": "r", "edge_name": "r", "cloud_name": "x",
+                                "shape": [3], "bits": 8, "packing": "lsb-dense"}]
+    (tmp_path / "plan.json").write_text(json.dumps(manifest))
     cloud = CloudHalf.load(tmp_path)
     assert cloud.batch == 1
     values = np.array([[-1.0, 0.5, 2.0]])
@@ -495,6 +496,9 @@ def test_connections_over_the_bound_are_answered_busy(plan):
     (lambda d: write_plan(d, cut_a_shape=(5,)), "says [5] per sample"),
     (lambda d: write_plan(d, bits_a=0), "bits must be a whole number in 1..16, got 0"),
     (lambda d: write_plan(d, cloud_file=None), "edge-only plan"),
+    (lambda d: (d / "plan.json").write_text(json.dumps(
+        {k: v for k, v in json.loads((d / "plan.json").read_text()).items() if k != "input"})),
+     "missing key 'input'"),
 ])
 def test_a_directory_that_cannot_be_served_is_refused(tmp_path, break_it, needle):
     folder = write_plan(tmp_path / "plan")

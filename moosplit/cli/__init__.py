@@ -28,11 +28,12 @@ from . import (
     serve,
     solve,
     sweep,
+    validate,
 )
 from .options import UsageError, cli_message
 
 COMMANDS = (solve, compare, sweep, dynamic, plot, export, info, profile_model, list_profiles,
-            codecs, serve)
+            codecs, serve, validate)
 
 
 class _Parser(argparse.ArgumentParser):

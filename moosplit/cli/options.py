@@ -88,12 +88,14 @@ class ProfileAsOption:
     """Passes the shared problem options through, PROFILE becoming `--profile` (for the
     commands whose positional arguments are front files: `plot`, `export`)."""
 
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
+    def __init__(self, parser: argparse.ArgumentParser, *, required: bool = True) -> None:
         self._parser = parser
+        self._required = required
 
     def add_argument(self, *names: str, **options: Any) -> argparse.Action:
         if names == ("profile",):
-            return self._parser.add_argument("--profile", dest="profile", required=True,
+            return self._parser.add_argument("--profile", dest="profile",
+                                             required=self._required,
                                              metavar=options.get("metavar"),
                                              help=options.get("help"))
         return self._parser.add_argument(*names, **options)

@@ -6,7 +6,8 @@ with static activation quantisers (`activations`); `packing` packs b-bit activat
 densely for sending (and quantises tensors to them); `frames` encodes and decodes the
 length-prefixed frames cut tensors travel in; `cloud` runs the cloud half of an exported
 plan on them, `server` serves it over TCP (`moosplit serve`) and `client` sends frames to
-it, optionally paced to a link.
+it, optionally paced to a link; `validate` checks an exported plan against its model and
+runs it end to end over loopback beside its predicted latency (`moosplit validate`).
 This package sits after `results` in the import order and imports nothing from
 `solvers`, `workflows` or `cli`.
 """
@@ -27,6 +28,7 @@ from .frames import (
 from .manifest import CloudSpec, CutTensor, EdgeSpec, InputSpec, Manifest, PlanSpec, TensorSpec
 from .packing import Quantised, dequantise, pack, payload_length, quantise, unpack
 from .server import CloudServer, serve
+from .validate import ValidationReport, validate
 
 __all__ = [
     "export_plan", "Manifest", "CutTensor", "PlanSpec", "InputSpec", "EdgeSpec", "CloudSpec",
@@ -34,5 +36,5 @@ __all__ = [
     "Frame", "FrameError", "FrameErrorCode", "FrameKind", "TensorEntry", "decode_frame",
     "encode_frame", "read_frame", "Quantised", "dequantise", "pack", "payload_length",
     "quantise", "unpack", "CloudHalf", "CloudServer", "serve", "Connection", "PacedSender",
-    "request",
+    "request", "validate", "ValidationReport",
 ]

@@ -98,10 +98,11 @@ class Connection:
         self._socket = socket.create_connection((host, port), timeout=timeout)
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def send(self, frame: Frame | Sequence[TensorEntry]) -> int:
-        """Send a frame (or a tensors frame of these entries); returns its bytes."""
-        data = encode_frame(frame if isinstance(frame, Frame)
-                            else Frame(FrameKind.TENSORS, tuple(frame)))
+    def send(self, frame: Frame | Sequence[TensorEntry] | bytes) -> int:
+        """Send a frame (a tensors frame of these entries, or the bytes of an encoded
+        frame, sent as they are); returns its bytes."""
+        data = frame if isinstance(frame, bytes) else encode_frame(
+            frame if isinstance(frame, Frame) else Frame(FrameKind.TENSORS, tuple(frame)))
         if self.sender is None:
             self._socket.sendall(data)
         else:

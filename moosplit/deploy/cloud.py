@@ -1,10 +1,12 @@
 """The cloud half of an exported plan: `cloud.onnx` answering tensors frames (SPEC section 8).
 
-:meth:`CloudHalf.load` reads a plan directory as `moosplit export` writes it (plan.json,
-docs/deployment.md, and the `cloud.onnx` it names) and checks that the ONNX file's inputs
-and outputs are the ones the manifest lists. :meth:`CloudHalf.answer` takes a decoded
-tensors frame, checks it against the manifest's cut tensors, dequantises them, runs
-`cloud.onnx` and returns the result frame: the manifest's cloud outputs as raw float16.
+:meth:`CloudHalf.load` reads a plan directory as `moosplit export` writes it (plan.json
+through :class:`~moosplit.deploy.manifest.Manifest`, docs/deployment.md, and the
+`cloud.onnx` it names), checks the manifest's fields the server relies on, and checks that
+the ONNX file's inputs and outputs are the ones the manifest lists.
+:meth:`CloudHalf.answer` takes a decoded tensors frame, checks it against the manifest's
+cut tensors, dequantises them, runs `cloud.onnx` and returns the result frame: the
+manifest's cloud outputs as raw float16.
 
 What a frame must carry (docs/deployment.md, "Serving the cloud half"): each cut tensor
 once, named by its profile row, of shape (N, *per-sample shape) with one N for the whole
@@ -18,11 +20,11 @@ One onnxruntime session serves every request, one request at a time (a lock arou
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +40,11 @@ from .frames import (
     TensorEntry,
     encode_frame,
 )
+from .manifest import CutTensor, Manifest
 from .packing import RAW_BITS, payload_length
 
 MANIFEST = "plan.json"
 """The manifest's file name in a plan directory."""
-FORMAT, FORMAT_VERSION = "moosplit-plan", 1
 FRAME_MARGIN = 4
 """The default frame size limit is this many times the manifest's frame (at its batch)..."""
 MIN_FRAME_LIMIT = 1 << 16
@@ -52,21 +54,6 @@ INSTALL_HINT = "pip install 'moosplit[profile]'"
 _INPUT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
                 "tensor(double)": np.float64}
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class CutTensor:
-    """One cut tensor as the cloud receives it.
-
-    row: the profile row name, the tensor's name in frames. cloud_name: the `cloud.onnx`
-    input it feeds. shape: its dimensions per sample. bits: the most bits a frame may
-    send it at (the plan's; 16 is raw float16).
-    """
-
-    row: str
-    cloud_name: str
-    shape: tuple[int, ...]
-    bits: int
 
 
 class CloudHalf:
@@ -100,11 +87,11 @@ class CloudHalf:
         an output it lacks); ImportError without onnxruntime.
         """
         directory = Path(directory)
-        manifest = _read_manifest(directory)
+        manifest = read_plan_directory(directory)
         cloud_file, output_names = _cloud_entry(manifest, directory)
         cut_tensors = _cut_tensors(manifest, directory)
         path = directory / cloud_file
-        session = _session(path)
+        session = onnx_session(path)
         inputs = {node.name: node for node in session.get_inputs()}
         fed = {cut.cloud_name for cut in cut_tensors}
         if set(inputs) != fed:
@@ -172,7 +159,7 @@ class CloudHalf:
         feeds = {}
         for cut in self.cut_tensors:
             entry = given[cut.row]
-            if (entry.shape[1:] != cut.shape or len(entry.shape) != len(cut.shape) + 1
+            if (entry.shape[1:] != tuple(cut.shape) or len(entry.shape) != len(cut.shape) + 1
                     or entry.shape[0] < 1 or entry.bits > cut.bits or len(batches) > 1
                     or self.batch not in (None, entry.shape[0])):
                 raise FrameError(FrameErrorCode.UNEXPECTED_TENSOR, f"{cut.row!r} is "
@@ -211,27 +198,22 @@ class CloudHalf:
 
 
 # ------------------------------------------------------------------- reading the manifest
-def _read_manifest(directory: Path) -> dict:
+def read_plan_directory(directory: Path) -> Manifest:
+    """The manifest of the plan directory `directory`; DeployError if it is not a
+    directory, has no plan.json, or its plan.json is not a manifest."""
     if not directory.is_dir():
         raise DeployError(f"{directory}: not a directory (a plan directory holds "
                           f"{MANIFEST} and the ONNX halves `moosplit export` wrote)")
     path = directory / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DeployError(f"{directory}: no {MANIFEST} (not a plan directory)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeployError(f"{path}: cannot be read as JSON: {exc}") from None
-    where = str(path)
-    _field(manifest, "format", lambda v: v == FORMAT, repr(FORMAT), where)
-    _field(manifest, "version", lambda v: v == FORMAT_VERSION, str(FORMAT_VERSION), where)
-    return manifest
+    if not path.is_file():
+        raise DeployError(f"{directory}: no {MANIFEST} (not a plan directory)")
+    return Manifest.read(path)
 
 
-def _field(obj: object, key: str, check: Callable[[Any], bool], expected: str,
+def _field(obj: Mapping[str, Any], key: str, check: Callable[[Any], bool], expected: str,
            where: str) -> Any:
     """obj[key] if `check` accepts it, else DeployError."""
-    value = obj.get(key, _MISSING) if isinstance(obj, dict) else _MISSING
+    value = obj.get(key, _MISSING)
     if value is _MISSING or not check(value):
         got = "nothing" if value is _MISSING else f"{json.dumps(value)[:80]}"
         raise DeployError(f"{where}: {key} must be {expected}, got {got}")
@@ -247,37 +229,41 @@ def _is_dims(value: object) -> bool:
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value)
 
 
-def _cloud_entry(manifest: dict, directory: Path) -> tuple[str, tuple[str, ...]]:
+def _is_bits(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= RAW_BITS
+
+
+def _cloud_entry(manifest: Manifest, directory: Path) -> tuple[str, tuple[str, ...]]:
     """The cloud file's name and output names; DeployError for an edge-only plan."""
     where = f"{directory / MANIFEST}: cloud"
-    cloud = _field(manifest, "cloud", lambda v: isinstance(v, dict), "an object",
-                   str(directory / MANIFEST))
+    cloud = dataclasses.asdict(manifest.cloud)
     file = _field(cloud, "file", lambda v: v is None or _is_name(v), "a file name or null",
                   where)
     if file is None:
         raise DeployError(f"{directory}: an edge-only plan (cloud.file is null): it has no "
                           "cloud half to serve")
-    outputs = _field(cloud, "outputs", lambda v: isinstance(v, list) and v != [],
-                     "a non-empty list", where)
+    _field(cloud, "outputs", lambda v: v != [], "a non-empty list", where)
     names = tuple(_field(out, "name", _is_name, "a tensor name", f"{where}.outputs[{i}]")
-                  for i, out in enumerate(outputs))
+                  for i, out in enumerate(cloud["outputs"]))
     if len(set(names)) != len(names):
         raise DeployError(f"{where}.outputs: names repeat: {list(names)}")
     return file, names
 
 
-def _cut_tensors(manifest: dict, directory: Path) -> tuple[CutTensor, ...]:
+def _cut_tensors(manifest: Manifest, directory: Path) -> tuple[CutTensor, ...]:
+    """The manifest's cut tensors, each field checked for what the server relies on."""
     where = f"{directory / MANIFEST}: cut_tensors"
-    rows = _field(manifest, "cut_tensors", lambda v: isinstance(v, list) and v != [],
-                  "a non-empty list (a plan with a cloud half receives tensors)",
-                  str(directory / MANIFEST))
-    cuts = tuple(CutTensor(
-        _field(row, "row", _is_name, "a row name", f"{where}[{i}]"),
-        _field(row, "cloud_name", _is_name, "a tensor name", f"{where}[{i}]"),
-        tuple(_field(row, "shape", _is_dims, "a list of sizes >= 0", f"{where}[{i}]")),
-        _field(row, "bits", lambda v: isinstance(v, int) and not isinstance(v, bool)
-               and 1 <= v <= RAW_BITS, f"a whole number in 1..{RAW_BITS}", f"{where}[{i}]"))
-        for i, row in enumerate(rows))
+    if not manifest.cut_tensors:
+        raise DeployError(f"{where} must be a non-empty list (a plan with a cloud half "
+                          "receives tensors), got []")
+    for i, cut in enumerate(manifest.cut_tensors):
+        fields = dataclasses.asdict(cut)
+        for key, check, expected in (("row", _is_name, "a row name"),
+                                     ("cloud_name", _is_name, "a tensor name"),
+                                     ("shape", _is_dims, "a list of sizes >= 0"),
+                                     ("bits", _is_bits, f"a whole number in 1..{RAW_BITS}")):
+            _field(fields, key, check, expected, f"{where}[{i}]")
+    cuts = tuple(manifest.cut_tensors)
     for attribute in ("row", "cloud_name"):
         names = [getattr(cut, attribute) for cut in cuts]
         if len(set(names)) != len(names):
@@ -286,7 +272,9 @@ def _cut_tensors(manifest: dict, directory: Path) -> tuple[CutTensor, ...]:
 
 
 # ------------------------------------------------------------------------------ cloud.onnx
-def _session(path: Path) -> Any:
+def onnx_session(path: Path) -> Any:
+    """An onnxruntime CPU session of the ONNX file `path` (its own log: errors only);
+    DeployError if the file is missing or onnxruntime cannot load it."""
     try:
         import onnxruntime
     except ImportError as error:  # pragma: no cover - depends on the environment

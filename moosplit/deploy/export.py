@@ -102,7 +102,7 @@ def export_plan(
         >>> folder.cleanup()
     """
     profile = problem.profile
-    runner, model_name = _load(model, profile, input_shape, seed)
+    runner, model_name = load_runner(model, profile, input_shape, seed)
     normalisation = None
     if isinstance(model, str | os.PathLike):
         from ..profilers.loading import default_normalisation
@@ -139,7 +139,7 @@ def export_plan(
         gm, node_values = runner.export_module(weight_bits)
         node_tensors = tensor_names(node_values)
         modified = {node for node, value in node_values.items() if value.modified}
-    samples, origin = _samples(runner, calibration, calibration_samples, seed,
+    samples, origin = input_samples(runner, calibration, calibration_samples, seed,
                                bool(activation_bits), normalisation)
     observed, ranges = _observe(runner, samples, weight_bits, activation_bits)
     grids = {}
@@ -204,7 +204,8 @@ def export_plan(
                      for row in cut],
         activations=activations, predicted=predicted(problem, plans), batch=batch,
         weights=_weights_text(weight_bits),
-        calibration=origin if activation_bits else "none: no activation below 16 bits")
+        calibration=origin if activation_bits else "none: no activation below 16 bits",
+        seed=seed)
     manifest.write(out / MANIFEST_FILE)
     return manifest
 
@@ -244,10 +245,11 @@ def predicted(problem: SplitProblem, plans: Plans) -> dict[str, float | None]:
 
 
 # --------------------------------------------------------------------------- helpers
-def _load(model: str | Any, profile: Profile, input_shape: tuple[int, ...] | None,
-          seed: int) -> tuple[Any, str]:
-    """The profiler model of `model` at the profile's batch and input shape, read fused
-    or not as the profile was, and its name."""
+def load_runner(model: str | Any, profile: Profile, input_shape: tuple[int, ...] | None,
+                seed: int) -> tuple[Any, str]:
+    """The profiler model (a ModelRunner) of `model` at the profile's batch and input
+    shape (`input_shape`, or the profile's ``input_shape`` metadata), read fused or not as
+    the profile was, and its name; a loaded ModelRunner is returned as it is."""
     if not isinstance(model, str | os.PathLike):
         return model, str(model.graph.model)
     from ..profilers.loading import load_model
@@ -279,9 +281,11 @@ def _unfused(runner: Any) -> tuple[Any, dict[str, tuple[str, ...]]]:
                                                  strict=True)}
 
 
-def _samples(runner: Any, calibration: np.ndarray | str | os.PathLike | None, count: int,
-             seed: int, needed: bool, normalisation: Any = None) -> tuple[np.ndarray, str]:
-    """Input samples (a multiple of the batch) to observe the model on, and their origin:
+def input_samples(runner: Any, calibration: np.ndarray | str | os.PathLike | None,
+                  count: int, seed: int, needed: bool = True, normalisation: Any = None
+                  ) -> tuple[np.ndarray, str]:
+    """Input samples of `runner`'s model (`count` rounded up to a multiple of the batch;
+    one batch unless `needed`) to run the model on, and their origin:
     the caller's, or the profiler's calibration inputs (image crops normalised with
     `normalisation`, random token ids for a token model), or standard normal samples for
     an input that is neither."""

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ProblemError
+from ..errors import DeployError
 
 FORMAT = "moosplit-plan"
 """The value of the manifest's ``format`` key."""
@@ -105,7 +105,9 @@ class CutTensor:
 class Manifest:
     """Everything plan.json holds. Keys after ``predicted`` were added to the contract:
     ``batch`` (samples per inference the files are fixed to), ``weights`` (how bits_w
-    were applied) and ``calibration`` (where the activation scales come from)."""
+    were applied), ``calibration`` (where the activation scales come from) and ``seed``
+    (of a built-in architecture's random weights and of the calibration crops, so that
+    `validate` loads the same model)."""
 
     model: str
     profile: str
@@ -121,6 +123,7 @@ class Manifest:
     batch: int = 1
     weights: str = ""
     calibration: str = ""
+    seed: int = 0
     format: str = FORMAT
     version: int = VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -144,12 +147,12 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "plan.json") -> Manifest:
-        """Read a manifest object; ProblemError naming `source` and the key if it is not
+        """Read a manifest object; DeployError naming `source` and the key if it is not
         one (wrong format or version, a missing key, a value of the wrong kind)."""
         if not isinstance(data, dict):
-            raise ProblemError(f"{source}: not a JSON object")
+            raise DeployError(f"{source}: not a JSON object")
         if data.get("format") != FORMAT or data.get("version") != VERSION:
-            raise ProblemError(f"{source}: not a {FORMAT} manifest of version {VERSION} "
+            raise DeployError(f"{source}: not a {FORMAT} manifest of version {VERSION} "
                                f"(format {data.get('format')!r}, version "
                                f"{data.get('version')!r})")
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
@@ -165,21 +168,22 @@ class Manifest:
                 activations=str(data["activations"]), predicted=dict(data["predicted"]),
                 batch=int(data.get("batch", 1)), weights=str(data.get("weights", "")),
                 calibration=str(data.get("calibration", "")),
+                seed=int(data.get("seed", 0)),
                 extra={k: v for k, v in data.items() if k not in known})
         except KeyError as exc:
-            raise ProblemError(f"{source}: missing key {exc.args[0]!r}") from None
+            raise DeployError(f"{source}: missing key {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
-            raise ProblemError(f"{source}: malformed manifest ({exc})") from None
+            raise DeployError(f"{source}: malformed manifest ({exc})") from None
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> Manifest:
-        """Read plan.json; ProblemError if it is not valid JSON or not a manifest."""
+        """Read plan.json; DeployError if it cannot be read as JSON or is not a manifest
+        (OSError if it cannot be opened)."""
         with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProblemError(f"{path}: not JSON ({exc})") from None
+            try:
+                data = json.loads(handle.read())
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise DeployError(f"{path}: cannot be read as JSON: {exc}") from None
         return cls.from_dict(data, str(path))
 
 

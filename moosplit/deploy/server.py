@@ -18,15 +18,12 @@ status (ok or the error code), tensors, bytes in and out, milliseconds from its 
 byte to its answer sent, and of those the cloud half's. Library code does not configure
 logging: the command line does.
 
-Example (an edge-only plan has no cloud half to serve):
-    >>> import json, tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "plan.json").write_text(json.dumps({"format": "moosplit-plan",
-    ...     "version": 1, "cloud": {"file": None, "outputs": []}, "cut_tensors": []}))
-    >>> CloudServer(folder)  # doctest: +ELLIPSIS
+Example (a folder without plan.json is not a plan directory):
+    >>> import tempfile
+    >>> CloudServer(tempfile.mkdtemp())  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    moosplit.errors.DeployError: ... an edge-only plan (cloud.file is null): ...
+    moosplit.errors.DeployError: ...: no plan.json (not a plan directory)
 """
 
 from __future__ import annotations

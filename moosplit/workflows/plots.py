@@ -43,8 +43,8 @@ from .figures import (
 from .sweeps import SweepTable, column_of
 
 __all__ = ["check_axes", "check_comparison_plot", "figure_format", "figure_options",
-           "plot_comparison", "plot_fronts", "plot_policy", "plot_sweep", "pyplot",
-           "set_scale"]
+           "plot_comparison", "plot_fronts", "plot_policy", "plot_sweep", "plot_validation",
+           "pyplot", "set_scale"]
 
 FRONT_MARKERS = "os^vD<>ph"
 BASELINE_MARKERS = "*PXdH8"
@@ -496,3 +496,39 @@ def plot_policy(policy: Policy, path: str | os.PathLike, **figure: Any) -> None:
         if handles:
             ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                       fontsize=FONT, frameon=False, borderaxespad=0.0)
+
+
+def plot_validation(labels: Sequence[str], predicted: Sequence[float],
+                    measured: Sequence[float], path: str | os.PathLike, *,
+                    title: str = "", **figure: Any) -> None:
+    """Measured against predicted end-to-end latency (ms) of validated plans (`moosplit
+    validate --front`), one labelled point per plan, over the line where they are equal.
+
+    figure: the options of :class:`~moosplit.workflows.figures.FigureOptions`; both axes
+    share one scale and limits, so that the diagonal is the 45-degree line.
+    """
+    options = figure_options(figure)
+    figure_format(path)
+    x, y = np.asarray(predicted, float), np.asarray(measured, float)
+    if not (len(labels) == len(x) == len(y)) or not len(x):
+        raise OptionError("labels", "one label per plan, with at least one plan",
+                          list(labels))
+    both = np.concatenate([x, y])
+    axis = Axis.of(both, options.xscale, options.xlim or options.ylim)
+    with figure_to(path, options, (3.6, 3.4)) as (fig, ax):
+        _axes(ax, (axis, axis))
+        lo, hi = float(both.min()), float(both.max())
+        ax.plot([lo, hi], [lo, hi], color="0.7", lw=1, zorder=1, label="measured = predicted")
+        draw_points(ax, (axis, axis), x, y, s=36, color="C0", marker="o", zorder=2,
+                    label="plan")
+        texts = [ax.annotate(label, (px, py), xytext=(4, 4), textcoords="offset points",
+                             fontsize=FONT) for label, px, py in zip(labels, axis.clip(x),
+                                                                     axis.clip(y), strict=True)]
+        _limits(ax, (axis, axis))
+        spread_labels(fig, ax, texts)
+        ax.set_xlabel("predicted end-to-end latency (ms)")
+        ax.set_ylabel("measured end-to-end latency (ms)")
+        if title:
+            ax.set_title(_wrapped(title, fig), fontsize=FONT + 1)
+        ax.grid(True, which="major", alpha=0.3)
+        _legend(ax)

@@ -359,15 +359,20 @@ def test_budget_floors_keep_the_optimum_and_drop_labels(monkeypatch):
 
 
 def test_resnet50s_budgeted_query_is_answered_exactly():
-    """Issue 12: the fastest ResNet-50 plan with error <= 1 under 8 MiB (10 Mbit/s, bits
+    """Issue 12: the fastest ResNet-50 plan under an error budget and 8 MiB (10 Mbit/s, bits
     2-16) was refused by epsilon (3.7 million labels). With Auto-Split's plans as
-    incumbents and floors from the budget left it is proven, and it is no slower than
-    lagrangian's answer."""
+    incumbents and floors from the budget left it is proven, and it beats lagrangian's
+    answer. Issue 12 asked for error <= 1 on the unfused profile; the fused profile's
+    errors are about ten times smaller (folded weights, no BatchNorm or ReLU rows), and a
+    budget as tight there is error <= 0.03 (error <= 1 is now a loose budget, refused:
+    docs/solvers.md, Budgeted queries)."""
+    budget = 0.03
     problem = moosplit.SplitProblem(
         moosplit.load_profile("resnet50"), moosplit.Network(10.0), objectives=("latency_ms",),
-        constraints={"error": 1.0, "memory_bytes": 8 * 2**20}, bits=(2, 4, 6, 8, 16))
+        constraints={"error": budget, "memory_bytes": 8 * 2**20}, bits=(2, 4, 6, 8, 16))
     front = moosplit.solve(problem, "epsilon")
     assert front.status is Status.OPTIMAL and front.guarantee.kind == "exact"
-    assert front.evaluation["error"][0] <= 1.0
+    assert front.evaluation["error"][0] <= budget
     assert front.evaluation["memory_bytes"][0] <= 8 * 2**20
-    assert front.F[0, 0] <= moosplit.solve(problem, "lagrangian").F[0, 0] * (1 + 1e-9)
+    # lagrangian's grid misses it: 174.83 ms against the optimum's 134.43 ms
+    assert front.F[0, 0] < moosplit.solve(problem, "lagrangian").F[0, 0] * (1 - 1e-3)

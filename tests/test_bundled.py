@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import moosplit
+from moosplit.solvers.registry import DEFAULT_RESOLUTION
 
 CLASSIC = ("resnet50", "vgg16", "vgg19", "alexnet", "mobilenet_v2", "googlenet",
            "squeezenet1_1", "densenet121", "vit_b_16", "gpt2_small")
@@ -94,3 +95,33 @@ def test_trained_profile_errors_are_output_sensitivities():
     assert profile.metadata["errors"].startswith("output")
     assert np.isfinite(profile.weight_error[2]).all()
     assert profile.weight_error[2].max() > 0
+
+
+NEW = ("efficientnet_lite0", "vit_b_16", "gpt2_small")
+
+
+@pytest.mark.parametrize("solver", [pytest.param(s, marks=pytest.mark.slow) if s == "cpsat"
+                                    else s for s in sorted(moosplit.available_solvers())])
+def test_every_backend_solves_the_new_bundled_profiles(solver):
+    """Issue 13: EfficientNet-Lite0 and the transformers are bundled, and every backend
+    solves them (a front of non-dominated points), as it solves their small versions in
+    tests/test_transformers.py."""
+    cls = moosplit.available_solvers()[solver]
+    mode = "prefix" if "prefix" in cls.modes else "cut"
+    # exhaustive enumerates every plan: one bit-width keeps them to one per edge set
+    bits = (16,) if solver == "exhaustive" else (8, 16)
+    options = {"n_gen": 5, "pop_size": 16} if solver == "nsga2" else {}
+    if solver == "epsilon":  # the default's resolution, as `moosplit.solve(problem)` runs it
+        options["resolution"] = DEFAULT_RESOLUTION
+    for name in NEW:
+        problem = moosplit.SplitProblem(moosplit.load_profile(name),
+                                        moosplit.Network(bandwidth_mbps=10),
+                                        objectives=("latency_ms", "error"), bits=bits,
+                                        mode=mode)
+        front = moosplit.solve(problem, solver, seed=0, time_limit=30, **options)
+        assert len(front) >= 1, (name, front.message)
+        F = front.F
+        assert np.isfinite(F).all()
+        dominated = [(F[j] <= F[i]).all() and (F[j] < F[i]).any()
+                     for i in range(len(F)) for j in range(len(F))]
+        assert not any(dominated), name

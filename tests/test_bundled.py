@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 import moosplit
+from moosplit.solvers.registry import DEFAULT_RESOLUTION
 
 CLASSIC = ("resnet50", "vgg16", "vgg19", "alexnet", "mobilenet_v2", "googlenet",
-           "squeezenet1_1", "densenet121")
-TRAINED = ("ppocr_cls", "ppocr_rec")
+           "squeezenet1_1", "densenet121", "vit_b_16", "gpt2_small")
+TRAINED = ("ppocr_cls", "ppocr_rec", "efficientnet_lite0")
 
 
 def test_every_promised_profile_is_bundled():
@@ -35,13 +36,41 @@ def test_bundled_profile_states_where_its_numbers_come_from(name):
 def test_resnet50_tensor_sizes():
     profile = moosplit.load_profile("resnet50")
     index = profile.index
-    assert profile.n_rows == 176
     assert profile.out_elems[0] == 150_528
     for block in range(3):
         assert profile.out_elems[index[f"layer4.{block}.conv3"]] == 100_352
     assert profile.out_elems[index["fc"]] == 1_000
-    assert profile.weight_elems.sum() == 25_557_032 + 2 * 26_560  # + BN running stats
+    # torchvision's 25,557,032 parameters, less BatchNorm's scale and shift (53,120), plus
+    # the bias each folded convolution gains (26,560)
+    assert profile.weight_elems.sum() == 25_557_032 - 2 * 26_560 + 26_560
     assert profile.macs[index["fc"]] == 2048 * 1000
+
+
+def test_resnet50_is_fused():
+    """Issue 13: one row per deployed kernel. No BatchNorm or ReLU row is left (each is
+    folded or fused into the convolution or add before it), so Auto-Split's Table 10
+    candidates, the final convolution of each layer4 block and the classifier, are split
+    points; the fused metadata says which nodes each row covers."""
+    profile = moosplit.load_profile("resnet50")
+    assert profile.n_rows == 74
+    assert not {"batchnorm", "bn", "relu"} & set(profile.ops)
+    assert not [n for n in profile.names if ".bn" in n or "relu" in n]
+    assert profile.ops.count("conv") == 53 and profile.ops.count("add") == 16
+    # a split right after each candidate sends its output (16 bits) and, inside a block,
+    # the block's input that the residual add still needs (layer3's 200,704 elements for
+    # layer4.0, 100,352 for the others)
+    for name, skip in (("layer4.0.conv3", 200_704), ("layer4.1.conv3", 100_352),
+                       ("layer4.2.conv3", 100_352), ("fc", 0)):
+        n = profile.index[name]
+        problem = moosplit.SplitProblem(profile, moosplit.Network(10.0), bits=(16,),
+                                        objectives=("latency_ms", "tx_bytes"),
+                                        min_split=n, max_split=n)
+        front = moosplit.solve(problem, "exhaustive")
+        assert len(front) == 1, name
+        assert front.evaluation["tx_bytes"][0] == 2 * (profile.out_elems[n] + skip), name
+    fused = dict(entry.split(" <- ") for entry in profile.metadata["fused"].split("; "))
+    assert fused["conv1"].split() == ["conv1", "bn1", "relu"]
+    assert fused["layer1.0.conv3"].split() == ["layer1.0.conv3", "layer1.0.bn3"]
 
 
 def test_vgg16_pooling_sizes():
@@ -66,3 +95,33 @@ def test_trained_profile_errors_are_output_sensitivities():
     assert profile.metadata["errors"].startswith("output")
     assert np.isfinite(profile.weight_error[2]).all()
     assert profile.weight_error[2].max() > 0
+
+
+NEW = ("efficientnet_lite0", "vit_b_16", "gpt2_small")
+
+
+@pytest.mark.parametrize("solver", [pytest.param(s, marks=pytest.mark.slow) if s == "cpsat"
+                                    else s for s in sorted(moosplit.available_solvers())])
+def test_every_backend_solves_the_new_bundled_profiles(solver):
+    """Issue 13: EfficientNet-Lite0 and the transformers are bundled, and every backend
+    solves them (a front of non-dominated points), as it solves their small versions in
+    tests/test_transformers.py."""
+    cls = moosplit.available_solvers()[solver]
+    mode = "prefix" if "prefix" in cls.modes else "cut"
+    # exhaustive enumerates every plan: one bit-width keeps them to one per edge set
+    bits = (16,) if solver == "exhaustive" else (8, 16)
+    options = {"n_gen": 5, "pop_size": 16} if solver == "nsga2" else {}
+    if solver == "epsilon":  # the default's resolution, as `moosplit.solve(problem)` runs it
+        options["resolution"] = DEFAULT_RESOLUTION
+    for name in NEW:
+        problem = moosplit.SplitProblem(moosplit.load_profile(name),
+                                        moosplit.Network(bandwidth_mbps=10),
+                                        objectives=("latency_ms", "error"), bits=bits,
+                                        mode=mode)
+        front = moosplit.solve(problem, solver, seed=0, time_limit=30, **options)
+        assert len(front) >= 1, (name, front.message)
+        F = front.F
+        assert np.isfinite(F).all()
+        dominated = [(F[j] <= F[i]).all() and (F[j] < F[i]).any()
+                     for i in range(len(F)) for j in range(len(F))]
+        assert not any(dominated), name

@@ -227,6 +227,13 @@ def test_range_floor_is_a_lower_bound():
 @pytest.mark.slow
 @pytest.mark.parametrize("memory, resolution", [(None, 0.001), (8 * 2**20, 0.01)])
 def test_resnet50_latency_error_certified(memory, resolution):
+    """A range-relative certificate on the bundled ResNet-50: never wider than the
+    resolution times the true range (the payoff table's), and every lagrangian plan is
+    covered within it. (Before the profiles were fused this also asserted that labels were
+    merged and that the slack was at least 0.9 of the requested one; on the fused profile
+    these runs need no merging, and without merging the range estimate can be the lower
+    bound of the first run: 1% of 48.9 ms against the true 93.8 ms under 8 MiB. The
+    no-memory case had already failed that 0.9 check after issue 12's deferred bits.)"""
     profile = moosplit.load_profile("resnet50")
     problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10),
                                     objectives=("latency_ms", "error"),
@@ -234,12 +241,13 @@ def test_resnet50_latency_error_certified(memory, resolution):
                                     bits=(2, 4, 6, 8, 16))
     front = moosplit.solve(problem, "epsilon", resolution=Resolution(resolution, "relative"))
     assert front.status is Status.OPTIMAL and len(front) > 10
-    assert front.stats.extra["merged"] > 0
-    # LMOS's payoff table: latency from the fastest plan (131.19 ms) to cloud-only
-    # (258.60 ms), error from 0 (cloud-only) to the fastest plan's (4385.8)
+    # LMOS's payoff table (fused profile): latency from the fastest plan (125.23 ms) to
+    # cloud-only (219.05 ms), error from 0 (cloud-only) to the fastest plan's (806.2)
     slack = np.array(front.guarantee.resolution)
-    assert np.all(slack <= resolution * np.array([258.60 - 131.19, 4385.8]))
-    assert np.all(slack >= 0.9 * resolution * np.array([258.60 - 131.19, 4385.8]))
+    assert np.all(slack <= resolution * np.array([219.05 - 125.23, 806.2]))
+    assert slack[1] > 0
+    lagrangian = moosplit.solve(problem, "lagrangian")
+    assert front.guarantee.slack.covers(front.F, lagrangian.F, rtol=1e-9).all()
 
 
 # ------------------------------------------------------------------------ bounding
@@ -359,15 +367,20 @@ def test_budget_floors_keep_the_optimum_and_drop_labels(monkeypatch):
 
 
 def test_resnet50s_budgeted_query_is_answered_exactly():
-    """Issue 12: the fastest ResNet-50 plan with error <= 1 under 8 MiB (10 Mbit/s, bits
+    """Issue 12: the fastest ResNet-50 plan under an error budget and 8 MiB (10 Mbit/s, bits
     2-16) was refused by epsilon (3.7 million labels). With Auto-Split's plans as
-    incumbents and floors from the budget left it is proven, and it is no slower than
-    lagrangian's answer."""
+    incumbents and floors from the budget left it is proven, and it beats lagrangian's
+    answer. Issue 12 asked for error <= 1 on the unfused profile; the fused profile's
+    errors are five to ten times smaller (folded weights, no BatchNorm or ReLU rows), and a
+    budget as tight there is error <= 0.03 (error <= 1 is now a loose budget, refused:
+    docs/solvers.md, Budgeted queries)."""
+    budget = 0.03
     problem = moosplit.SplitProblem(
         moosplit.load_profile("resnet50"), moosplit.Network(10.0), objectives=("latency_ms",),
-        constraints={"error": 1.0, "memory_bytes": 8 * 2**20}, bits=(2, 4, 6, 8, 16))
+        constraints={"error": budget, "memory_bytes": 8 * 2**20}, bits=(2, 4, 6, 8, 16))
     front = moosplit.solve(problem, "epsilon")
     assert front.status is Status.OPTIMAL and front.guarantee.kind == "exact"
-    assert front.evaluation["error"][0] <= 1.0
+    assert front.evaluation["error"][0] <= budget
     assert front.evaluation["memory_bytes"][0] <= 8 * 2**20
-    assert front.F[0, 0] <= moosplit.solve(problem, "lagrangian").F[0, 0] * (1 + 1e-9)
+    # lagrangian's grid misses it: 174.83 ms against the optimum's 134.43 ms
+    assert front.F[0, 0] < moosplit.solve(problem, "lagrangian").F[0, 0] * (1 - 1e-3)

@@ -63,6 +63,18 @@ def transmit_ms(bits: np.ndarray | float, network: Network) -> np.ndarray | floa
     return 1000.0 * transmit_seconds(bits, network)
 
 
+def packing_ms(profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+    """Per row (the input's included), the time to pack its tensor for sending on the edge
+    and to unpack it on the cloud, whole batch, ms: out_elems x batch x the profile's
+    per-element times (`pack_ns_per_element`, `unpack_ns_per_element`; 0 where a profile
+    states none). A cut tensor adds the first to edge compute and the second to cloud
+    compute (SPEC section 4 as amended in docs/formulation.md); the times do not depend on
+    the bit-width (docs/benchmarks.md, *Packing*: below 16 bits the float work dominates)."""
+    elements = profile.out_elems.astype(float) * profile.batch
+    return (elements * profile.pack_ns_per_element * 1e-6,
+            elements * profile.unpack_ns_per_element * 1e-6)
+
+
 def latency_ms(edge_ms: np.ndarray | float, tx_seconds: np.ndarray | float,
                cloud_ms: np.ndarray | float, network: Network) -> np.ndarray | float:
     """End-to-end latency: edge compute (encoding included) + rtt + transmit + cloud."""

@@ -11,6 +11,7 @@ import numpy as np
 from ._pickling import reduce_through_init
 from .costs import (
     cost_model,
+    packing_ms,
     quantities,
     tensor_bits,
     tensor_bytes,
@@ -99,12 +100,15 @@ def evaluate(problem: SplitProblem, plans: Plans) -> Evaluation:
 class _Parts:
     """What a batch of plans computes and sends: the cut tensors, each row's bits (the
     input's at its own bit-width), the bits sent (after the codec), edge compute with
-    encoding, cloud compute, and whether the codec covers every cut tensor."""
+    encoding, packing the cut tensors, unpacking them, cloud compute, and whether the codec
+    covers every cut tensor."""
 
     cut: np.ndarray
     bits: np.ndarray
     tx_bits: np.ndarray
     edge_ms: np.ndarray
+    pack_ms: np.ndarray
+    unpack_ms: np.ndarray
     cloud_ms: np.ndarray
     codec_ok: np.ndarray
 
@@ -121,16 +125,19 @@ def _parts(problem: SplitProblem, plans: Plans) -> _Parts:
     ratio = codecs.ratio[codec]
     tx_bits = (cut * tensor_bits(profile.out_elems, bits, profile.batch) / ratio).sum(axis=1)
     encode_ms = (cut * codecs.encode_ms[codec]).sum(axis=1)
+    pack_ms, unpack_ms = packing_ms(profile)
     edge_ms = costs.edge_compute_ms(edge, plans.bits_w.astype(np.intp),
                                     plans.bits_a.astype(np.intp)) + encode_ms
-    return _Parts(cut, bits, tx_bits, edge_ms, (~edge) @ profile.cloud_ms,
-                  ~(cut & ~codecs.available[codec]).any(axis=1))
+    return _Parts(cut, bits, tx_bits, edge_ms, cut @ pack_ms, cut @ unpack_ms,
+                  (~edge) @ profile.cloud_ms, ~(cut & ~codecs.available[codec]).any(axis=1))
 
 
 def latency_parts(problem: SplitProblem, plans: Plans) -> dict[str, np.ndarray]:
     """Each plan's latency split into its terms (SPEC section 4), (P,) arrays in ms:
-    ``edge_ms`` (edge compute with encoding), ``transmit_ms``, ``rtt_ms`` and
-    ``cloud_ms``; they add up to :func:`evaluate`'s ``latency_ms``.
+    ``edge_ms`` (edge compute with encoding), ``pack_ms`` (packing the cut tensors on the
+    edge), ``transmit_ms``, ``rtt_ms``, ``unpack_ms`` (unpacking them on the cloud) and
+    ``cloud_ms``; they add up to :func:`evaluate`'s ``latency_ms`` (packing is 0 for a
+    profile that states no packing times).
 
     Example (cloud-only: the 3072-byte input over 10 Mbit/s, then the whole model):
         >>> import moosplit
@@ -142,9 +149,10 @@ def latency_parts(problem: SplitProblem, plans: Plans) -> dict[str, np.ndarray]:
         2.4576
     """
     parts = _parts(problem, plans)
-    return {"edge_ms": parts.edge_ms, "transmit_ms": transmit_ms(parts.tx_bits, problem.network),
+    return {"edge_ms": parts.edge_ms, "pack_ms": parts.pack_ms,
+            "transmit_ms": transmit_ms(parts.tx_bits, problem.network),
             "rtt_ms": np.full(len(plans), float(problem.network.rtt_ms)),
-            "cloud_ms": parts.cloud_ms}
+            "unpack_ms": parts.unpack_ms, "cloud_ms": parts.cloud_ms}
 
 
 def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:
@@ -182,8 +190,8 @@ def _evaluate_chunk(problem: SplitProblem, plans: Plans) -> Evaluation:
              + costs.activation_error[rows, bits_a].sum(axis=1)
              + (cut * codec_err).sum(axis=1))
     values = quantities(
-        edge_ms=parts.edge_ms, tx_bits=tx_bits, cloud_ms=parts.cloud_ms,
-        network=problem.network, batch=batch,
+        edge_ms=parts.edge_ms + parts.pack_ms, tx_bits=tx_bits,
+        cloud_ms=parts.cloud_ms + parts.unpack_ms, network=problem.network, batch=batch,
         error=error, memory=weights + working, edge_macs=(edge @ profile.macs).astype(float),
         edge_mj=None if profile.edge_mj is None else edge @ profile.edge_mj)
     values.setdefault("energy_mj", np.full(n_plans, np.nan))
@@ -229,6 +237,9 @@ def evaluate_prefix_splits(problem: SplitProblem, bits: int) -> Evaluation:
     else:
         edge_ms = prefix(np.where(rows > 0, costs.edge_latency[rows, bits_w, bits_a], 0.0))
     cloud_ms = float(profile.cloud_ms[1:].sum()) - prefix(profile.cloud_ms)
+    pack_ms, unpack_ms = packing_ms(profile)
+    edge_ms = edge_ms + costs.prefix_cut_sums(pack_ms)
+    cloud_ms = cloud_ms + costs.prefix_cut_sums(unpack_ms)
     tensor = np.full(profile.n_rows, float(bits))
     tensor[0] = profile.input_bits
     tx_bits = costs.prefix_cut_sums(tensor_bits(profile.out_elems, tensor, batch))

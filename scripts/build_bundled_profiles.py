@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from importlib.metadata import distribution, version
 from pathlib import Path
 
+from moosplit.deploy.packing import packing_metadata
 from moosplit.profilers.builder import Measurement, build_profile
 from moosplit.profilers.calibration import calibration_inputs
 from moosplit.profilers.loading import default_normalisation
@@ -98,7 +99,7 @@ def build(recipe: Recipe, out: Path = OUT) -> None:
         measurement=Measurement(warmup=3, runs=recipe.runs),
         metadata={"model": recipe.name, "weights": origin, "provenance": note,
                   "made_by": f"scripts/build_bundled_profiles.py (moosplit "
-                             f"{version('moosplit')})"})
+                             f"{version('moosplit')})", **packing_metadata()})
     write_profile(profile, out / f"{recipe.name}.csv")
     print(f"{recipe.name}: {profile.n_nodes} nodes in {time.monotonic() - start:.0f} s",
           flush=True)

@@ -15,6 +15,9 @@ Decisions followed where SPEC is open:
 - energy = sum of edge_mj over S + tx_power_mw * transmit seconds (NaN when either is
   missing); throughput = batch / max(edge s incl. encode, transmit s, cloud s) (inf when
   all are zero).
+- packing (docs/formulation.md, amending SPEC section 4): each cut tensor adds out_elems x
+  batch x the profile's `pack_ns_per_element` (1e-6 ms per ns) to the edge time and x
+  `unpack_ns_per_element` to the cloud time, whatever its bits.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class ProblemData:
         self.edge_mj = None if profile.edge_mj is None else [float(x) for x in profile.edge_mj]
         self.input_bits = int(profile.input_bits)
         self.batch = int(profile.batch)
+        self.pack_ns = float(profile.metadata.get("pack_ns_per_element", 0.0))
+        self.unpack_ns = float(profile.metadata.get("unpack_ns_per_element", 0.0))
         self.bandwidth_mbps = float(problem.network.bandwidth_mbps)
         self.rtt_ms = float(problem.network.rtt_ms)
         tx_power = problem.network.tx_power_mw
@@ -164,9 +169,12 @@ def reference_evaluate(problem, edge_set, bits_w, bits_a, codec_name="none",
     codec_ok = True
     encode_ms = 0.0
     codec_err = 0.0
+    pack_ms = unpack_ms = 0.0
     for t in cut:
         tx_bits += data.out_elems[t] * bits(t) * batch / data.ratio[c][t]
         encode_ms += data.encode_ms[c][t]
+        pack_ms += data.out_elems[t] * batch * data.pack_ns * 1e-6
+        unpack_ms += data.out_elems[t] * batch * data.unpack_ns * 1e-6
         codec_err += data.codec_err[c][t]
         if not data.available[c][t]:
             codec_ok = False
@@ -177,8 +185,8 @@ def reference_evaluate(problem, edge_set, bits_w, bits_a, codec_name="none",
     for i in sorted(edge):
         bw = int(bits_w[i]) if data.weight_elems[i] > 0 else None
         edge_ms += node_edge_latency(data, i, bw, int(bits_a[i]))
-    edge_ms += encode_ms
-    cloud_ms = 0.0
+    edge_ms += encode_ms + pack_ms
+    cloud_ms = unpack_ms
     for i in range(1, data.n_rows):
         if i not in edge:
             cloud_ms += data.cloud_ms[i]

@@ -13,11 +13,14 @@ Conventions used throughout:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import moosplit
+from moosplit.evaluator import latency_parts
 
 COLUMNS = ("name", "op", "inputs", "out_elems", "weight_elems", "macs", "edge_ms", "cloud_ms")
 SLOW_LINK = 0.008  # Mbit/s: 1 byte = 1 ms
@@ -191,6 +194,25 @@ def test_split_inside_residual_block_sends_both_tensors_and_holds_the_skip():
     #   n=4: 60 + max(.., 180) = 240
     assert values["memory_bytes"] == approx([140, 220, 240])
     assert values["edge_macs"] == approx([500, 800, 830])
+
+
+def test_packing_adds_per_cut_element_times_to_edge_and_cloud():
+    # the residual block with 1,000 ns per element to pack (edge) and 500 to unpack
+    # (cloud): n=2 sends x and conv1 (30 + 20 elements): 0.05 ms + 0.025 ms on 105.2;
+    # n=3 sends x and conv2 (60 elements), n=4 add (30); cloud-only the input (20)
+    problem = residual_problem()
+    packed = dataclasses.replace(problem.profile, metadata={
+        **problem.profile.metadata, "pack_ns_per_element": "1000",
+        "unpack_ns_per_element": "500"})
+    plans = prefix_plans(problem, [0, 2, 3, 4])
+    before = moosplit.evaluate(problem, plans).values
+    after = moosplit.evaluate(problem.replace(profile=packed), plans)
+    sent = np.array([20, 50, 60, 30])
+    assert after.values["latency_ms"] == approx(before["latency_ms"] + sent * 1.5e-3)
+    parts = latency_parts(problem.replace(profile=packed), plans)
+    assert parts["pack_ms"] == approx(sent * 1e-3)
+    assert parts["unpack_ms"] == approx(sent * 0.5e-3)
+    assert after.values["tx_bytes"] == approx(before["tx_bytes"])  # bits do not change
 
 
 # ---------------------------------------------------------- (3) two branches, cut mode

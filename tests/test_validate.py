@@ -6,6 +6,8 @@ quantised metrics, and a real run through a paced link to a `moosplit serve` sub
 from __future__ import annotations
 
 import csv
+import json
+import math
 import sys
 from pathlib import Path
 
@@ -211,7 +213,16 @@ def test_cli_profile_solve_export_validate_and_a_front(tmp_path, monkeypatch, ca
     assert [r["part"] for r in rows] == ["edge", "pack", "transmit+rtt", "cloud", "unpack",
                                          "return", "end-to-end"]
     assert all(float(r["measured_ms"]) > 0 for r in rows if r["part"] != "return")
-    assert rows[1]["predicted_ms"] == ""
+    # `moosplit profile` measured the packing times, so the prediction has both parts:
+    # the cut tensors' elements times the profile's per-element times
+    profile = moosplit.read_profile("p.csv")
+    manifest = json.loads(open("plan/plan.json", encoding="utf-8").read())
+    elements = sum(math.prod(t["shape"]) for t in manifest["cut_tensors"]) * profile.batch
+    for row, per_element in ((1, profile.pack_ns_per_element),
+                             (4, profile.unpack_ns_per_element)):
+        assert per_element > 0
+        assert float(rows[row]["predicted_ms"]) == pytest.approx(elements * per_element * 1e-6,
+                                                                 rel=1e-5)
     # the manifest's relative profile path is found from inside the plan directory too
     monkeypatch.chdir(tmp_path / "plan")
     assert main(["validate", ".", "--samples", "1", "--runs", "1", "--warmup", "0",

@@ -108,8 +108,10 @@ def report(manifest: Manifest, out: Path, index: int) -> str:
         lines.append(f"  sends {t.row} {'x'.join(map(str, t.shape))} at {t.bits} bits "
                      f"({t.packing})")
     p = manifest.predicted
-    lines.append(f"  predicted: latency {p['latency_ms']:.4g} ms = edge {p['edge_ms']:.4g} + "
-                 f"transmit {p['transmit_ms']:.4g} + rtt {p['rtt_ms']:.4g} + cloud "
-                 f"{p['cloud_ms']:.4g}; {p['tx_bytes']:.0f} bytes sent")
+    packing = (f" + pack {p['pack_ms']:.4g}" if p.get("pack_ms") else "",
+               f" + unpack {p['unpack_ms']:.4g}" if p.get("unpack_ms") else "")
+    lines.append(f"  predicted: latency {p['latency_ms']:.4g} ms = edge {p['edge_ms']:.4g}"
+                 f"{packing[0]} + transmit {p['transmit_ms']:.4g} + rtt {p['rtt_ms']:.4g}"
+                 f"{packing[1]} + cloud {p['cloud_ms']:.4g}; {p['tx_bytes']:.0f} bytes sent")
     lines.append(f"  activations: {manifest.activations}")
     return "\n".join(lines)

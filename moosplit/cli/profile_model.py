@@ -10,6 +10,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 
+from ..deploy.packing import packing_metadata
 from ..errors import OptionError, ProfileError
 from ..profilers.builder import HOST, Measurement, build_profile
 from ..profilers.calibration import Normalisation
@@ -204,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
                 errors=None if args.errors == "none" else args.errors,
                 calibration=calibration, calibration_origin=origin,
                 measurement=Measurement(warmup=args.warmup, runs=args.runs),
-                metadata={"weights": weights}, progress=printer)
+                metadata={"weights": weights, **packing_metadata()}, progress=printer)
         finally:
             if printer is not None:
                 printer.close()

@@ -238,3 +238,53 @@ def dequantise(codes: np.ndarray, bits: int, scale: float, zero_point: float) ->
         return codes.astype(np.float32)
     return ((codes.astype(np.float32) - np.float32(zero_point))
             * np.float32(scale)).astype(np.float32)
+
+
+PACKING_SAMPLE = 1 << 20
+"""Elements of the tensor :func:`packing_metadata` times."""
+
+
+def packing_metadata(*, elements: int = PACKING_SAMPLE, bits: int = 4, runs: int = 5,
+                     seed: int = 0) -> dict[str, str]:
+    """Profile metadata for the packing cost (SPEC section 4 as amended in
+    docs/formulation.md), measured on this host: ``pack_ns_per_element`` (:func:`quantise`
+    then :func:`pack`, the edge side of a frame) and ``unpack_ns_per_element``
+    (:func:`unpack` then :func:`dequantise`, the cloud side), medians of `runs` timed runs
+    after one warm-up on `elements` ReLU-like float32 values at `bits` bits (below 16 bits
+    the float work dominates and the time barely depends on the width: docs/benchmarks.md,
+    *Packing*), and a ``packing`` note saying so.
+
+    Example:
+        >>> sorted(packing_metadata(elements=1024, runs=1))
+        ['pack_ns_per_element', 'packing', 'unpack_ns_per_element']
+    """
+    import platform
+    import time
+
+    values = np.maximum(np.random.default_rng(seed).standard_normal(elements), 0.0)
+    values = values.astype(np.float32)
+
+    def median_ns(job) -> float:
+        job()
+        times = []
+        for _ in range(max(1, runs)):
+            start = time.perf_counter_ns()
+            job()
+            times.append(time.perf_counter_ns() - start)
+        return float(np.median(times)) / elements
+
+    def edge() -> tuple[Quantised, bytes]:
+        q = quantise(values, bits)
+        return q, pack(q.codes, bits)
+
+    q, payload = edge()
+    pack_ns = median_ns(edge)
+    unpack_ns = median_ns(lambda: dequantise(unpack(payload, bits, elements), bits, q.scale,
+                                             q.zero_point))
+    return {"pack_ns_per_element": f"{pack_ns:.4g}",
+            "unpack_ns_per_element": f"{unpack_ns:.4g}",
+            "packing": (f"measured on this host ({platform.processor() or platform.machine()}"
+                        f", numpy {np.__version__}): moosplit.deploy.packing, {elements:,} "
+                        f"ReLU-like float32 values at {bits} bits, median of {max(1, runs)} "
+                        "runs; a cut tensor's elements times these are added to edge and "
+                        "cloud time")}

@@ -505,12 +505,19 @@ def _parts(m: Manifest, measured: dict[str, float]) -> tuple[Part, ...]:
     transmit = None if p.get("transmit_ms") is None else \
         float(p["transmit_ms"]) + float(p.get("rtt_ms") or 0)
     return (Part("edge", p.get("edge_ms"), measured["edge"]),
-            Part("pack", None, measured["pack"]),
+            Part("pack", _packing(p, "pack_ms"), measured["pack"]),
             Part("transmit+rtt", transmit, measured["transmit"]),
             Part("cloud", p.get("cloud_ms"), measured["cloud"]),
-            Part("unpack", None, measured["unpack"]),
+            Part("unpack", _packing(p, "unpack_ms"), measured["unpack"]),
             Part("return", None, measured["return"]),
             Part("end-to-end", p.get("latency_ms"), measured["end-to-end"]))
+
+
+def _packing(predicted: dict, key: str) -> float | None:
+    """A packing part of the prediction: None where the profile states no packing times
+    (a manifest written before they were modelled has no such key; 0 means not modelled)."""
+    value = predicted.get(key)
+    return float(value) if value else None
 
 
 def start_server(directory: Path, requests: int, timeout: float
@@ -569,11 +576,17 @@ def explain(run: Run, setting: Setting, margin: float = MARGIN) -> dict[str, str
         f"; load average {run.load_average:.2f} on {run.cores} cores when the run started"
     host = f"{host_description()}, {run.cores} cores{load}"
     measured = {p.name: p.measured_ms for p in run.parts}
+    predicted = {p.name: p.predicted_ms for p in run.parts}
+    packing = _first_clause(meta.get("packing", "no metadata"))
     notes = {
-        "pack": "not in the prediction: the latency model charges nothing for quantising "
-                "and packing the cut tensors",
-        "unpack": "not in the prediction: decoding and dequantising the frame, measured "
-                  "here on its bytes; the server does it inside its cloud time",
+        "pack": ("not in the prediction: the profile states no packing time "
+                 "(pack_ns_per_element)" if predicted["pack"] is None else
+                 f"predicted from the profile's pack_ns_per_element ({packing})"),
+        "unpack": ("not in the prediction: decoding and dequantising the frame, measured "
+                   "here on its bytes; the server does it inside its cloud time"
+                   if predicted["unpack"] is None else
+                   f"predicted from the profile's unpack_ns_per_element ({packing}); the "
+                   "server does it inside its cloud time"),
         "return": f"not in the prediction: waiting for the answer beyond the server's cloud "
                   f"time: the server reading the frame's end, the {run.answer_bytes}-byte "
                   f"result's way back (unpaced) and scheduling"

@@ -95,6 +95,18 @@ class Profile:
         return int(self.metadata.get("batch", 1))
 
     @property
+    def pack_ns_per_element(self) -> float:
+        """Edge time to quantise and pack one element of a sent tensor, ns (metadata
+        `pack_ns_per_element`, default 0: not modelled)."""
+        return float(self.metadata.get("pack_ns_per_element", 0.0))
+
+    @property
+    def unpack_ns_per_element(self) -> float:
+        """Cloud time to unpack and dequantise one element of a received tensor, ns
+        (metadata `unpack_ns_per_element`, default 0: not modelled)."""
+        return float(self.metadata.get("unpack_ns_per_element", 0.0))
+
+    @property
     def bit_widths(self) -> tuple[int, ...]:
         """Bit-widths the profile has error columns for, plus the reference 16."""
         return tuple(sorted(self.weight_error))

@@ -52,8 +52,11 @@ MAX_BITS = 32
 MAX_INPUT_BITS = 64
 """The largest `out_bits` (a float64 raw input)."""
 
-READ_METADATA = ("batch",)
+READ_METADATA = ("batch", "pack_ns_per_element", "unpack_ns_per_element")
 """Metadata keys moosplit reads (matched exactly); every other key is a free-form note."""
+
+MAX_PACK_NS = 1e6
+"""The largest per-element packing or unpacking time (ns) a profile may state."""
 
 MAX_BATCH = 10**6
 """The largest `batch` metadata value."""

@@ -18,6 +18,7 @@ from .schema import (
     MAX_BATCH,
     MAX_BITS,
     MAX_INPUT_BITS,
+    MAX_PACK_NS,
     READ_METADATA,
     REFERENCE_BITS,
     REQUIRED_COLUMNS,
@@ -353,6 +354,9 @@ def profile_fields(
     if "batch" in metadata:
         whole_number(metadata["batch"], f"{source}: metadata 'batch'", at_least=1,
                      at_most=MAX_BATCH)
+    for key in ("pack_ns_per_element", "unpack_ns_per_element"):
+        if key in metadata:
+            number(metadata[key], f"{source}: metadata {key!r}", at_most=MAX_PACK_NS)
     names = [text_cell(n) for n in frame["name"]]
     return dict(
         names=tuple(names), ops=tuple(ops), inputs=tuple(inputs),

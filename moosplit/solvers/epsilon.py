@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import moocore
 import numpy as np
 
-from ..costs import Walk, cost_model
+from ..costs import Walk, cost_model, packing_ms
 from ..errors import UnsupportedProblemError
 from ..plans import Plans
 from ..problems.problem import SplitProblem
@@ -256,6 +256,7 @@ class Epsilon(Solver):
                        for k in range(1, len(walk.steps) + 1)]
         order = [i for nodes in released_at for i in nodes]
         floor = dp.edge_latency_floor()
+        packed = np.add(*packing_ms(problem.profile))  # per row: packing and unpacking
         cum = np.cumsum(floor)[:high + 1]
         close = np.full(high + 1, np.inf)
         close[max(low, 1):] = dp.prefix_close_latency_floors()[max(low, 1):high + 1]
@@ -290,8 +291,9 @@ class Epsilon(Solver):
                 sent, input_sent = walk.prefix_cut(k)
                 edge = (rows >= 1) & (rows <= k)
                 # what the close adds beyond edge latency and the bits the labels hold
-                # (`BitDP.send` adds those): rtt, cloud, the input
-                beyond = dp.close_latency_floor(edge, (), input_sent)
+                # (`BitDP.send` adds those): rtt, cloud, the input, packing what it sends
+                beyond = (dp.close_latency_floor(edge, (), input_sent)
+                          + float(packed[list(sent)].sum()))
                 chain, labels_k = [], previous
                 rest = float(floor[list(sent)].sum())
                 for j in range(len(sent)):

@@ -12,6 +12,7 @@ pytest by subclassing :class:`moosplit.testing.pytest_backends.BackendConformanc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from ..evaluator import evaluate
 from ..problems.codecs import CodecTable
 from ..problems.problem import SplitProblem
 from ..problems.random import random_problem
+from ..profiles.profile import Profile
 from ..results.front import Front, Status
 from ..results.indicators import covered
 from ..results.pareto import nondominated
@@ -125,6 +127,16 @@ def budgeted_instances(count: int, *, seed: int = 0,
     return out
 
 
+def _with_packing(profile: Profile, rng: np.random.Generator) -> Profile:
+    """`profile` with per-element packing and unpacking times (metadata), sized so that
+    packing every tensor once costs 5% to 50% of the edge compute on each side."""
+    scale = float(profile.edge_ms.sum()) * 1e6 / float(profile.out_elems.sum() * profile.batch)
+    metadata = {**profile.metadata,
+                "pack_ns_per_element": f"{rng.uniform(0.05, 0.5) * scale:.6g}",
+                "unpack_ns_per_element": f"{rng.uniform(0.05, 0.5) * scale:.6g}"}
+    return dataclasses.replace(profile, metadata=metadata)
+
+
 def _instance(label: str, rng: np.random.Generator, kind: str, mode: str,
               objectives: tuple[str, ...], max_nodes: int,
               budgeted: bool = False) -> ConformanceInstance:
@@ -142,6 +154,9 @@ def _instance(label: str, rng: np.random.Generator, kind: str, mode: str,
     if rng.random() < 0.2:
         problem = problem.replace(codecs=_random_codecs(problem, rng))
         extras.append("codecs")
+    if rng.random() < 0.25:
+        problem = problem.replace(profile=_with_packing(problem.profile, rng))
+        extras.append("packing")
     if rng.random() < 0.25 or budgeted:
         # a budgeted query's bound at an attained value is on another quantity than its
         # objective (the most accurate plan within a latency, and so on)

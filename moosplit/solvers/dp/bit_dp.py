@@ -26,6 +26,7 @@ from ...costs import (
     bytes_of,
     cost_model,
     latency_ms,
+    packing_ms,
     tensor_bits,
     tensor_bytes,
     transmit_ms,
@@ -275,7 +276,9 @@ class BitDP:
 
         edge = column(dim("edge_ms") if self.tracks_edge_latency
                       else lambda i: float(profile.edge_ms[i]))
-        send = column(lambda i: transmit_ms(best_bits[i, self.choices[i][:, 1]], network))
+        packed = np.add(*packing_ms(profile))  # a sent tensor's packing and unpacking
+        send = column(lambda i: transmit_ms(best_bits[i, self.choices[i][:, 1]], network)
+                      + packed[i])
         step_of = {int(node): s for s, node in enumerate(nodes)}
         held = [[(step_of[f], u) for f, u in zip(step.frontier, step.until, strict=True)
                  if f in step_of] for step in walk.steps]
@@ -288,8 +291,9 @@ class BitDP:
         cloud = float(profile.cloud_ms[1:].sum()) - np.cumsum(profile.cloud_ms[nodes])
         raw = tensor_bits(profile.out_elems[0], profile.input_bits, profile.batch) / ratio[0]
         input_bits = np.where(walk.live_until[0] > nodes, float(raw), 0.0)
-        rest = np.where(closes, latency_ms(0.0, transmit_seconds(input_bits, network), cloud,
-                                           network), np.inf)
+        input_packed = np.where(walk.live_until[0] > nodes, packed[0], 0.0)
+        rest = np.where(closes, latency_ms(input_packed, transmit_seconds(input_bits, network),
+                                           cloud, network), np.inf)
         costs = PassCosts(edge, column(dim("error")), column(dim("weights")), send, rest,
                           frontier, until, groups, self.tracks_edge_latency)
         return BudgetFloors.build(costs, float(transmit_ms(1.0, network)),

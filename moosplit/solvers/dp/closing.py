@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import moocore
 import numpy as np
 
-from ...costs import cost_model, latency_ms, quantities, tensor_bits, transmit_seconds
+from ...costs import (
+    cost_model,
+    latency_ms,
+    packing_ms,
+    quantities,
+    tensor_bits,
+    transmit_seconds,
+)
 from ...problems.problem import SplitProblem, meets
 from ...results.pareto import minimisation_form
 from .labels import Labels
@@ -51,6 +58,9 @@ def close(problem: SplitProblem, dims: list[str], labels: Labels, edge: np.ndarr
     else:
         edge_ms = np.full(n_labels, profile.edge_ms[edge].sum())
     tensors = ([0] if input_sent else []) + list(sent)
+    pack_ms, unpack_ms = packing_ms(profile)
+    edge_ms = edge_ms + pack_ms[tensors].sum()
+    cloud_ms = cloud_ms + unpack_ms[tensors].sum()
     error = labels.sums[:, dims.index("error")] if "error" in dims else None
     memory = (labels.sums[:, dims.index("weights")] + labels.sums[:, dims.index("peak")]
               if "weights" in dims else None)
@@ -86,8 +96,8 @@ def close(problem: SplitProblem, dims: list[str], labels: Labels, edge: np.ndarr
 def close_latency_floor(problem: SplitProblem, smallest_bits: int, edge: np.ndarray,
                         sent: tuple[int, ...], input_sent: bool) -> float:
     """A lower bound on the latency a plan with edge set `edge` adds beyond its edge
-    compute: rtt, cloud time, and sending `sent` (and the input) at the smallest bits
-    with the best codec."""
+    compute: rtt, cloud time, packing and unpacking `sent` (and the input), and sending
+    them at the smallest bits with the best codec."""
     profile, codecs = problem.profile, problem.codec_table
     ratio = codecs.best_ratio
     encode = np.minimum(0.0, np.where(codecs.available, codecs.encode_ms, np.inf).min(axis=0))
@@ -95,9 +105,11 @@ def close_latency_floor(problem: SplitProblem, smallest_bits: int, edge: np.ndar
     bits = np.array([profile.input_bits if t == 0 else smallest_bits for t in tensors])
     tx_bits = float(np.sum(tensor_bits(profile.out_elems[tensors], bits, profile.batch)
                            / ratio[tensors]))
-    return float(latency_ms(float(encode[tensors].sum()),
+    pack_ms, unpack_ms = packing_ms(profile)
+    return float(latency_ms(float(encode[tensors].sum() + pack_ms[tensors].sum()),
                             transmit_seconds(tx_bits, problem.network),
-                            float(profile.cloud_ms[~edge].sum()), problem.network))
+                            float(profile.cloud_ms[~edge].sum() + unpack_ms[tensors].sum()),
+                            problem.network))
 
 
 def prefix_close_latency_floors(problem: SplitProblem, smallest_bits: int) -> np.ndarray:
@@ -112,5 +124,6 @@ def prefix_close_latency_floors(problem: SplitProblem, smallest_bits: int) -> np
                                       / ratio)
     cloud_after = float(profile.cloud_ms[1:].sum()) - np.cumsum(
         np.r_[0.0, profile.cloud_ms[1:]])
-    return latency_ms(0.0, transmit_seconds(tx_bits, problem.network), cloud_after,
-                      problem.network)
+    pack_ms, unpack_ms = packing_ms(profile)
+    return latency_ms(costs.prefix_cut_sums(pack_ms), transmit_seconds(tx_bits, problem.network),
+                      cloud_after + costs.prefix_cut_sums(unpack_ms), problem.network)

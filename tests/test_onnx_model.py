@@ -112,7 +112,7 @@ def test_weights_have_output_channels_first(residual):
     assert wg.shape == (3, 4)
     assert residual.weights("Relu_0") == []
     assert residual.weights("x_2") == []
-    with pytest.raises(KeyError, match="nope"):
+    with pytest.raises(ValueError, match="nope"):
         residual.weights("nope")
 
 
@@ -174,7 +174,7 @@ def test_conv_weight_quantisation_changes_downstream(residual, x2):
 
 
 def test_run_rejects_bad_arguments(residual, x2):
-    with pytest.raises(KeyError, match="activation_bits"):
+    with pytest.raises(ValueError, match="activation_bits"):
         residual.run(x2, activation_bits={"missing": 4})
     with pytest.raises(ValueError, match=">= 2"):
         residual.run(x2, weight_bits={"fc": 1})

@@ -1081,7 +1081,9 @@ class OnnxModel:
         try:
             return self._index[name]
         except KeyError:
-            raise KeyError(f"{what}: {name!r} is not a row of {self.graph.model}") from None
+            # ValueError, as the torch front end and FusedModel raise (bad input, not a
+            # lookup bug); the command line reports it on one line
+            raise ValueError(f"{what}: {name!r} is not a row of {self.graph.model}") from None
 
     def _bits(self, bits: Mapping[str, int] | None, what: str) -> dict[int, int]:
         out = {}

@@ -206,14 +206,17 @@ class CostModel:
     value; NaN where unavailable, column 0 zero (a node off the edge, or the weight bits of
     a weightless node, add nothing). edge_latency: (rows, max bits + 1, max bits + 1) edge
     latency by weight and activation bits, weight index 0 holding weightless rows' values;
-    None when the profile has no bit-dependent latency. node_inputs: each row's inputs
-    among the nodes (the input row left out).
+    None when the profile has no bit-dependent latency. pack_ms, unpack_ms: per row, the
+    time to pack its tensor on the edge and unpack it on the cloud (:func:`packing_ms`).
+    node_inputs: each row's inputs among the nodes (the input row left out).
     """
 
     profile: Profile
     weight_error: np.ndarray
     activation_error: np.ndarray
     edge_latency: np.ndarray | None
+    pack_ms: np.ndarray
+    unpack_ms: np.ndarray
     node_inputs: tuple[tuple[int, ...], ...]
     _consumer_starts: np.ndarray
     _consumer_sources: np.ndarray
@@ -400,6 +403,7 @@ def cost_model(profile: Profile) -> CostModel:
         inputs = tuple(tuple(p for p in preds if p > 0) for preds in profile.inputs)
         model = CostModel(profile, _error_table(profile, profile.weight_error),
                           _error_table(profile, profile.activation_error),
-                          _latency_table(profile), inputs, starts, src[starts], dst)
+                          _latency_table(profile), *packing_ms(profile), inputs, starts,
+                          src[starts], dst)
         _MODELS[profile] = model
     return model

@@ -11,7 +11,6 @@ import numpy as np
 from ._pickling import reduce_through_init
 from .costs import (
     cost_model,
-    packing_ms,
     quantities,
     tensor_bits,
     tensor_bytes,
@@ -125,10 +124,9 @@ def _parts(problem: SplitProblem, plans: Plans) -> _Parts:
     ratio = codecs.ratio[codec]
     tx_bits = (cut * tensor_bits(profile.out_elems, bits, profile.batch) / ratio).sum(axis=1)
     encode_ms = (cut * codecs.encode_ms[codec]).sum(axis=1)
-    pack_ms, unpack_ms = packing_ms(profile)
     edge_ms = costs.edge_compute_ms(edge, plans.bits_w.astype(np.intp),
                                     plans.bits_a.astype(np.intp)) + encode_ms
-    return _Parts(cut, bits, tx_bits, edge_ms, cut @ pack_ms, cut @ unpack_ms,
+    return _Parts(cut, bits, tx_bits, edge_ms, cut @ costs.pack_ms, cut @ costs.unpack_ms,
                   (~edge) @ profile.cloud_ms, ~(cut & ~codecs.available[codec]).any(axis=1))
 
 
@@ -237,9 +235,8 @@ def evaluate_prefix_splits(problem: SplitProblem, bits: int) -> Evaluation:
     else:
         edge_ms = prefix(np.where(rows > 0, costs.edge_latency[rows, bits_w, bits_a], 0.0))
     cloud_ms = float(profile.cloud_ms[1:].sum()) - prefix(profile.cloud_ms)
-    pack_ms, unpack_ms = packing_ms(profile)
-    edge_ms = edge_ms + costs.prefix_cut_sums(pack_ms)
-    cloud_ms = cloud_ms + costs.prefix_cut_sums(unpack_ms)
+    edge_ms = edge_ms + costs.prefix_cut_sums(costs.pack_ms)
+    cloud_ms = cloud_ms + costs.prefix_cut_sums(costs.unpack_ms)
     tensor = np.full(profile.n_rows, float(bits))
     tensor[0] = profile.input_bits
     tx_bits = costs.prefix_cut_sums(tensor_bits(profile.out_elems, tensor, batch))

@@ -27,7 +27,6 @@ from ..costs import (
     cost_model,
     energy_mj,
     latency_ms,
-    packing_ms,
     pipeline_stages,
     tensor_bits,
     tensor_bytes,
@@ -224,12 +223,11 @@ class CpSatSplitModel:
             if profile.edge_mj is not None:
                 edge_mj.add(self.x[i], profile.edge_mj[i])
         edge_ms.add_form(encode_ms)
-        pack_ms, unpack_ms = packing_ms(profile)  # per cut tensor, on each side
-        for t in range(n_rows):
-            if pack_ms[t] > 0:
-                edge_ms.add(self.cut[t], float(pack_ms[t]))
-            if unpack_ms[t] > 0:
-                cloud_ms.add(self.cut[t], float(unpack_ms[t]))
+        for t in range(n_rows):  # packing and unpacking, per cut tensor
+            if costs.pack_ms[t] > 0:
+                edge_ms.add(self.cut[t], float(costs.pack_ms[t]))
+            if costs.unpack_ms[t] > 0:
+                cloud_ms.add(self.cut[t], float(costs.unpack_ms[t]))
         error.add_form(codec_err)
         network = problem.network
         tx_seconds = transmit_seconds(tx_bits, network)

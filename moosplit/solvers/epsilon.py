@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import moocore
 import numpy as np
 
-from ..costs import Walk, cost_model, packing_ms
+from ..costs import Walk, cost_model
 from ..errors import UnsupportedProblemError
 from ..plans import Plans
 from ..problems.problem import SplitProblem
@@ -247,7 +247,8 @@ class Epsilon(Solver):
         node's bits enter the labels when its output is released (no split from then on
         sends it); split n adds the nodes whose outputs it sends, exactly, and closes."""
         low, high = problem.split_bounds
-        walk = cost_model(problem.profile).prefix_walk(high)
+        costs = cost_model(problem.profile)
+        walk = costs.prefix_walk(high)
         rows = np.arange(problem.profile.n_rows)
         end = problem.profile.n_rows
         # released at split k: what k-1 held, and k itself, that k no longer holds
@@ -256,7 +257,7 @@ class Epsilon(Solver):
                        for k in range(1, len(walk.steps) + 1)]
         order = [i for nodes in released_at for i in nodes]
         floor = dp.edge_latency_floor()
-        packed = np.add(*packing_ms(problem.profile))  # per row: packing and unpacking
+        packed = costs.pack_ms + costs.unpack_ms  # per row: packing and unpacking
         cum = np.cumsum(floor)[:high + 1]
         close = np.full(high + 1, np.inf)
         close[max(low, 1):] = dp.prefix_close_latency_floors()[max(low, 1):high + 1]

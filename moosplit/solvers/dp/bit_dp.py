@@ -26,7 +26,6 @@ from ...costs import (
     bytes_of,
     cost_model,
     latency_ms,
-    packing_ms,
     tensor_bits,
     tensor_bytes,
     transmit_ms,
@@ -276,7 +275,8 @@ class BitDP:
 
         edge = column(dim("edge_ms") if self.tracks_edge_latency
                       else lambda i: float(profile.edge_ms[i]))
-        packed = np.add(*packing_ms(profile))  # a sent tensor's packing and unpacking
+        costs = cost_model(profile)
+        packed = costs.pack_ms + costs.unpack_ms  # a sent tensor's packing and unpacking
         send = column(lambda i: transmit_ms(best_bits[i, self.choices[i][:, 1]], network)
                       + packed[i])
         step_of = {int(node): s for s, node in enumerate(nodes)}

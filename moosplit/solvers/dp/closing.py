@@ -15,7 +15,6 @@ import numpy as np
 from ...costs import (
     cost_model,
     latency_ms,
-    packing_ms,
     quantities,
     tensor_bits,
     transmit_seconds,
@@ -58,9 +57,9 @@ def close(problem: SplitProblem, dims: list[str], labels: Labels, edge: np.ndarr
     else:
         edge_ms = np.full(n_labels, profile.edge_ms[edge].sum())
     tensors = ([0] if input_sent else []) + list(sent)
-    pack_ms, unpack_ms = packing_ms(profile)
-    edge_ms = edge_ms + pack_ms[tensors].sum()
-    cloud_ms = cloud_ms + unpack_ms[tensors].sum()
+    costs = cost_model(profile)
+    edge_ms = edge_ms + costs.pack_ms[tensors].sum()
+    cloud_ms = cloud_ms + costs.unpack_ms[tensors].sum()
     error = labels.sums[:, dims.index("error")] if "error" in dims else None
     memory = (labels.sums[:, dims.index("weights")] + labels.sums[:, dims.index("peak")]
               if "weights" in dims else None)
@@ -105,10 +104,11 @@ def close_latency_floor(problem: SplitProblem, smallest_bits: int, edge: np.ndar
     bits = np.array([profile.input_bits if t == 0 else smallest_bits for t in tensors])
     tx_bits = float(np.sum(tensor_bits(profile.out_elems[tensors], bits, profile.batch)
                            / ratio[tensors]))
-    pack_ms, unpack_ms = packing_ms(profile)
-    return float(latency_ms(float(encode[tensors].sum() + pack_ms[tensors].sum()),
+    costs = cost_model(profile)
+    return float(latency_ms(float(encode[tensors].sum() + costs.pack_ms[tensors].sum()),
                             transmit_seconds(tx_bits, problem.network),
-                            float(profile.cloud_ms[~edge].sum() + unpack_ms[tensors].sum()),
+                            float(profile.cloud_ms[~edge].sum()
+                                  + costs.unpack_ms[tensors].sum()),
                             problem.network))
 
 
@@ -124,6 +124,6 @@ def prefix_close_latency_floors(problem: SplitProblem, smallest_bits: int) -> np
                                       / ratio)
     cloud_after = float(profile.cloud_ms[1:].sum()) - np.cumsum(
         np.r_[0.0, profile.cloud_ms[1:]])
-    pack_ms, unpack_ms = packing_ms(profile)
-    return latency_ms(costs.prefix_cut_sums(pack_ms), transmit_seconds(tx_bits, problem.network),
-                      cloud_after + costs.prefix_cut_sums(unpack_ms), problem.network)
+    return latency_ms(costs.prefix_cut_sums(costs.pack_ms),
+                      transmit_seconds(tx_bits, problem.network),
+                      cloud_after + costs.prefix_cut_sums(costs.unpack_ms), problem.network)

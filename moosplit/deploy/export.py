@@ -115,12 +115,12 @@ def export_plan(
         if ba < 2 or (bw is not None and bw < 2):
             raise ExportError(f"node {node!r} runs at {min(ba, bw or ba)} bit(s); the "
                               "quantiser needs at least 2")
-    # a fused row is several nodes of the model: its weights are its first node's, its
-    # output (quantised, sent) its last node's
+    # a fused row is several nodes of the model: its weights are those of the node it is
+    # named after, its output (quantised, sent) its last node's
     runner, members = _unfused(runner)
     tail = {row: nodes[-1] for row, nodes in members.items()}
     edge = {node for row in plan.edge_nodes for node in members[row]}
-    weight_bits = {members[n][0]: b for n, b in zip(plan.edge_nodes, plan.bits_w, strict=True)
+    weight_bits = {n: b for n, b in zip(plan.edge_nodes, plan.bits_w, strict=True)
                    if b is not None and b < REFERENCE_BITS}
     activation_bits = {tail[n]: b for n, b in zip(plan.edge_nodes, plan.bits_a, strict=True)
                        if b < REFERENCE_BITS}

@@ -18,14 +18,19 @@ The rule, applied to rows in table order:
   rows of the group. This takes decomposed activations whole: ONNX's HardSwish written
   ``x * clip(x + 3, 0, 6) / 6`` (four nodes reading the convolution twice) and SiLU
   written ``x * sigmoid(x)``.
+- A zero padding (ZeroPad2d and its kin) whose one reader is a convolution reading it
+  alone joins that convolution's group, first: the convolution pads its own input (what
+  onnxruntime's basic optimisations do to a constant zero Pad before a Conv, so the ONNX
+  front end never sees it as a row).
 - It is cut back to its longest prefix (in table order) whose last row is the only one
   read from outside the group or a model output: the kernel writes one tensor, so no
   intermediate (the pre-activation tensor, say) may be needed elsewhere. A producer read by
   anything besides its activation is therefore never fused.
 
-The fused row takes the absorber's name and op; its ``out_elems`` are the last row's (the
-tensor the kernel writes), ``weight_elems`` and ``macs`` the sum over the group, and
-``fused`` every model node of its rows (what they had fused, or themselves), in order.
+The fused row takes the absorber's name and op (:func:`main_row`); its ``out_elems`` are
+the last row's (the tensor the kernel writes), ``weight_elems`` and ``macs`` the sum over
+the group, and ``fused`` every model node of its rows (what they had fused, or
+themselves), in order.
 Its weights are the absorber's, quantising its activation quantises the last row's output,
 and its latency is the sum of its rows' measured times (each front end times nodes one by
 one).
@@ -53,6 +58,13 @@ ABSORBERS = frozenset(
     "conv dwconv convtranspose linear matmul gemm bn batchnorm add sub mul div".split())
 """Ops that start a group: kernels that run an activation as their epilogue."""
 
+PADS = frozenset("zeropad1d zeropad2d zeropad3d".split())
+"""Zero padding, which a convolution reading it alone takes in as its own padding (as
+onnxruntime's basic optimisations do with a constant zero Pad before a Conv)."""
+
+PADDED = frozenset({"conv", "dwconv"})
+"""Ops that take in a zero padding they alone read."""
+
 
 def fusion_groups(graph: LayerGraph) -> list[tuple[int, ...]]:
     """Row indices of each fused row, in table order (every row is in exactly one group).
@@ -77,12 +89,28 @@ def fusion_groups(graph: LayerGraph) -> list[tuple[int, ...]]:
     for k in range(graph.n_rows):
         if k in grouped:
             continue
-        members = [k]
-        if k > 0 and graph.ops[k] in ABSORBERS:
-            members = _prefix(_grow(graph, k, inputs, readers, grouped), readers)
-        grouped.update(members)
-        groups.append(tuple(members))
+        pad = [k] if _pads_alone(graph, k, inputs, readers) else []
+        head = readers[k][0] if pad else k
+        members = [head]
+        if head > 0 and graph.ops[head] in ABSORBERS:
+            members = _prefix(_grow(graph, head, inputs, readers, grouped), readers)
+        grouped.update(pad + members)
+        groups.append(tuple(pad + members))
     return groups
+
+
+def main_row(graph: LayerGraph, group: Sequence[int]) -> int:
+    """The row a group is named after and takes its op and weights from: its first row
+    that is not a padding it took in."""
+    return next((m for m in group if graph.ops[m] not in PADS), group[0])
+
+
+def _pads_alone(graph: LayerGraph, k: int, inputs: Sequence[frozenset[int]],
+                readers: Sequence[Sequence[int]]) -> bool:
+    """Whether row `k` is a zero padding whose one reader is a convolution reading it
+    alone (the convolution takes it in)."""
+    return (graph.ops[k] in PADS and len(readers[k]) == 1
+            and graph.ops[readers[k][0]] in PADDED and inputs[readers[k][0]] == {k})
 
 
 def _grow(graph: LayerGraph, head: int, inputs: Sequence[frozenset[int]],
@@ -115,16 +143,18 @@ def _prefix(members: list[int], readers: Sequence[Sequence[int]]) -> list[int]:
 
 def fused_graph(graph: LayerGraph, groups: Sequence[tuple[int, ...]]) -> LayerGraph:
     """`graph` with each group of :func:`fusion_groups` as one row (see the module notes)."""
-    name_of = {graph.names[m]: graph.names[g[0]] for g in groups for m in g}
+    main = [main_row(graph, g) for g in groups]
+    name_of = {graph.names[m]: graph.names[h] for g, h in zip(groups, main, strict=True)
+               for m in g}
     inputs, fused = [], []
-    for g in groups:
+    for g, h in zip(groups, main, strict=True):
         reads = [name_of[p] for m in g for p in graph.inputs[m]]
-        inputs.append(tuple(dict.fromkeys(p for p in reads if p != name_of[graph.names[g[0]]])))
+        inputs.append(tuple(dict.fromkeys(p for p in reads if p != graph.names[h])))
         nodes = tuple(n for m in g for n in graph.fused[m] or (graph.names[m],))
         fused.append(nodes if len(nodes) > 1 else ())
     return LayerGraph(
-        model=graph.model, names=tuple(graph.names[g[0]] for g in groups),
-        ops=tuple(graph.ops[g[0]] for g in groups), inputs=tuple(inputs),
+        model=graph.model, names=tuple(graph.names[h] for h in main),
+        ops=tuple(graph.ops[h] for h in main), inputs=tuple(inputs),
         out_elems=[graph.out_elems[g[-1]] for g in groups],
         weight_elems=[int(graph.weight_elems[list(g)].sum()) for g in groups],
         macs=[int(graph.macs[list(g)].sum()) for g in groups],
@@ -170,11 +200,15 @@ class FusedModel:
         self.inner = runner
         self.groups = tuple(tuple(g) for g in groups)
         self.graph = fused_graph(runner.graph, self.groups)
-        self.timing = (f"{runner.timing}; a row fusing several nodes is timed as the sum "
-                       "of its nodes")
         names = runner.graph.names
-        self._head = {self.graph.names[k]: names[g[0]] for k, g in enumerate(self.groups)}
+        self._head = {self.graph.names[k]: names[main_row(runner.graph, g)]
+                      for k, g in enumerate(self.groups)}
         self._tail = {self.graph.names[k]: names[g[-1]] for k, g in enumerate(self.groups)}
+
+    @property
+    def timing(self) -> str:
+        """How rows are timed: as the inner runner's nodes, summed per group."""
+        return f"{self.inner.timing}; a row fusing several nodes is timed as the sum of its nodes"
 
     def weights(self, name: str) -> list[np.ndarray]:
         """The weights of row `name`: those of the node it is named after."""

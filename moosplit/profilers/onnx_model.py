@@ -68,7 +68,6 @@ import json
 import math
 import os
 import re
-import statistics
 import tempfile
 import warnings
 from collections import OrderedDict
@@ -209,21 +208,11 @@ def runtime_graph(model: Any, source: str = "<model>") -> tuple[Any, dict[str, t
     included): those its outputs are computed through from its inputs, each removed node
     claimed by the first node that reads past it.
     """
-    onnx, ort = _import_onnx(), _import_ort()
+    onnx = _import_onnx()
     named = onnx.ModelProto()
     named.CopyFrom(model)
     rows = _Reader(named, source, 1, None).name_rows()
-    options = _session_options(ort)
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    with tempfile.TemporaryDirectory(prefix="moosplit-ort-") as folder:
-        options.optimized_model_filepath = os.path.join(folder, "optimised.onnx")
-        try:
-            ort.InferenceSession(named.SerializeToString(), options,
-                                 providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises several unrelated types
-            raise ProfileError(f"{source}: onnxruntime could not load the model to optimise "
-                               f"it: {error}") from error
-        optimised = onnx.load(options.optimized_model_filepath)
+    optimised = basic_optimised(named, source)
     order = {node.name: k for k, node in enumerate(rows)}
     producer = {o: node for node in rows for o in node.output if o}
     claimed = {node.name for node in optimised.graph.node}  # kept nodes cover themselves
@@ -238,6 +227,23 @@ def runtime_graph(model: Any, source: str = "<model>") -> tuple[Any, dict[str, t
         if len(found) > 1:
             covered[main] = tuple(sorted(found, key=order.__getitem__))
     return optimised, covered
+
+
+def basic_optimised(model: Any, source: str = "<model>") -> Any:
+    """`model` as onnxruntime optimises it at its basic level (``ORT_ENABLE_BASIC``, CPU),
+    read back from the file onnxruntime saves (``optimized_model_filepath``)."""
+    onnx, ort = _import_onnx(), _import_ort()
+    options = _session_options(ort)
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    with tempfile.TemporaryDirectory(prefix="moosplit-ort-") as folder:
+        options.optimized_model_filepath = os.path.join(folder, "optimised.onnx")
+        try:
+            ort.InferenceSession(model.SerializeToString(), options,
+                                 providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises several unrelated types
+            raise ProfileError(f"{source}: onnxruntime could not load the model to optimise "
+                               f"it: {error}") from error
+        return onnx.load(options.optimized_model_filepath)
 
 
 def _replaced(node: Any, producer: Mapping[str, Any], claimed: set[str]) -> set[str]:
@@ -1172,19 +1178,31 @@ class OnnxModel:
             raise ValueError(f"time_nodes needs warmup >= 0 and runs >= 1, got "
                              f"warmup={warmup}, runs={runs}")
         feeds = {self._loaded.input_name: self._input(batch, exact=True)}
-        total = warmup + runs
-        report = Reporter(progress, "profile", "runs")
-        with tempfile.TemporaryDirectory(prefix="moosplit-ort-") as folder:
-            session = _plain_session(self._loaded.model, os.path.join(folder, "profile"))
-            for done in range(1, total + 1):
-                session.run(None, feeds)
-                report(done, total)
-            path = session.end_profiling()
-            with open(path, encoding="utf-8") as handle:
-                events = json.load(handle)
-        times = _row_times(events, self.graph.names, warmup, runs)
+        times = time_kernels(self._loaded.model, feeds, self._index, self.graph.n_rows,
+                             warmup=warmup, runs=runs, progress=progress)
         times[[k for k, op in enumerate(self.graph.ops) if op == "output"]] = 0.0
         return times
+
+
+def time_kernels(model: Any, feeds: Mapping[str, np.ndarray], row_of: Mapping[str, int],
+                 n_rows: int, *, warmup: int, runs: int,
+                 progress: ProgressCallback | None = None) -> np.ndarray:
+    """Per-row kernel time (ms) of `model` in onnxruntime's profiler, one thread,
+    optimisations off: the median over `runs` timed runs after `warmup` untimed ones of
+    the summed times of the nodes `row_of` maps to each row (by node name). Row 0 is 0,
+    as is a row no node maps to; a row some node maps to must show a kernel time in every
+    run."""
+    total = warmup + runs
+    report = Reporter(progress, "profile", "runs")
+    with tempfile.TemporaryDirectory(prefix="moosplit-ort-") as folder:
+        session = _plain_session(model, os.path.join(folder, "profile"))
+        for done in range(1, total + 1):
+            session.run(None, dict(feeds))
+            report(done, total)
+        path = session.end_profiling()
+        with open(path, encoding="utf-8") as handle:
+            events = json.load(handle)
+    return _row_times(events, row_of, n_rows, warmup, runs)
 
 
 def _cache_size(loaded: _Loaded) -> int:
@@ -1288,30 +1306,33 @@ def _rename_reads(node: Any, renamed: Mapping[str, str]) -> None:
             _rename_reads(inner, renamed)
 
 
-def _row_times(events: Sequence[Mapping[str, Any]], names: Sequence[str], warmup: int,
-               runs: int) -> np.ndarray:
-    """Median kernel time (ms) per row over the timed runs of an onnxruntime profile."""
+def _row_times(events: Sequence[Mapping[str, Any]], row_of: Mapping[str, int], n_rows: int,
+               warmup: int, runs: int) -> np.ndarray:
+    """Median kernel time (ms) per row over the timed runs of an onnxruntime profile, a
+    row's time in a run being the sum over the nodes `row_of` maps to it."""
     starts = sorted(e["ts"] for e in events
                     if e.get("cat") == "Session" and e.get("name") == "model_run")
     if len(starts) != warmup + runs:
         raise RuntimeError(f"onnxruntime's profile shows {len(starts)} runs, "
                            f"{warmup + runs} were made")
-    index = {name: k for k, name in enumerate(names)}
-    per_run = np.zeros((runs, len(names)))
-    seen = np.zeros((runs, len(names)), dtype=bool)
+    per_run = np.zeros((runs, n_rows))
+    seen = np.zeros((runs, n_rows), dtype=bool)
     for event in events:
         title = str(event.get("name", ""))
         if event.get("cat") != "Node" or not title.endswith(_KERNEL_SUFFIX):
             continue
         node = event.get("args", {}).get("node_name") or title[:-len(_KERNEL_SUFFIX)]
         run = bisect.bisect_right(starts, event["ts"]) - 1 - warmup
-        if node in index and run >= 0:
-            per_run[run, index[node]] += float(event["dur"]) / 1000.0
-            seen[run, index[node]] = True
-    missing = [names[k] for k in range(1, len(names)) if not seen[:, k].all()]
+        k = row_of.get(node)
+        if k is not None and run >= 0:
+            per_run[run, k] += float(event["dur"]) / 1000.0
+            seen[run, k] = True
+    owned = sorted(set(row_of.values()) - {0})
+    names = {k: node for node, k in row_of.items()}
+    missing = [names[k] for k in owned if not seen[:, k].all()]
     if missing:
         raise RuntimeError(f"onnxruntime's profile has no kernel time in some runs for "
                            f"{len(missing)} row(s): {_short_list(missing)}")
-    times = np.array([statistics.median(per_run[:, k]) for k in range(len(names))])
+    times = np.median(per_run, axis=0)
     times[0] = 0.0
     return times

@@ -89,6 +89,11 @@ from .fusion import fuse_activations
 from .graph import LayerGraph, ModelRunner
 from .onnx_ops import WeightAxis
 from .quantise import quantise
+from .torch_timing import TIMING as TIMING_ONNXRUNTIME
+from .torch_timing import time_rows
+
+TORCH_TIMING = "PyTorch, per node in a torch.fx interpreter, one thread"
+"""How rows are timed when the model cannot be timed in onnxruntime."""
 
 _INSTALL_HINT = "pip install 'moosplit[torch]'"
 _QUANTISED_CACHE_SIZE = 8
@@ -182,7 +187,8 @@ class TorchModel:
     quantised weight in only while its node runs. Not safe to call from several threads.
     """
 
-    timing = "PyTorch, per node in a torch.fx interpreter, one thread"
+    timing = TIMING_ONNXRUNTIME
+    """How :meth:`time_nodes` measured (onnxruntime, unless it had to fall back)."""
 
     def __init__(self, gm: Any, graph: LayerGraph, rows: tuple[_Row, ...], dtype: Any) -> None:
         self.graph = graph
@@ -251,17 +257,35 @@ class TorchModel:
         runs: int = 10,
         progress: ProgressCallback | None = None,
     ) -> np.ndarray:
-        """Per-row latency (ms) on this host, one thread: median of `runs` timed runs.
+        """Per-row latency (ms) on this host, one thread: median of `runs` timed runs
+        after `warmup` untimed ones; row 0 (the input) is 0.
 
-        Each node's own execution is timed with ``time.perf_counter_ns`` (argument
-        gathering excluded) after `warmup` untimed runs; row 0 (the input) is 0.
-        `progress` gets a report after every run.
+        Rows are timed in onnxruntime, where exported halves run
+        (:mod:`moosplit.profilers.torch_timing`). A module the ONNX exporter or
+        onnxruntime cannot take is timed in PyTorch instead, node by node in a torch.fx
+        interpreter, with a warning; :attr:`timing` says which was done.
         """
         if warmup < 0 or runs < 1:
             raise ValueError(f"time_nodes needs warmup >= 0 and runs >= 1, got "
                              f"warmup={warmup}, runs={runs}")
-        torch = self._torch
         x = self._batch_tensor(batch)
+        gm, values = self.export_module()
+        try:
+            ms = time_rows(gm, values, self.graph, x, warmup=warmup, runs=runs,
+                           progress=progress)
+        except Exception as error:  # the exporter and onnxruntime raise many types
+            warnings.warn(f"{self.graph.model}: rows are timed in PyTorch, as the model "
+                          f"could not be timed in onnxruntime: {error}", stacklevel=2)
+            self.timing = TORCH_TIMING
+            return self._time_in_torch(x, warmup, runs, progress)
+        self.timing = TIMING_ONNXRUNTIME
+        return ms
+
+    def _time_in_torch(self, x: Any, warmup: int, runs: int,
+                       progress: ProgressCallback | None) -> np.ndarray:
+        """Per-row latency (ms) of PyTorch's kernels, timed node by node with
+        ``time.perf_counter_ns`` (argument gathering excluded)."""
+        torch = self._torch
         _, timing_cls = _interpreters()
         timer = timing_cls(self._gm, self._rows)
         samples = np.zeros((runs, self.graph.n_rows), dtype=np.int64)

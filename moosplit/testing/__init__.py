@@ -1,5 +1,6 @@
 """Tools for testing backends: a conformance kit against the exhaustive reference, and
-against heuristics beyond exhaustive's sizes."""
+against heuristics beyond exhaustive's sizes; torch models for profiler tests
+(:mod:`.torch_models`)."""
 
 from .conformance import (
     ConformanceInstance,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,81 +111,20 @@ def export_plan(
         normalisation = default_normalisation(str(model))  # the profiler's for this model
     check_model(profile, runner.graph)
     plans = Plans.from_plans(problem, [plan])
-    names = profile.names
     for node, bw, ba in zip(plan.edge_nodes, plan.bits_w, plan.bits_a, strict=True):
         if ba < 2 or (bw is not None and bw < 2):
             raise ExportError(f"node {node!r} runs at {min(ba, bw or ba)} bit(s); the "
                               "quantiser needs at least 2")
-    # a fused row is several nodes of the model: its weights are those of the node it is
-    # named after, its output (quantised, sent) its last node's
     runner, members = _unfused(runner)
-    tail = {row: nodes[-1] for row, nodes in members.items()}
-    edge = {node for row in plan.edge_nodes for node in members[row]}
-    weight_bits = {n: b for n, b in zip(plan.edge_nodes, plan.bits_w, strict=True)
-                   if b is not None and b < REFERENCE_BITS}
-    activation_bits = {tail[n]: b for n, b in zip(plan.edge_nodes, plan.bits_a, strict=True)
-                       if b < REFERENCE_BITS}
-    outputs = [names[t] for t in np.flatnonzero(profile.sinks)]
-    edge_only = len(plan.edge_nodes) == profile.n_nodes
-    cut = [] if edge_only else list(plan.cut_tensors(problem))
-    sent = outputs if edge_only else [row for row in cut if row != names[0]]
-
-    onnx_source = hasattr(runner, "to_onnx")
-    modified: set[str] = set()  # nodes whose value a later in-place operator changes
-    if onnx_source:
-        quantised, node_tensors = runner.to_onnx(weight_bits)
-    else:
-        from .torch_split import tensor_names
-
-        gm, node_values = runner.export_module(weight_bits)
-        node_tensors = tensor_names(node_values)
-        modified = {node for node, value in node_values.items() if value.modified}
+    cut = _Cut.of(problem, plan, members)
+    source = _Source.of(runner, cut)
     samples, origin = input_samples(runner, calibration, calibration_samples, seed,
-                               bool(activation_bits), normalisation)
-    observed, ranges = _observe(runner, samples, weight_bits, activation_bits)
-    grids = {}
-    for node, bits in activation_bits.items():
-        for name, array, (top, low) in zip(node_tensors[node], observed[node], ranges[node],
-                                           strict=False):
-            if np.issubdtype(array.dtype, np.floating):
-                grids[name] = grid(top, low >= 0, bits)
-    tensors = {row: node_tensors[tail[row]] for row in names}
-    first = {row: observed[tail[row]] for row in names}
-    arrays = {n: a for row in names for n, a in zip(tensors[row], first[row], strict=False)}
-    batch = profile.batch
-    for row in cut:
-        _check_sendable(row, tensors[row], first[row], batch, tail[row] in modified)
-
-    if onnx_source:
-        input_name = quantised.graph.input[0].name
-        edge_model = cloud_model = None
-        if edge:
-            insert_quantisers(quantised, grids)
-            edge_model = _extract(quantised, [input_name],
-                                  [n for row in sent for n in tensors[row]], arrays)
-        if not edge_only:
-            cloud_model = _extract(runner.to_onnx()[0], [tensors[row][0] for row in cut],
-                                   [n for row in outputs for n in tensors[row]], arrays)
-        activations = describe(grids, opset_of(quantised))
-    else:
-        from .torch_split import NATIVE_BITS, OPSET, export_halves
-
-        input_name = names[0]
-        edge_model, cloud_model = export_halves(
-            gm, node_values, runner.graph.names, edge, [tail[row] for row in sent],
-            [tail[row] for row in cut], [tail[row] for row in outputs], grids,
-            {tail[row]: first[row][0] for row in (names[0], *cut)})
-        activations = describe(grids, OPSET, NATIVE_BITS)
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    import onnx
-
-    for half, file in ((edge_model, EDGE_FILE), (cloud_model, CLOUD_FILE)):
-        if half is not None:
-            onnx.save(half, str(out / file))
-        elif (out / file).exists():
-            (out / file).unlink()  # a stale half of an earlier export
+                                    bool(cut.activation_bits), normalisation)
+    calibrated = _calibrate(runner, source, cut, profile, samples)
+    halves = _halves(runner, source, cut, calibrated, profile.names)
+    _write_halves(halves, Path(out_dir))
+    names, batch = profile.names, profile.batch
+    tensors, first, arrays = calibrated.tensors, calibrated.first, calibrated.arrays
     manifest = Manifest(
         model=model_name, profile=profile_name or profile.source,
         network=dataclasses.asdict(problem.network), bits=list(problem.bit_set),
@@ -193,21 +133,168 @@ def export_plan(
                        if b is not None},
                       dict(zip(plan.edge_nodes, plan.bits_a, strict=True)),
                       None if plan.codec == "none" else plan.codec),
-        input=InputSpec(input_name, _per_sample(names[0], first[names[0]][0], batch),
+        input=InputSpec(halves.input_name, _per_sample(names[0], first[names[0]][0], batch),
                         str(first[names[0]][0].dtype)),
-        edge=EdgeSpec(EDGE_FILE if edge_model is not None else None,
-                      [n for row in sent for n in tensors[row]] if edge else []),
-        cloud=CloudSpec(CLOUD_FILE if cloud_model is not None else None,
+        edge=EdgeSpec(EDGE_FILE if halves.edge is not None else None,
+                      [n for row in cut.sent for n in tensors[row]] if cut.edge else []),
+        cloud=CloudSpec(CLOUD_FILE if halves.cloud is not None else None,
                         [TensorSpec(n, _per_sample(row, arrays[n], batch))
-                         for row in outputs for n in tensors[row]] if not edge_only else []),
-        cut_tensors=[_cut_tensor(row, tensors, input_name, first, plan, profile)
-                     for row in cut],
-        activations=activations, predicted=predicted(problem, plans), batch=batch,
-        weights=_weights_text(weight_bits),
-        calibration=origin if activation_bits else "none: no activation below 16 bits",
+                         for row in cut.outputs for n in tensors[row]]
+                        if not cut.edge_only else []),
+        cut_tensors=[_cut_tensor(row, tensors, halves.input_name, first, plan, profile)
+                     for row in cut.cut],
+        activations=halves.activations, predicted=predicted(problem, plans), batch=batch,
+        weights=_weights_text(cut.weight_bits),
+        calibration=origin if cut.activation_bits else "none: no activation below 16 bits",
         seed=seed)
-    manifest.write(out / MANIFEST_FILE)
+    manifest.write(Path(out_dir) / MANIFEST_FILE)
     return manifest
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """What a plan does to the model's nodes. A fused row is several nodes: its weights
+    are those of the node it is named after, its output (quantised, sent) its last
+    node's (`tail`)."""
+
+    tail: dict[str, str]           # row -> the node whose output is the row's
+    edge: set[str]                 # the nodes on the edge
+    weight_bits: dict[str, int]    # node -> weight bits, below 16
+    activation_bits: dict[str, int]  # node -> activation bits, below 16
+    outputs: list[str]             # the model's outputs (sink rows)
+    cut: list[str]                 # the cut tensors' rows (empty: edge-only)
+    sent: list[str]                # the rows the edge half returns
+    edge_only: bool
+
+    @classmethod
+    def of(cls, problem: SplitProblem, plan: Plan, members: Mapping[str, tuple[str, ...]]
+           ) -> _Cut:
+        """The plan's cut of the model whose rows hold `members` (nodes, in order)."""
+        profile = problem.profile
+        names = profile.names
+        tail = {row: nodes[-1] for row, nodes in members.items()}
+        outputs = [names[t] for t in np.flatnonzero(profile.sinks)]
+        edge_only = len(plan.edge_nodes) == profile.n_nodes
+        cut = [] if edge_only else list(plan.cut_tensors(problem))
+        return cls(
+            tail, {node for row in plan.edge_nodes for node in members[row]},
+            {n: b for n, b in zip(plan.edge_nodes, plan.bits_w, strict=True)
+             if b is not None and b < REFERENCE_BITS},
+            {tail[n]: b for n, b in zip(plan.edge_nodes, plan.bits_a, strict=True)
+             if b < REFERENCE_BITS},
+            outputs, cut, outputs if edge_only else [row for row in cut if row != names[0]],
+            edge_only)
+
+
+@dataclass
+class _Source:
+    """The model to cut, with the edge weights quantised: an ONNX model (`quantised`), or
+    a traced torch module (`gm`, `node_values`); each node's tensor names, and the nodes
+    whose value a later in-place operator changes."""
+
+    node_tensors: dict[str, tuple[str, ...]]
+    modified: set[str]
+    quantised: Any = None
+    gm: Any = None
+    node_values: Any = None
+
+    @classmethod
+    def of(cls, runner: Any, cut: _Cut) -> _Source:
+        """`runner`'s model with `cut`'s weight bits."""
+        if hasattr(runner, "to_onnx"):
+            quantised, node_tensors = runner.to_onnx(cut.weight_bits)
+            return cls(node_tensors, set(), quantised=quantised)
+        from .torch_split import tensor_names
+
+        gm, node_values = runner.export_module(cut.weight_bits)
+        return cls(tensor_names(node_values),
+                   {node for node, value in node_values.items() if value.modified},
+                   gm=gm, node_values=node_values)
+
+
+@dataclass(frozen=True)
+class _Calibrated:
+    """Activation grids by tensor name, and per row its tensor names (`tensors`) and
+    values on the first calibration batch (`first`); `arrays` those values by tensor."""
+
+    grids: dict[str, Any]
+    tensors: dict[str, tuple[str, ...]]
+    first: dict[str, tuple[np.ndarray, ...]]
+    arrays: dict[str, np.ndarray]
+
+
+def _calibrate(runner: Any, source: _Source, cut: _Cut, profile: Profile,
+               samples: np.ndarray) -> _Calibrated:
+    """Run the calibration samples through the model (edge weights quantised) for the
+    activation grids and the cut tensors' values; check each cut tensor can be sent."""
+    observed, ranges = _observe(runner, samples, cut.weight_bits, cut.activation_bits)
+    grids = {}
+    for node, bits in cut.activation_bits.items():
+        for name, array, (top, low) in zip(source.node_tensors[node], observed[node],
+                                           ranges[node], strict=False):
+            if np.issubdtype(array.dtype, np.floating):
+                grids[name] = grid(top, low >= 0, bits)
+    names = profile.names
+    tensors = {row: source.node_tensors[cut.tail[row]] for row in names}
+    first = {row: observed[cut.tail[row]] for row in names}
+    arrays = {n: a for row in names for n, a in zip(tensors[row], first[row], strict=False)}
+    for row in cut.cut:
+        _check_sendable(row, tensors[row], first[row], profile.batch,
+                        cut.tail[row] in source.modified)
+    return _Calibrated(grids, tensors, first, arrays)
+
+
+@dataclass(frozen=True)
+class _Halves:
+    """The halves as ONNX models (None: that side is empty), the input's name, and the
+    activation quantisers' description for the manifest."""
+
+    edge: Any
+    cloud: Any
+    input_name: str
+    activations: Any
+
+
+def _halves(runner: Any, source: _Source, cut: _Cut, calibrated: _Calibrated,
+            names: tuple[str, ...]) -> _Halves:
+    """Cut the model into its halves, quantisers inserted after the edge's activations."""
+    tensors, arrays = calibrated.tensors, calibrated.arrays
+    if source.quantised is not None:
+        quantised = source.quantised
+        input_name = quantised.graph.input[0].name
+        edge_model = cloud_model = None
+        if cut.edge:
+            insert_quantisers(quantised, calibrated.grids)
+            edge_model = _extract(quantised, [input_name],
+                                  [n for row in cut.sent for n in tensors[row]], arrays)
+        if not cut.edge_only:
+            cloud_model = _extract(runner.to_onnx()[0], [tensors[row][0] for row in cut.cut],
+                                   [n for row in cut.outputs for n in tensors[row]], arrays)
+        return _Halves(edge_model, cloud_model, input_name,
+                       describe(calibrated.grids, opset_of(quantised)))
+    from .torch_split import NATIVE_BITS, OPSET, export_halves
+
+    tail, first = cut.tail, calibrated.first
+    edge_model, cloud_model = export_halves(
+        source.gm, source.node_values, runner.graph.names, cut.edge,
+        [tail[row] for row in cut.sent], [tail[row] for row in cut.cut],
+        [tail[row] for row in cut.outputs], calibrated.grids,
+        {tail[row]: first[row][0] for row in (names[0], *cut.cut)})
+    return _Halves(edge_model, cloud_model, names[0],
+                   describe(calibrated.grids, OPSET, NATIVE_BITS))
+
+
+def _write_halves(halves: _Halves, out: Path) -> None:
+    """Save the halves into `out` (made if missing), removing a stale half of an earlier
+    export that this one does not have."""
+    import onnx
+
+    out.mkdir(parents=True, exist_ok=True)
+    for half, file in ((halves.edge, EDGE_FILE), (halves.cloud, CLOUD_FILE)):
+        if half is not None:
+            onnx.save(half, str(out / file))
+        elif (out / file).exists():
+            (out / file).unlink()
 
 
 def check_model(profile: Profile, graph: Any) -> None:

@@ -183,3 +183,54 @@ def test_profile_command_on_gpt2_small(tmp_path, capsys):
     assert main(["profile", "gpt2_small", "--input-shape", "8", "--out", str(out),
                  "--mean", "0.5"]) == 2
     assert "reads token ids" in capsys.readouterr().err
+
+
+TOKEN_FACTORY = """
+import torch
+
+class TinyLM(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(50, 16)
+        self.head = torch.nn.Linear(16, 50)
+
+    def forward(self, ids):
+        return self.head(torch.relu(self.embed(ids)))
+
+def make():
+    torch.manual_seed(0)
+    return TinyLM().eval()
+"""
+
+
+def test_a_token_model_factory_from_the_command_line(tmp_path, monkeypatch, capsys):
+    """`--vocab` says a module:factory model reads token ids; export reads it back from the
+    profile's metadata."""
+    from moosplit.cli import main
+    from moosplit.deploy.export import export_plan
+    from moosplit.plans import Plan
+
+    (tmp_path / "tiny_lm.py").write_text(TOKEN_FACTORY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "lm.csv"
+    args = ["profile", "tiny_lm:make", "--input-shape", "6", "--out", str(out), "--bits", "8",
+            "--samples", "2", "--runs", "1", "--warmup", "0", "--quiet"]
+    assert main([*args, "--vocab", "50"]) == 0
+    profile = moosplit.read_profile(out)
+    assert profile.metadata["input"] == "token ids in [0, 50), int64"
+    assert "random token ids" in profile.metadata["calibration"]
+    assert profile.input_bits == 6  # ceil(log2 50) bits per token id
+    problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=10))
+    manifest = export_plan(problem, Plan(1, ("embed",), (16,), (16,)), "tiny_lm:make",
+                           tmp_path / "plan")
+    assert manifest.input.dtype == "int64" and manifest.input.shape == [6]
+    capsys.readouterr()
+    # without --vocab the ids are taken for real values: the embedding refuses floats
+    assert main(args) == 2
+    # an architecture knows its inputs; a vocabulary must be a positive integer
+    assert main(["profile", "gpt2_small", "--vocab", "10", "--out", str(out)]) == 2
+    assert main([*args, "--vocab", "0"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert any("vocab" in line and "module:factory" in line for line in err)
+    assert any("vocab" in line and ">= 1" in line for line in err)
+    assert "if the model reads token ids" in err[0]

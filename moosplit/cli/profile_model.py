@@ -65,6 +65,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for random weights of built-in architectures and for "
                              "calibration crops (default 0)")
+    parser.add_argument("--vocab", type=int, default=None, metavar="N",
+                        help="the model reads token ids in [0, N) (a module:factory language "
+                             "model; built-in architectures know theirs)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
 
@@ -188,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     with as_cli_errors(args.quiet):
         with cwd_importable():
             runner, weights = load_model(args.model, batch=args.batch, shape=shape,
-                                         seed=args.seed, fuse=args.fuse)
+                                         seed=args.seed, fuse=args.fuse, vocab=args.vocab)
         calibration, origin = None, ""
         if args.errors != "none":
             from ..profilers.calibration import calibration_inputs

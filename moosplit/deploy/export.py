@@ -339,6 +339,7 @@ def load_runner(model: str | Any, profile: Profile, input_shape: tuple[int, ...]
     the profile was, and its name; a loaded ModelRunner is returned as it is."""
     if not isinstance(model, str | os.PathLike):
         return model, str(model.graph.model)
+    from ..profilers.builder import input_vocab
     from ..profilers.loading import load_model
 
     model = str(model)
@@ -350,8 +351,10 @@ def load_runner(model: str | Any, profile: Profile, input_shape: tuple[int, ...]
     # read the model as it was profiled: fused rows where the profile lists some (the
     # profiler's default), one row per node otherwise (profiles made before fusion)
     fused = not profile.metadata.get("fused", "none").startswith("none")
+    # a module:factory model reading token ids: the vocabulary the profile records
+    vocab = input_vocab(profile.metadata) if ":" in model else None
     runner, _ = load_model(model, batch=profile.batch, shape=input_shape, seed=seed,
-                           fuse=fused)
+                           fuse=fused, vocab=vocab)
     return runner, model
 
 

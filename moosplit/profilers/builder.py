@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -143,7 +144,7 @@ def build_profile(
         "model": graph.model,
         "batch": str(graph.batch),
         "input_shape": "x".join(str(d) for d in graph.input_shape[1:]),
-        **({} if vocab is None else {"input": f"token ids in [0, {vocab}), int64"}),
+        **({} if vocab is None else {"input": TOKEN_INPUT.format(vocab=vocab)}),
         "edge_device": HOST if edge == HOST else edge.name,
         "cloud_device": HOST if cloud == HOST else cloud.name,
         "edge_ms": edge_how,
@@ -191,6 +192,17 @@ def build_profile(
     frame = pd.DataFrame(columns)
     frame["out_bits"] = [input_bits] + [""] * (graph.n_rows - 1)
     return Profile.from_frame(frame, info, source=graph.model)
+
+
+TOKEN_INPUT = "token ids in [0, {vocab}), int64"
+"""The ``input`` metadata of a profile whose model reads token ids."""
+
+
+def input_vocab(metadata: Mapping[str, str]) -> int | None:
+    """The vocabulary a profile's ``input`` metadata gives (None: not token ids)."""
+    pattern = re.escape(TOKEN_INPUT).replace(re.escape("{vocab}"), r"(\d+)")
+    found = re.fullmatch(pattern, metadata.get("input", ""))
+    return int(found.group(1)) if found else None
 
 
 def _runner_kind(runner: ModelRunner) -> str:

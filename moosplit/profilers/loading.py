@@ -11,7 +11,8 @@ from .graph import ModelRunner
 
 
 def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
-               seed: int = 0, fuse: bool = True) -> tuple[ModelRunner, str]:
+               seed: int = 0, fuse: bool = True, vocab: int | None = None
+               ) -> tuple[ModelRunner, str]:
     """Load a model as a ModelRunner, and say where its weights come from.
 
     `model` is an ONNX file (``.onnx``), the name of a built-in architecture (random
@@ -19,9 +20,18 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
     naming a function that returns a torch.nn.Module. `shape` is the input shape per
     sample (needed where the model leaves it open); `batch` the samples per inference. With
     `fuse` (the default) rows are the kernels a deployment runs (BatchNorm folded,
-    activations fused into their producers); without, one row per node. Bad input raises
-    ProfileError.
+    activations fused into their producers); without, one row per node. `vocab` says a
+    ``module:factory`` model reads token ids in ``[0, vocab)`` (built-in architectures and
+    ONNX files know their inputs). Bad input raises ProfileError.
     """
+    if vocab is not None and (model.lower().endswith(".onnx") or ":" not in model):
+        raise ProfileOptionError("vocab", "given only for a module:factory model (ONNX "
+                                 "files and built-in architectures know their inputs)",
+                                 vocab, owner=model)
+    if vocab is not None and (isinstance(vocab, bool) or not isinstance(vocab, int)
+                              or vocab < 1):
+        raise ProfileOptionError("vocab", "an integer >= 1 (token ids lie in [0, vocab))",
+                                 vocab, owner=model)
     if model.lower().endswith(".onnx"):
         from .onnx_model import load_onnx
 
@@ -67,7 +77,7 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
         if not isinstance(module, torch.nn.Module):
             raise ProfileError(f"{model}: {attr} gave a {type(module).__name__}, not a "
                                "torch.nn.Module")
-        return (trace_module(module, (batch, *shape), name=model, fuse=fuse),
+        return (trace_module(module, (batch, *shape), name=model, vocab=vocab, fuse=fuse),
                 f"from {model}")
     raise ProfileError(f"{model}: not an .onnx file, a built-in architecture "
                        f"({', '.join(sorted(ARCHITECTURES))}), nor module:factory")

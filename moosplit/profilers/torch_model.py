@@ -585,9 +585,12 @@ def _propagate(torch: Any, gm: Any, example: Any) -> tuple[set[Any], dict[Any, s
             prop.propagate(example)
     except Exception as exc:
         cause = exc.__cause__ or exc
+        # an embedding fed the float example: the model reads token ids
+        hint = (" (if the model reads token ids, give their vocabulary: vocab)"
+                if example.is_floating_point() and "indices" in str(cause) else "")
         raise ProfileError(
             f"running the traced model on an input of shape {tuple(example.shape)} failed: "
-            f"{type(cause).__name__}: {cause}") from exc
+            f"{type(cause).__name__}: {cause}{hint}") from exc
     return {m for changed in prop.mutators.values() for m in changed}, prop.forms
 
 

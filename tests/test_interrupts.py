@@ -76,12 +76,15 @@ def test_an_interrupted_cp_sat_solve_raises_in_the_caller():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("solver", ["epsilon", "cpsat", "nsga2", "lagrangian", "exhaustive",
-                                    "qdmp", "neurosurgeon", "cloud_only", "uniform"])
+                                    "qdmp", "neurosurgeon", "cloud_only", "edge_only",
+                                    "uniform", "dads"])
 def test_time_limit_holds_on_a_20000_node_chain(solver):
     profile = moosplit.random_profile(20_000, kind="chain", bits=(2, 4, 8), seed=0)
     memory = float(profile.weight_elems.sum() * 6 / 8 + 3 * profile.out_elems.max())
+    modes = moosplit.available_solvers()[solver].modes  # dads has cut mode only
     problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=1.0),
-                                    constraints={"memory_bytes": memory})
+                                    constraints={"memory_bytes": memory},
+                                    mode="prefix" if "prefix" in modes else "cut")
     start = time.perf_counter()
     try:
         front = moosplit.solve(problem, solver, time_limit=5.0)

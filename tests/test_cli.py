@@ -621,10 +621,13 @@ BAD_OPTIONS = {
                            ["badcodecs.csv", "nosuch"]),
     "profile-is-directory": (["@dir", "--bandwidth-mbps", "1"], ["Is a directory"]),
     "too-many-plans": (["@big", "--bandwidth-mbps", "1", "--solver", "exhaustive"],
-                       ["exhaustive", "plans"]),
+                       ["exhaustive", "plans",
+                        "raise max_plans; from the command line: --solver-opt max_plans=N"]),
     # --solver-opt reaches the backend: the default refuses a problem past its max_labels
     "too-many-labels": (["alexnet", "--bandwidth-mbps", "10", "--solver-opt", "max_labels=10"],
-                        ["epsilon:", "would need", "more than max_labels=10", "raise max_labels"]),
+                        ["epsilon:", "would need", "more than max_labels=10",
+                         "raise max_labels (memory grows with it); from the command line: "
+                         "--solver-opt max_labels=N"]),
     "solver-opt-unknown": (["@dag", "--bandwidth-mbps", "1", "--solver-opt", "nosuch=1"],
                            ["--solver-opt nosuch", "not an option of epsilon", "max_labels"]),
     "solver-opt-of-another-backend": (["@dag", "--bandwidth-mbps", "1", "--solver", "epsilon",

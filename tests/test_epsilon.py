@@ -206,6 +206,7 @@ def test_a_budgeted_refusal_names_the_exact_dp_and_advice_that_applies():
         with pytest.raises(moosplit.UnsupportedProblemError) as refused:
             moosplit.solve(budgeted, "epsilon", max_labels=1000, resolution=resolution)
         messages.append(str(refused.value))
+        assert refused.value.options == ("max_labels",)  # what the command line names
     assert len(set(messages)) == 1, messages
     message = messages[0]
     assert re.search(r"the exact DP would need [\d,]+ labels at node 'n\d+'", message)

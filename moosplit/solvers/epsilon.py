@@ -321,7 +321,7 @@ class Epsilon(Solver):
             raise UnsupportedProblemError(
                 f"epsilon: cut mode here has more than {int(exc.args[0]):,} edge sets, more "
                 f"than max_edge_sets={self.max_edge_sets:,}; use cpsat for cut mode on "
-                "large DAGs, or raise max_edge_sets") from None
+                "large DAGs, or raise max_edge_sets", options=("max_edge_sets",)) from None
         blocks, closed = [], []
         complete = True
         labels = 0
@@ -384,7 +384,8 @@ class Epsilon(Solver):
                 return self._exact(problem, context)
             return self._certified(problem, self.resolution, context)
         except LabelLimit as exc:
-            raise UnsupportedProblemError(self._refusal(problem, *exc.args)) from None
+            raise UnsupportedProblemError(self._refusal(problem, *exc.args),
+                                          options=("max_labels",)) from None
 
     def _refusal(self, problem: SplitProblem, node: int, count: int) -> str:
         """Why the DP gave up at `node`, and what may help. With one objective the DP is

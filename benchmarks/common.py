@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
+from datetime import date
 from pathlib import Path
 
 import moosplit
@@ -32,6 +34,13 @@ def machine() -> str:
     import ortools
     return (f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"OR-Tools {ortools.__version__}, moosplit {moosplit.__version__}")
+
+
+def measured(details: str) -> str:
+    """A table's header: the date, the machine, `details` and the command that ran."""
+    script = Path(sys.argv[0]).name
+    return (f"Measured {date.today().isoformat()} on {machine()}; {details}; "
+            f"`python benchmarks/{script} {' '.join(sys.argv[1:])}`.")
 
 
 def report(header: str, table: str, out: str | None, heading: str | None = None) -> None:

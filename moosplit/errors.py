@@ -14,7 +14,14 @@ class ProblemError(ValueError):
 
 
 class UnsupportedProblemError(ValueError):
-    """A backend cannot solve this kind of problem (mode, size, objectives)."""
+    """A backend cannot solve this kind of problem (mode, size, objectives).
+
+    `options`: the backend options whose larger value would lift the refusal (such as
+    max_labels), for front ends to say how they are set there."""
+
+    def __init__(self, message: str, *, options: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.options = options
 
 
 class DeployError(ValueError):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import moosplit
+from moosplit.cli import compare as compare_module
 from moosplit.cli import main
 from moosplit.results.resolution import Resolution
 
@@ -620,7 +621,28 @@ BAD_OPTIONS = {
                            ["badcodecs.csv", "nosuch"]),
     "profile-is-directory": (["@dir", "--bandwidth-mbps", "1"], ["Is a directory"]),
     "too-many-plans": (["@big", "--bandwidth-mbps", "1", "--solver", "exhaustive"],
-                       ["exhaustive", "plans"]),
+                       ["exhaustive", "plans",
+                        "raise max_plans; from the command line: --solver-opt max_plans=N"]),
+    # --solver-opt reaches the backend: the default refuses a problem past its max_labels
+    "too-many-labels": (["alexnet", "--bandwidth-mbps", "10", "--solver-opt", "max_labels=10"],
+                        ["epsilon:", "would need", "more than max_labels=10",
+                         "raise max_labels (memory grows with it); from the command line: "
+                         "--solver-opt max_labels=N"]),
+    "solver-opt-unknown": (["@dag", "--bandwidth-mbps", "1", "--solver-opt", "nosuch=1"],
+                           ["--solver-opt nosuch", "not an option of epsilon", "max_labels"]),
+    "solver-opt-of-another-backend": (["@dag", "--bandwidth-mbps", "1", "--solver", "epsilon",
+                                       "--solver-opt", "n_gen=5"],
+                                      ["--solver-opt n_gen", "not an option of epsilon"]),
+    "solver-opt-text": (["@dag", "--bandwidth-mbps", "1", "--solver-opt", "max_labels=abc"],
+                        ["--solver-opt max_labels", "whole number", "'abc'"]),
+    "solver-opt-zero": (["@dag", "--bandwidth-mbps", "1", "--solver-opt", "max_labels=0"],
+                        ["--solver-opt max_labels", ">= 1", "got 0"]),
+    "solver-opt-no-value": (["@dag", "--bandwidth-mbps", "1", "--solver-opt", "max_labels"],
+                            ["--solver-opt", "KEY=VALUE", "'max_labels'"]),
+    "solver-opt-no-key": (["@dag", "--bandwidth-mbps", "1", "--solver-opt", "=3"],
+                          ["--solver-opt", "KEY=VALUE", "'=3'"]),
+    "solver-opt-resolution": (["@dag", "--bandwidth-mbps", "1", "--solver-opt",
+                               "resolution=0.5"], ["--solver-opt resolution", "--resolution"]),
 }
 
 
@@ -646,6 +668,62 @@ def test_info_unknown_profile_exits_2(capsys):
     rc, out, err = cli(capsys, "info", "portend_resnet")
     assert rc == 2 and out == ""
     assert "portend_resnet20" in one_line_error(err)
+
+
+# ------------------------------------------- --solver-opt and defaults of sweep, compare
+def test_sweep_passes_solver_options_to_its_backend(capsys):
+    argv = ["sweep", "alexnet", "--vary", "bandwidth_mbps=5,10", "--quiet", "--out", "-"]
+    rc, out, err = cli(capsys, *argv, "--solver-opt", "max_labels=10")
+    assert rc == 2 and out == ""
+    assert "would need" in one_line_error(err) and "max_labels=10" in err
+    rc, out, err = cli(capsys, *argv, "--solver-opt", "max_labels=5000000")
+    assert rc == 0, err
+    assert len(pd.read_csv(io.StringIO(out))) == 2
+    rc, out, err = cli(capsys, *argv, "--solver-opt", "nosuch=1")
+    assert rc == 2 and "--solver-opt nosuch" in one_line_error(err)
+
+
+def test_compare_passes_solver_options_to_the_backends_that_take_them(capsys, dag):
+    path, _ = dag
+    rc, out, err = cli(capsys, "compare", path, "--bandwidth-mbps", BW, "--solvers",
+                       "epsilon,nsga2,lagrangian", "--solver-opt", "max_labels=1",
+                       "--solver-opt", "n_gen=2", "--out", "-")
+    assert rc == 0, err
+    table = pd.read_csv(io.StringIO(out)).set_index("solver")
+    assert table.loc["epsilon", "status"] == "refused"
+    assert table.loc["lagrangian", "status"] == "feasible" and table.loc["nsga2", "points"] > 0
+    assert re.search(r"note: epsilon refused: .*more than max_labels=1\b", err), err
+    rc, out, err = cli(capsys, "compare", path, "--bandwidth-mbps", BW, "--solvers",
+                       "epsilon,lagrangian", "--solver-opt", "n_gen=2")
+    assert rc == 2 and "--solver-opt n_gen" in one_line_error(err)
+
+
+def test_sweep_without_solver_is_the_certified_default(capsys):
+    rc, out, err = cli(capsys, "sweep", "alexnet", "--vary", "bandwidth_mbps=5,10", "--quiet",
+                       "--out", "-")
+    assert rc == 0, err
+    rows = pd.read_csv(io.StringIO(out))
+    profile = moosplit.load_profile("alexnet")
+    for bandwidth, points in zip(rows["bandwidth_mbps"], rows["points"], strict=True):
+        problem = moosplit.SplitProblem(profile, moosplit.Network(float(bandwidth)))
+        default = moosplit.solve(problem)
+        assert default.guarantee.kind == "certified"
+        assert points == len(default)
+        # (which tells it from the exact front: hundreds of points on AlexNet)
+        assert points < len(moosplit.solve(problem, "epsilon"))
+
+
+def test_compare_without_solvers_has_a_certified_reference(capsys, dag):
+    path, _ = dag
+    rc, out, err = cli(capsys, "compare", path, "--bandwidth-mbps", BW, "--out", "-")
+    assert rc == 0, err
+    assert re.search(r"^reference front: \d+ point\(s\), certified by epsilon$", err, re.M), err
+    table = pd.read_csv(io.StringIO(out)).set_index("solver")
+    assert table.loc["epsilon", "guarantee"] == "certified"
+    assert len(table) == len(compare_module.DEFAULT.split(","))
+    rc, out, err = cli(capsys, "compare", path, "--bandwidth-mbps", BW, "--resolution", "exact",
+                       "--out", "-")
+    assert rc == 0 and re.search(r"^reference front: \d+ point\(s\), exact$", err, re.M), err
 
 
 # ------------------------------------------------------------ the real executable

@@ -2,6 +2,7 @@
 certified label merging."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -165,7 +166,10 @@ def test_a_factor_keeps_small_errors_apart():
     for front in (relative, factor):
         check_against_reference(front, exact)
     lows = lambda F: np.sum((F[:, 1] > 0) & (F[:, 1] <= small[-1]))  # noqa: E731
-    assert lows(factor.F) >= lows(relative.F)
+    assert lows(exact.F) == 3  # (one plan of zero error, then these three)
+    # the multiplicative front keeps every one of them; the range-relative one merges some
+    assert lows(factor.F) == lows(exact.F)
+    assert lows(relative.F) < lows(exact.F)
 
 
 def test_constraints_are_never_relaxed():
@@ -189,6 +193,30 @@ def test_merging_solves_what_the_exact_dp_refuses():
                            merge_above=0)
     assert front.status is Status.OPTIMAL and front.guarantee.kind == "certified"
     assert front.stats.extra["merged"] > 0
+
+
+def test_a_budgeted_refusal_names_the_exact_dp_and_advice_that_applies():
+    # one objective under bounds: the DP is exact at any resolution (constraints are never
+    # relaxed), so the refusal is the exact DP's, with the same count, and never suggests
+    # a coarser resolution
+    front = moosplit.random_problem(30, kind="dag", seed=1, bits=(2, 4, 6, 8), bounded=True)
+    budgeted = front.replace(objectives=("latency_ms",))
+    messages = []
+    for resolution in (None, 0.01, "error=x1.1,1%"):
+        with pytest.raises(moosplit.UnsupportedProblemError) as refused:
+            moosplit.solve(budgeted, "epsilon", max_labels=1000, resolution=resolution)
+        messages.append(str(refused.value))
+        assert refused.value.options == ("max_labels",)  # what the command line names
+    assert len(set(messages)) == 1, messages
+    message = messages[0]
+    assert re.search(r"the exact DP would need [\d,]+ labels at node 'n\d+'", message)
+    for advice in ("tighten the budgets", "cpsat with a time limit", "raise max_labels"):
+        assert advice in message
+    assert "resolution" not in message and "--" not in message  # no CLI flag either
+    # a front at a resolution still gets the merging DP's message and its advice
+    with pytest.raises(moosplit.UnsupportedProblemError, match="merging labels at this "
+                       "resolution.*coarser resolution"):
+        moosplit.solve(front, "epsilon", max_labels=1000, resolution=0.01)
 
 
 def test_without_merging_the_certified_front_is_the_thinned_exact_one():

@@ -34,7 +34,17 @@ def _interrupt(argv: list[str], tmp_path, after_s: float) -> tuple[int, list[str
     ["sweep", "portend_resnet20", "--vary", "bandwidth_mbps=1,2,4", "--solver", "nsga2",
      "--solver-opt", "n_gen=100000000", "--solver-opt", "patience=none", "--workers", "2",
      "--quiet"],
-], ids=["cpsat", "sweep"])
+    # compare: the backends run one after another in process; the first one is stopped
+    # and the others never start
+    ["compare", "resnet50", "--bandwidth-mbps", "10", "--memory-mib", "8", "--solvers",
+     "epsilon,lagrangian", "--resolution", "0.001", "--solver-opt", "max_labels=50000000",
+     "--quiet"],
+    # in-process solves: the DP between nodes, the genetic algorithm between generations
+    ["solve", "resnet50", "--bandwidth-mbps", "10", "--memory-mib", "8", "--solver", "epsilon",
+     "--resolution", "0.001", "--solver-opt", "max_labels=50000000", "--quiet"],
+    ["solve", "portend_resnet20", "--bandwidth-mbps", "10", "--solver", "nsga2", "--solver-opt",
+     "n_gen=100000000", "--solver-opt", "patience=none", "--quiet"],
+], ids=["cpsat", "sweep", "compare", "epsilon", "nsga2"])
 def test_ctrl_c_exits_130_on_one_line_without_output(tmp_path, argv):
     status, lines, wrote = _interrupt(argv, tmp_path, after_s=3.0)
     assert status == 130, lines
@@ -66,12 +76,15 @@ def test_an_interrupted_cp_sat_solve_raises_in_the_caller():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("solver", ["epsilon", "cpsat", "nsga2", "lagrangian", "exhaustive",
-                                    "qdmp", "neurosurgeon", "cloud_only", "uniform"])
+                                    "qdmp", "neurosurgeon", "cloud_only", "edge_only",
+                                    "uniform", "dads"])
 def test_time_limit_holds_on_a_20000_node_chain(solver):
     profile = moosplit.random_profile(20_000, kind="chain", bits=(2, 4, 8), seed=0)
     memory = float(profile.weight_elems.sum() * 6 / 8 + 3 * profile.out_elems.max())
+    modes = moosplit.available_solvers()[solver].modes  # dads has cut mode only
     problem = moosplit.SplitProblem(profile, moosplit.Network(bandwidth_mbps=1.0),
-                                    constraints={"memory_bytes": memory})
+                                    constraints={"memory_bytes": memory},
+                                    mode="prefix" if "prefix" in modes else "cut")
     start = time.perf_counter()
     try:
         front = moosplit.solve(problem, solver, time_limit=5.0)

@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = cli_message(exc)
         else:
             text = str(exc)
+        if isinstance(exc, UnsupportedProblemError) and exc.options:
+            text += "; from the command line: " + ", ".join(f"--solver-opt {o}=N"
+                                                             for o in exc.options)
         print(f"moosplit: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
     except ImportError as exc:  # an optional extra (profile, torch, plot) is missing

@@ -284,8 +284,10 @@ def parse_solver_options(names: Sequence[str], items: Sequence[str]) -> dict[str
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip()
-        if not sep:
+        if not sep or not key:
             raise UsageError(f"--solver-opt: expected KEY=VALUE, got {item!r}")
+        if key == "resolution":  # one way to set it, so that neither silently wins
+            raise UsageError("--solver-opt resolution: set the resolution with --resolution")
         takers = 0
         for name in names:
             for spec in available_solvers()[name].options():

@@ -321,7 +321,7 @@ class Epsilon(Solver):
             raise UnsupportedProblemError(
                 f"epsilon: cut mode here has more than {int(exc.args[0]):,} edge sets, more "
                 f"than max_edge_sets={self.max_edge_sets:,}; use cpsat for cut mode on "
-                "large DAGs, or raise max_edge_sets") from None
+                "large DAGs, or raise max_edge_sets", options=("max_edge_sets",)) from None
         blocks, closed = [], []
         complete = True
         labels = 0
@@ -384,20 +384,28 @@ class Epsilon(Solver):
                 return self._exact(problem, context)
             return self._certified(problem, self.resolution, context)
         except LabelLimit as exc:
-            node, count = exc.args
-            what = ("the exact DP" if self.resolution is None
-                    else "the DP, merging labels at this resolution,")
-            # what keeps the labels apart: sums no merging may relax
-            exact = [q for q in ("memory_bytes", "error", "latency_ms")
-                     if q in problem.constraints]
-            why = (f" (merging never relaxes a bounded quantity: {', '.join(exact)})"
-                   if exact and self.resolution is not None else "")
-            raise UnsupportedProblemError(
-                f"epsilon: {what} would need {count:,} labels at node "
+            raise UnsupportedProblemError(self._refusal(problem, *exc.args),
+                                          options=("max_labels",)) from None
+
+    def _refusal(self, problem: SplitProblem, node: int, count: int) -> str:
+        """Why the DP gave up at `node`, and what may help. With one objective the DP is
+        exact whatever the resolution (constraints are never relaxed, and the one
+        objective is never stepped), so only advice that changes the labels is given."""
+        budgeted = problem.n_objectives == 1
+        merging = self.resolution is not None and not budgeted
+        what = "the DP, merging labels at this resolution," if merging else "the exact DP"
+        # what keeps the labels apart: sums no merging may relax
+        exact = [q for q in ("memory_bytes", "error", "latency_ms") if q in problem.constraints]
+        why = (f" (merging never relaxes a bounded quantity: {', '.join(exact)})"
+               if exact and merging else "")
+        advice = ("for a plan without a proof use the heuristics lagrangian or nsga2; for a "
+                  "proven one tighten the budgets, allow fewer bit-widths, use cpsat with a "
+                  "time limit, " if budgeted else
+                  "for a front without a certificate use the heuristics lagrangian or nsga2; "
+                  "for a certified one try a coarser resolution, fewer bit-widths, ")
+        return (f"epsilon: {what} would need {count:,} labels at node "
                 f"{problem.profile.names[node]!r}, more than max_labels={self.max_labels:,}"
-                f"{why}; for a front without a certificate use the heuristics lagrangian or "
-                "nsga2; for a certified one try a coarser resolution, fewer bit-widths, or "
-                "raise max_labels (memory grows with it)") from None
+                f"{why}; {advice}or raise max_labels (memory grows with it)")
 
     def _exact(self, problem: SplitProblem, context: SolveContext) -> Front:
         k = problem.n_objectives

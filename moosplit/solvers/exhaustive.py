@@ -62,8 +62,8 @@ class Exhaustive(Solver):
             f"exhaustive: this problem has {'' if exact_count else 'more than '}{size} plans, "
             f"more than max_plans={self.max_plans:,}; "
             + (f"use an exact backend that scales ({', '.join(others)}), " if others else "")
-            + "shrink it (fewer bits, tighter split bounds), or raise max_plans in Python "
-              "(Exhaustive(max_plans=...))")
+            + "shrink it (fewer bits, tighter split bounds), or raise max_plans",
+            options=("max_plans",))
 
     def count_plans(self, problem: SplitProblem) -> int:
         """Number of plans within the split bounds (raises past `max_plans`)."""

@@ -190,7 +190,8 @@ class SplitMILP:
     activation bits b). A cut node is on the edge, so exactly one a[t, .] is 1 and
     y[t, b] = cut_t AND a[t, b]: the sent bits sum_{t, b} out_elems_t * b * y[t, b] are exact.
     Objectives, linear: latency_ms (edge choices + rtt + transmission + cloud rows off the
-    edge), error (weight + activation error of the choices), memory_bytes (weights at their
+    edge + packing of the cut tensors, when the profile states its times), error (weight +
+    activation error of the choices), memory_bytes (weights at their
     bits; only when no tensor has elements, so that the working set is zero, as in HAWQ).
     """
 
@@ -272,7 +273,9 @@ class SplitMILP:
         m.f_latency_ms = pyo.Expression(expr=(
             choose["edge_ms"] + float(network.rtt_ms)
             + 1000.0 * tx_bits / (float(network.bandwidth_mbps) * 1e6)
-            + sum(float(profile.cloud_ms[i]) * (1 - x[i]) for i in self.choices)))
+            + sum(float(profile.cloud_ms[i]) * (1 - x[i]) for i in self.choices)
+            + sum(self.out_elems[t] * profile.batch * 1e-6 * cut[t] * (  # packing (SPEC 4)
+                profile.pack_ns_per_element + profile.unpack_ns_per_element) for t in cut)))
         m.f_error = pyo.Expression(expr=choose["error"])
         m.f_memory_bytes = pyo.Expression(expr=choose["weight_bytes"])
         return m

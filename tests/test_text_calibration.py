@@ -7,6 +7,8 @@ from importlib.metadata import PackageNotFoundError, distribution
 import numpy as np
 import pytest
 
+import moosplit
+from moosplit.cli import main
 from moosplit.profilers.calibration import Normalisation, _font_paths, _text_image, text_batch
 
 pytest.importorskip("matplotlib")
@@ -78,3 +80,22 @@ def test_ppocr_detector_finds_the_rendered_text():
         assert probability.shape == boxes.shape
         assert probability[boxes].mean() > 0.2
         assert probability[~boxes].mean() < 0.02
+
+
+def test_profile_command_calibrates_on_rendered_text(tmp_path):
+    """`--text-calibration` reaches the profile: its metadata says the calibration images
+    are rendered text, and the error columns are filled."""
+    try:
+        dist = distribution("rapidocr-onnxruntime")
+    except PackageNotFoundError:
+        pytest.skip("rapidocr-onnxruntime (ships the PP-OCR models) is not installed")
+    pytest.importorskip("onnxruntime")
+    model = dist.locate_file("rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx")
+    out = tmp_path / "cls.csv"
+    assert main(["profile", str(model), "--input-shape", "3x48x192", "--out", str(out),
+                 "--samples", "2", "--runs", "1", "--warmup", "0", "--text-calibration",
+                 "--mean", "0.5", "--std", "0.5", "--quiet"]) == 0
+    profile = moosplit.read_profile(out)
+    assert profile.metadata["calibration"].startswith("2 images of rendered text (seed 0)")
+    assert "mean 0.5, std 0.5" in profile.metadata["calibration"]
+    assert np.isfinite(profile.activation_error[8][1:]).all()

@@ -434,15 +434,23 @@ def calibration_inputs(
     folder: str | Path | None = None,
     seed: int = 0,
     normalisation: Normalisation | None = None,
+    text: bool = False,
 ) -> tuple[np.ndarray, str]:
     """`count` calibration samples for the model `graph` describes, and their origin:
-    random token ids (:func:`token_batch`) when it reads tokens, otherwise image crops
-    (:func:`calibration_batch`)."""
+    random token ids (:func:`token_batch`) when it reads tokens, otherwise images of
+    rendered text (:func:`text_batch`) with `text`, image crops (:func:`calibration_batch`)
+    without."""
     shape = graph.input_shape[1:]
+    if text and folder is not None:
+        raise ValueError("calibration images come from a folder or are rendered text, "
+                         "not both")
     if graph.input_vocab is None:
+        if text:
+            return text_batch(shape, count, seed=seed, normalisation=normalisation)
         return calibration_batch(shape, count, folder=folder, seed=seed,
                                  normalisation=normalisation)
-    if folder is not None:
-        raise ValueError(f"{graph.model} reads token ids: a calibration folder holds images, "
-                         "so give none (calibration uses random token ids)")
+    if folder is not None or text:
+        raise ValueError(f"{graph.model} reads token ids: calibration images (a folder or "
+                         "rendered text) cannot be its input (calibration uses random token "
+                         "ids)")
     return token_batch(shape, count, graph.input_vocab, seed=seed)

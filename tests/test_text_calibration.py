@@ -82,6 +82,31 @@ def test_ppocr_detector_finds_the_rendered_text():
         assert probability[~boxes].mean() < 0.02
 
 
+def test_a_short_image_is_one_line_that_ppocrs_recogniser_reads():
+    """At most LINE_HEIGHT pixels high, an image is one cropped line of text, as PP-OCR's
+    recogniser and direction classifier take it; the trained recogniser reads words of
+    the list back from it, confidently."""
+    try:
+        distribution("rapidocr-onnxruntime")
+    except PackageNotFoundError:
+        pytest.skip("rapidocr-onnxruntime (ships the PP-OCR models) is not installed")
+    from rapidocr_onnxruntime import RapidOCR
+
+    from moosplit.profilers.calibration import TEXT_WORDS
+
+    engine = RapidOCR()
+    rng, fonts = np.random.default_rng(0), _font_paths()
+    words = {w.lower() for w in TEXT_WORDS}
+    for _ in range(4):
+        image, boxes = _text_image(rng, 48, 320, fonts)
+        rows = np.flatnonzero(boxes.any(axis=1))
+        assert rows.size >= 24 and np.ptp(rows) + 1 == rows.size  # one line, >= half high
+        (text, confidence), = engine(image[:, :, ::-1].copy(), use_det=False, use_cls=False,
+                                     use_rec=True)[0]
+        assert confidence > 0.8
+        assert words & {w.lower() for w in text.split()}, text
+
+
 def test_profile_command_calibrates_on_rendered_text(tmp_path):
     """`--text-calibration` reaches the profile: its metadata says the calibration images
     are rendered text, and the error columns are filled."""

@@ -310,6 +310,10 @@ def _font_paths() -> list[Path]:
     return paths
 
 
+LINE_HEIGHT = 64
+"""Text images at most this many pixels high hold one cropped line (see `text_batch`)."""
+
+
 def _text_image(rng: np.random.Generator, height: int, width: int, fonts: Sequence[Path]
                 ) -> tuple[np.ndarray, np.ndarray]:
     """One image of text lines, ``(H, W, 3)`` uint8 RGB, and a ``(H, W)`` bool mask of the
@@ -317,7 +321,10 @@ def _text_image(rng: np.random.Generator, height: int, width: int, fonts: Sequen
 
     Lines run top to bottom at random sizes (1/40 to 1/10 of the height, at least 8 px),
     fonts, offsets and slight rotations (up to 4 degrees); most are dark on the light page,
-    about one in three light on a dark band. The page has a faint gradient and noise."""
+    about one in three light on a dark band. The page has a faint gradient and noise. An
+    image at most :data:`LINE_HEIGHT` pixels high is one cropped line of text, as a text
+    recogniser or direction classifier reads it: one line at half to three quarters of the
+    height, centred."""
     from PIL import Image, ImageDraw, ImageFont
 
     light = rng.uniform(180, 250)
@@ -326,9 +333,11 @@ def _text_image(rng: np.random.Generator, height: int, width: int, fonts: Sequen
     page = np.clip(page * rng.uniform(0.9, 1.0, 3), 0, 255).astype(np.uint8)
     image = Image.fromarray(page, "RGB")
     mask = np.zeros((height, width), bool)
+    one_line = height <= LINE_HEIGHT
     top = int(rng.integers(0, max(1, height // 10)))
     while True:
-        size = max(8, int(height * rng.uniform(1 / 40, 1 / 10)))
+        size = max(8, int(height * (rng.uniform(0.5, 0.75) if one_line
+                                    else rng.uniform(1 / 40, 1 / 10))))
         font = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), size)
         words = rng.choice(TEXT_WORDS, int(rng.integers(1, 7)))
         words = [w.upper() if rng.random() < 0.2 else w.title() if rng.random() < 0.2 else w
@@ -344,6 +353,8 @@ def _text_image(rng: np.random.Generator, height: int, width: int, fonts: Sequen
             continue
         layer = layer.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
         line_w, line_h = layer.size
+        if one_line:
+            top = max(0, (height - line_h) // 2)
         if top + line_h > height:
             break
         x = int(rng.integers(0, max(1, width - min(line_w, width) + 1)))
@@ -356,6 +367,8 @@ def _text_image(rng: np.random.Generator, height: int, width: int, fonts: Sequen
         ink = rng.integers(190, 256, 3) if on_dark else rng.integers(0, 80, 3)
         image.paste(tuple(int(v) for v in ink), (x, top), layer)
         mask[top:top + line_h, x:x + line_w] = True
+        if one_line:
+            break
         top += line_h + int(rng.integers(max(2, line_h // 3), line_h + 3)) + (
             2 * pad if on_dark else 0)
     return np.asarray(image), mask
@@ -375,8 +388,10 @@ def text_batch(
     Each image is rendered locally with Pillow in the DejaVu fonts matplotlib ships: lines
     of words from :data:`TEXT_WORDS` in varied sizes and fonts, slightly rotated, mostly
     dark on a light page, some light on a dark band, all drawn from `seed` (the same seed
-    gives the same images). Pixels are converted to luma for C = 1, scaled to [0, 1] and
-    normalised as in :func:`calibration_batch` (default :data:`IMAGENET`).
+    gives the same images); an image at most :data:`LINE_HEIGHT` pixels high is one
+    cropped line (what a text recogniser reads). Pixels are converted to luma for C = 1,
+    scaled to [0, 1] and normalised as in :func:`calibration_batch` (default
+    :data:`IMAGENET`).
 
     Example:
         >>> x, origin = text_batch((3, 64, 128), 2, seed=1)
@@ -396,7 +411,8 @@ def text_batch(
     batch = pixels.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
     batch = (batch - _channel_stats(mean, IMAGENET_MEAN, c, "mean")) / _channel_stats(
         std, IMAGENET_STD, c, "std")
-    origin = (f"{count} images of rendered text (seed {seed}): lines of words in "
+    what = "one cropped line of words" if h <= LINE_HEIGHT else "lines of words"
+    origin = (f"{count} images of rendered text (seed {seed}): {what} in "
               f"matplotlib's DejaVu fonts, {c}x{h}x{w} ({'RGB' if c == 3 else 'grayscale'}), "
               f"scaled to [0, 1], normalised as (x - mean) / std with {norm.describe()}"
               f"{', averaged over channels' if c == 1 and len(norm.mean) > 1 else ''}")

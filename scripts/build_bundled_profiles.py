@@ -15,9 +15,13 @@ Every profile is made by moosplit's own profilers, as `moosplit profile` would m
 Edge latency and energy come from the Auto-Split Eyeriss-like roofline preset (so they
 depend on bit-widths), cloud latency is measured on the machine that runs this script, and
 quantisation errors are estimated on crops of the photograph matplotlib ships. Each CSV's
-metadata records all of this. PP-OCR's text detector is left out: on that photograph (no
-text) its output map saturates, and output-sensitivity errors come out degenerate (exactly
-zero at 2 bits, non-zero at 8) — it needs calibration images with text.
+metadata records all of this. PP-OCR's models read text, so they are calibrated instead
+on images of text rendered locally (moosplit.profilers.calibration.text_batch: pages of
+lines for the detector, one cropped line for the direction classifier and the
+recogniser, which reads them back), normalised as rapidocr normalises their input
+((x - 0.5) / 0.5): on the photograph (no text) the detector's probability map is near zero
+everywhere (at most 0.008 on four 320x320 crops), and its output-sensitivity errors come
+out degenerate (exactly zero at 2 bits, non-zero at 8).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from moosplit.deploy.packing import packing_metadata
 from moosplit.profilers.builder import Measurement, build_profile
-from moosplit.profilers.calibration import calibration_inputs
+from moosplit.profilers.calibration import Normalisation, calibration_inputs
 from moosplit.profilers.loading import default_normalisation
 from moosplit.profiles.csv_io import write_profile
 
@@ -38,6 +42,8 @@ OUT = Path(__file__).resolve().parents[1] / "moosplit" / "profiles" / "bundled"
 EDGE = "autosplit-eyeriss"
 BITS = (2, 4, 6, 8)
 PPOCR = "rapidocr_onnxruntime/models/{}.onnx"
+PPOCR_INPUT = Normalisation((0.5,), (0.5,), "rapidocr-onnxruntime's preprocessing of det, "
+                            "cls and rec")
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class Recipe:
     errors: str = "mse"
     samples: int = 8
     runs: int = 10
+    text: bool = False             # calibrate on rendered text, not the photograph
+    normalisation: Normalisation | None = None   # default: default_normalisation(model)
 
 
 RECIPES = (
@@ -64,8 +72,15 @@ RECIPES = (
     Recipe("efficientnet_lite0", "efficientnet_lite0"),
     Recipe("vit_b_16", "vit_b_16", runs=5),
     Recipe("gpt2_small", "gpt2_small", runs=5),
-    Recipe("ppocr_cls", "ch_ppocr_mobile_v2.0_cls_infer", (3, 48, 192), "output", 8),
-    Recipe("ppocr_rec", "ch_PP-OCRv4_rec_infer", (3, 48, 320), "output", 2),
+    Recipe("ppocr_cls", "ch_ppocr_mobile_v2.0_cls_infer", (3, 48, 192), "output", 8,
+           text=True, normalisation=PPOCR_INPUT),
+    Recipe("ppocr_rec", "ch_PP-OCRv4_rec_infer", (3, 48, 320), "output", 2, text=True,
+           normalisation=PPOCR_INPUT),
+    # 320x320 (a multiple of 32, as DB's upsampling needs) rather than rapidocr's 736 on
+    # the short side: the same rows and operators, a quarter of 640x640's work, so the
+    # output-sensitivity errors (every row at every bit-width) take minutes, not an hour
+    Recipe("ppocr_det", "ch_PP-OCRv4_det_infer", (3, 320, 320), "output", 4, text=True,
+           normalisation=PPOCR_INPUT),
 )
 
 
@@ -92,7 +107,8 @@ def build(recipe: Recipe, out: Path = OUT) -> None:
     start = time.monotonic()
     runner, origin, note = runner_for(recipe)
     calibration, calibration_origin = calibration_inputs(
-        runner.graph, recipe.samples, seed=0, normalisation=default_normalisation(recipe.model))
+        runner.graph, recipe.samples, seed=0, text=recipe.text,
+        normalisation=recipe.normalisation or default_normalisation(recipe.model))
     profile = build_profile(
         runner, edge=EDGE, cloud="host", bits=BITS, errors=recipe.errors,
         calibration=calibration, calibration_origin=calibration_origin,

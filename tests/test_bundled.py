@@ -10,7 +10,7 @@ from moosplit.solvers.registry import DEFAULT_RESOLUTION
 
 CLASSIC = ("resnet50", "vgg16", "vgg19", "alexnet", "mobilenet_v2", "googlenet",
            "squeezenet1_1", "densenet121", "vit_b_16", "gpt2_small")
-TRAINED = ("ppocr_cls", "ppocr_rec", "efficientnet_lite0")
+TRAINED = ("ppocr_cls", "ppocr_rec", "ppocr_det", "efficientnet_lite0")
 
 
 def test_every_promised_profile_is_bundled():
@@ -97,7 +97,25 @@ def test_trained_profile_errors_are_output_sensitivities():
     assert profile.weight_error[2].max() > 0
 
 
-NEW = ("efficientnet_lite0", "vit_b_16", "gpt2_small")
+def test_text_detector_is_calibrated_on_text_and_its_errors_are_not_degenerate():
+    """Issue 13: PP-OCR's detector, calibrated on rendered text (on a photograph its map is
+    zero and its 2-bit errors were exactly zero), has output-sensitivity errors that are
+    positive at 2 bits on its weighted rows and shrink with more bits on the big ones."""
+    profile = moosplit.load_profile("ppocr_det")
+    assert profile.metadata["calibration"].split(":")[0].endswith("images of rendered text "
+                                                                  "(seed 0)")
+    assert profile.metadata["errors"].startswith("output")
+    assert profile.out_elems[0] == 3 * 320 * 320
+    weighted = profile.weight_elems > 0
+    two, eight = profile.weight_error[2], profile.weight_error[8]
+    assert np.isfinite(two).all() and np.isfinite(profile.activation_error[2]).all()
+    assert (two[weighted] > 0).mean() > 0.9
+    assert (profile.activation_error[2][1:] > 0).mean() > 0.9
+    big = profile.weight_elems > 10_000
+    assert big.sum() >= 10 and (two[big] > 10 * eight[big]).all()
+
+
+NEW = ("efficientnet_lite0", "vit_b_16", "gpt2_small", "ppocr_det")
 
 
 @pytest.mark.parametrize("solver", [pytest.param(s, marks=pytest.mark.slow) if s == "cpsat"

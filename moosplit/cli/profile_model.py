@@ -48,6 +48,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--calibration", default=None, metavar="FOLDER",
                         help="folder of images for calibration (default: real photographs "
                              "shipped with matplotlib)")
+    parser.add_argument("--text-calibration", action="store_true",
+                        help="calibrate on images of text rendered locally instead (for "
+                             "models that read text, such as a text detector); not with "
+                             "--calibration")
     parser.add_argument("--mean", type=comma_list(float), default=None, metavar="M[,M,M]",
                         help="per-channel mean of calibration pixels in [0, 1], normalised "
                              "as (x - mean) / std (default: the built-in model's own, "
@@ -126,6 +130,9 @@ def check_options(args: argparse.Namespace) -> int:
                            f"{args.warmup}")
     if any(not 2 <= b <= 16 for b in args.bits):
         raise ProfileError(f"--bits must lie in 2..16, got {','.join(map(str, args.bits))}")
+    if args.text_calibration and args.calibration is not None:
+        raise ProfileError("--calibration and --text-calibration: give one (a folder of "
+                           "images, or images of rendered text)")
     for option in ("edge", "cloud"):
         check_device(option, getattr(args, option))
     check_out(args.out)
@@ -201,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
                                    "token ids (calibrated on random ids)")
             calibration, origin = calibration_inputs(
                 runner.graph, samples, folder=args.calibration, seed=args.seed,
-                normalisation=normalisation(args))
+                normalisation=normalisation(args), text=args.text_calibration)
         try:
             profile = build_profile(
                 runner, edge=args.edge, cloud=args.cloud, bits=args.bits,

@@ -231,6 +231,18 @@ def load_images(
     return (out - mean_array) / std_array
 
 
+def _image_stats(norm: Normalisation, channels: int
+                 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """`norm`'s mean and std for images of `channels` channels (their means for one)."""
+    mean, std = norm.mean, norm.std
+    for what, values in (("mean", mean), ("std", std)):
+        if len(values) not in (1, 3):
+            raise ProfileOptionError(what, "one value or three (one per RGB channel)", values)
+    if channels == 1:
+        mean, std = (float(np.mean(mean)),), (float(np.mean(std)),)
+    return mean, std
+
+
 def calibration_batch(
     shape: Sequence[int],
     count: int,
@@ -261,16 +273,148 @@ def calibration_batch(
         paths = _image_paths(folder)
         source = f"folder {str(folder)!r}"
     norm = normalisation or IMAGENET
-    mean, std = norm.mean, norm.std
-    for what, values in (("mean", mean), ("std", std)):
-        if len(values) not in (1, 3):
-            raise ProfileOptionError(what, "one value or three (one per RGB channel)", values)
-    if c == 1:
-        mean, std = (float(np.mean(mean)),), (float(np.mean(std)),)
+    mean, std = _image_stats(norm, c)
     batch = load_images(paths, shape, count, seed=seed, mean=mean, std=std)
     origin = (f"{count} random crops (seed {seed}) of {len(paths)} image(s): {source}, "
               f"resized to {c}x{h}x{w} ({'RGB' if c == 3 else 'grayscale'}), scaled to [0, 1], "
               f"normalised as (x - mean) / std with {norm.describe()}"
+              f"{', averaged over channels' if c == 1 and len(norm.mean) > 1 else ''}")
+    return batch, origin
+
+
+TEXT_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf",
+              "DejaVuSansMono.ttf", "DejaVuSans-Oblique.ttf")
+"""The fonts matplotlib ships (``mpl-data/fonts/ttf``) that text images are set in."""
+
+TEXT_WORDS = (
+    "the quick brown fox jumps over lazy dog invoice total amount date name address "
+    "phone number street city order price tax paid receipt page chapter section table "
+    "figure report summary value result model layer split edge cloud network bandwidth "
+    "latency energy error profile front open close north south east west station "
+    "2024 2025 17.50 42 No. 0x1F EUR USD kg km TEL: ID: ref# A-113 B7 #204"
+).split()
+"""The words text images are made of (upper and title case are drawn too)."""
+
+
+def _font_paths() -> list[Path]:
+    """The TEXT_FONTS files in matplotlib's data folder."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ImportError("text calibration images are set in matplotlib's fonts: pip "
+                          "install matplotlib") from exc
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    paths = [folder / name for name in TEXT_FONTS if (folder / name).is_file()]
+    if not paths:
+        raise FileNotFoundError(f"no fonts ({', '.join(TEXT_FONTS)}) in {folder}")
+    return paths
+
+
+LINE_HEIGHT = 64
+"""Text images at most this many pixels high hold one cropped line (see `text_batch`)."""
+
+
+def _text_image(rng: np.random.Generator, height: int, width: int, fonts: Sequence[Path]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """One image of text lines, ``(H, W, 3)`` uint8 RGB, and a ``(H, W)`` bool mask of the
+    lines' boxes (the bounding box of each line's drawn glyphs, after rotation).
+
+    Lines run top to bottom at random sizes (1/40 to 1/10 of the height, at least 8 px),
+    fonts, offsets and slight rotations (up to 4 degrees); most are dark on the light page,
+    about one in three light on a dark band. The page has a faint gradient and noise. An
+    image at most :data:`LINE_HEIGHT` pixels high is one cropped line of text, as a text
+    recogniser or direction classifier reads it: one line at half to three quarters of the
+    height, centred."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    light = rng.uniform(180, 250)
+    ramp = np.linspace(0.0, rng.uniform(-30, 30), width)[None, :, None]
+    page = light + ramp + rng.normal(0.0, 4.0, (height, width, 1))
+    page = np.clip(page * rng.uniform(0.9, 1.0, 3), 0, 255).astype(np.uint8)
+    image = Image.fromarray(page, "RGB")
+    mask = np.zeros((height, width), bool)
+    one_line = height <= LINE_HEIGHT
+    top = int(rng.integers(0, max(1, height // 10)))
+    while True:
+        size = max(8, int(height * (rng.uniform(0.5, 0.75) if one_line
+                                    else rng.uniform(1 / 40, 1 / 10))))
+        font = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), size)
+        words = rng.choice(TEXT_WORDS, int(rng.integers(1, 7)))
+        words = [w.upper() if rng.random() < 0.2 else w.title() if rng.random() < 0.2 else w
+                 for w in words]
+        text = " ".join(words)
+        left, upper, right, lower = font.getbbox(text)
+        layer = Image.new("L", (right + 2, lower + 2), 0)
+        ImageDraw.Draw(layer).text((1, 1), text, font=font, fill=255)
+        layer = layer.rotate(float(rng.uniform(-4, 4)), Image.Resampling.BILINEAR, expand=True)
+        glyphs = np.asarray(layer) > 0
+        rows, cols = np.nonzero(glyphs.any(1))[0], np.nonzero(glyphs.any(0))[0]
+        if not rows.size:
+            continue
+        layer = layer.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+        line_w, line_h = layer.size
+        if one_line:
+            top = max(0, (height - line_h) // 2)
+        if top + line_h > height:
+            break
+        x = int(rng.integers(0, max(1, width - min(line_w, width) + 1)))
+        on_dark = rng.random() < 1 / 3
+        if on_dark:
+            band = tuple(int(v) for v in rng.integers(0, 70, 3))
+            pad = max(2, line_h // 4)
+            ImageDraw.Draw(image).rectangle(
+                (0, max(0, top - pad), width, min(height, top + line_h + pad)), fill=band)
+        ink = rng.integers(190, 256, 3) if on_dark else rng.integers(0, 80, 3)
+        image.paste(tuple(int(v) for v in ink), (x, top), layer)
+        mask[top:top + line_h, x:x + line_w] = True
+        if one_line:
+            break
+        top += line_h + int(rng.integers(max(2, line_h // 3), line_h + 3)) + (
+            2 * pad if on_dark else 0)
+    return np.asarray(image), mask
+
+
+def text_batch(
+    shape: Sequence[int],
+    count: int,
+    *,
+    seed: int = 0,
+    normalisation: Normalisation | None = None,
+) -> tuple[np.ndarray, str]:
+    """`count` calibration images of rendered text, shape ``(count, C, H, W)`` float32, and a
+    one-line origin: for models that read text (a text detector), whose activations on a
+    photograph without text are not those of their use.
+
+    Each image is rendered locally with Pillow in the DejaVu fonts matplotlib ships: lines
+    of words from :data:`TEXT_WORDS` in varied sizes and fonts, slightly rotated, mostly
+    dark on a light page, some light on a dark band, all drawn from `seed` (the same seed
+    gives the same images); an image at most :data:`LINE_HEIGHT` pixels high is one
+    cropped line (what a text recogniser reads). Pixels are converted to luma for C = 1,
+    scaled to [0, 1] and normalised as in :func:`calibration_batch` (default
+    :data:`IMAGENET`).
+
+    Example:
+        >>> x, origin = text_batch((3, 64, 128), 2, seed=1)
+        >>> x.shape, x.dtype, origin.split(":")[0]
+        ((2, 3, 64, 128), dtype('float32'), '2 images of rendered text (seed 1)')
+    """
+    c, h, w = _check_shape(shape)
+    if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1:
+        raise ValueError(f"count must be an integer >= 1, got {count!r}")
+    norm = normalisation or IMAGENET
+    mean, std = _image_stats(norm, c)
+    fonts = _font_paths()
+    rng = np.random.default_rng(seed)
+    pixels = np.stack([_text_image(rng, h, w, fonts)[0] for _ in range(count)])
+    if c == 1:  # ITU-R 601 luma, as Pillow's convert("L")
+        pixels = pixels @ np.array([0.299, 0.587, 0.114])[:, None]
+    batch = pixels.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    batch = (batch - _channel_stats(mean, IMAGENET_MEAN, c, "mean")) / _channel_stats(
+        std, IMAGENET_STD, c, "std")
+    what = "one cropped line of words" if h <= LINE_HEIGHT else "lines of words"
+    origin = (f"{count} images of rendered text (seed {seed}): {what} in "
+              f"matplotlib's DejaVu fonts, {c}x{h}x{w} ({'RGB' if c == 3 else 'grayscale'}), "
+              f"scaled to [0, 1], normalised as (x - mean) / std with {norm.describe()}"
               f"{', averaged over channels' if c == 1 and len(norm.mean) > 1 else ''}")
     return batch, origin
 
@@ -306,15 +450,23 @@ def calibration_inputs(
     folder: str | Path | None = None,
     seed: int = 0,
     normalisation: Normalisation | None = None,
+    text: bool = False,
 ) -> tuple[np.ndarray, str]:
     """`count` calibration samples for the model `graph` describes, and their origin:
-    random token ids (:func:`token_batch`) when it reads tokens, otherwise image crops
-    (:func:`calibration_batch`)."""
+    random token ids (:func:`token_batch`) when it reads tokens, otherwise images of
+    rendered text (:func:`text_batch`) with `text`, image crops (:func:`calibration_batch`)
+    without."""
     shape = graph.input_shape[1:]
+    if text and folder is not None:
+        raise ValueError("calibration images come from a folder or are rendered text, "
+                         "not both")
     if graph.input_vocab is None:
+        if text:
+            return text_batch(shape, count, seed=seed, normalisation=normalisation)
         return calibration_batch(shape, count, folder=folder, seed=seed,
                                  normalisation=normalisation)
-    if folder is not None:
-        raise ValueError(f"{graph.model} reads token ids: a calibration folder holds images, "
-                         "so give none (calibration uses random token ids)")
+    if folder is not None or text:
+        raise ValueError(f"{graph.model} reads token ids: calibration images (a folder or "
+                         "rendered text) cannot be its input (calibration uses random token "
+                         "ids)")
     return token_batch(shape, count, graph.input_vocab, seed=seed)

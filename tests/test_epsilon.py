@@ -101,7 +101,7 @@ MEDIUM = [  # (seed, kind, mode, objectives): beyond exhaustive sizes, where mer
     (3, "chain", "prefix", ("latency_ms", "memory_bytes", "error")),
     (6, "dag", "prefix", ("latency_ms", "memory_bytes", "error")),
     (19, "dag", "cut", ("latency_ms", "memory_bytes", "error")),
-    (9, "chain", "prefix", ("latency_ms", "error")),
+    (11, "chain", "prefix", ("latency_ms", "error")),  # 9 before bound sets emptied it
     (10, "dag", "prefix", ("latency_ms", "error")),
     (12, "dag", "cut", ("latency_ms", "error")),
     (14, "dag", "cut", ("latency_ms", "memory_bytes", "error")),
@@ -417,3 +417,42 @@ def test_resnet50s_budgeted_query_is_answered_exactly():
     assert front.evaluation["memory_bytes"][0] <= 8 * 2**20
     # lagrangian's grid misses it: 174.83 ms against the optimum's 134.43 ms
     assert front.F[0, 0] < moosplit.solve(problem, "lagrangian").F[0, 0] * (1 - 1e-3)
+
+
+def test_a_region_inside_the_staircase_is_beaten_and_one_touching_a_corner_is_not():
+    from moosplit.solvers.dp.bounding import Incumbents
+
+    inc = Incumbents(2)
+    inc.add(np.array([[1.0, 9.0], [4.0, 5.0], [8.0, 1.0]]))  # corners (4, 9), (8, 5), ends
+    lams = np.array([0.0, 1.0])
+    floor = np.array([[2.0, 2.0], [2.0, 2.0], [9.0, 0.5], [0.5, 0.5]])
+    bounds = np.array([
+        [0.0, 14.0],  # f1 + f2 >= 14: past (4, 9) (13) and (8, 5) (13): beaten
+        [0.0, 13.0],  # touches both corners: not beaten
+        [0.0, 0.0],   # f2 from 0.5: the end (inf, 1) is in it: not beaten
+        [0.0, 1e6],   # f1 from 0.5 at f2 = inf: the end (1, inf) is in it: not beaten
+    ])
+    assert inc.beat_region(floor, bounds, lams).tolist() == [True, False, False, False]
+    # the box alone (f1 >= 9, f2 >= 9.5) lies past every corner but the ends'
+    assert inc.beat_region(np.array([[9.0, 9.5]]), np.zeros((1, 2)), lams).tolist() == [True]
+
+
+def test_resnet50s_front_under_8_mib_is_certified_by_bound_sets():
+    """Issue 12's headline problem (ResNet-50 under 8 MiB at 10 Mbit/s, latency and error,
+    the default resolution) was refused by epsilon (1.5 to 3.5 million labels in layer1).
+    Its front closes early (the maxpool split), and bound sets on latency + lam x error
+    drop every label that cannot beat it: certified at once, as cpsat's proven front."""
+    problem = moosplit.SplitProblem(
+        moosplit.load_profile("resnet50"), moosplit.Network(10.0),
+        objectives=("latency_ms", "error"), constraints={"memory_bytes": 8 * 2**20},
+        bits=(2, 4, 6, 8, 16))
+    front = moosplit.solve(problem, "epsilon", resolution="error=x1.1,1%")
+    assert front.status is Status.OPTIMAL and front.guarantee.kind == "certified"
+    assert front.stats.extra["labels"] < 10_000
+    reference = moosplit.solve(problem, "cpsat", resolution="error=x1.1,1%", time_limit=60)
+    assert reference.status is Status.OPTIMAL
+    # each front's points within the other's certificate (both are certified, not exact)
+    maximise = problem.maximise
+    assert front.guarantee.covers(front.F, reference.F, maximise, 1e-6).all()
+    assert reference.guarantee.covers(reference.F, front.F, maximise, 1e-6).all()
+    assert len(front) == len(reference) == 3

@@ -37,12 +37,12 @@ def _interrupt(argv: list[str], tmp_path, after_s: float) -> tuple[int, list[str
      "--solver-opt", "n_gen=100000000", "--solver-opt", "patience=none", "--workers", "2",
      "--quiet"],
     # compare: the backends run one after another in process; the first one is stopped
-    # and the others never start
-    ["compare", "resnet50", "--bandwidth-mbps", "10", "--memory-mib", "8", "--solvers",
+    # and the others never start (3 Mbit/s: at 10, bound sets certify the front at once)
+    ["compare", "resnet50", "--bandwidth-mbps", "3", "--memory-mib", "8", "--solvers",
      "epsilon,lagrangian", "--resolution", "0.001", "--solver-opt", "max_labels=50000000",
      "--quiet"],
     # in-process solves: the DP between nodes, the genetic algorithm between generations
-    ["solve", "resnet50", "--bandwidth-mbps", "10", "--memory-mib", "8", "--solver", "epsilon",
+    ["solve", "resnet50", "--bandwidth-mbps", "3", "--memory-mib", "8", "--solver", "epsilon",
      "--resolution", "0.001", "--solver-opt", "max_labels=50000000", "--quiet"],
     ["solve", "portend_resnet20", "--bandwidth-mbps", "10", "--solver", "nsga2", "--solver-opt",
      "n_gen=100000000", "--solver-opt", "patience=none", "--quiet"],

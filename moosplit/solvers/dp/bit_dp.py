@@ -297,7 +297,17 @@ class BitDP:
                           frontier, until, groups, self.tracks_edge_latency)
         return BudgetFloors.build(costs, float(transmit_ms(1.0, network)),
                                   self.bounds.get("error", np.inf),
-                                  self.bounds.get("memory_bytes", np.inf))
+                                  self.bounds.get("memory_bytes", np.inf),
+                                  bound_set=self._bound_set_axes is not None)
+
+    @property
+    def _bound_set_axes(self) -> tuple[int, int] | None:
+        """The columns of latency and error among the objectives when bounding may use
+        bound sets (the objectives are exactly those two, and error is tracked)."""
+        objectives = self.problem.objectives
+        if sorted(objectives) != ["error", "latency_ms"] or "error" not in self.dims:
+            return None
+        return objectives.index("latency_ms"), objectives.index("error")
 
     def _future_peaks(self, walk: Walk) -> np.ndarray:
         """Per step s of the walk, a bound on the largest working set of the nodes after s
@@ -403,7 +413,24 @@ class BitDP:
             return np.zeros(len(labels), bool)
         floor = np.column_stack([self._floor(q, labels.sums, labels)
                                  for q in self.problem.objectives])
-        return self.incumbents.beat(floor)
+        beaten = self.incumbents.beat(floor)
+        axes = self._bound_set_axes
+        floors = self._budget_floors
+        if axes is None or floors is None or floors.region is None or beaten.all():
+            return beaten
+        # bound sets: latency + lam x error bounded below, per label (bounding.BudgetFloors)
+        rest = np.flatnonzero(~beaten)
+        sums = labels.sums[rest]
+        step = min(self._position, self._n_steps - 1)
+        held = labels.held[rest].min(axis=2) if labels.held.size else np.zeros((len(rest), 0))
+        edge = sums[:, self.dims.index("edge_ms")] if "edge_ms" in self.dims else None
+        memory = (objective_floor("memory_bytes", sums, self.dims, 0.0)
+                  if "weights" in self.dims else None)
+        lams, bounds = floors.bound_set(step, held, edge, sums[:, self.dims.index("error")],
+                                        memory)
+        beaten[rest] = self.incumbents.beat_region(floor[rest][:, list(axes)], bounds, lams,
+                                                   axes)
+        return beaten
 
     def advance(self, previous: Labels | None, step: WalkStep) -> Labels:
         """Add the walk step's node to every label of `previous` (None: the root).

@@ -86,6 +86,35 @@ class Incumbents:
             beaten |= np.all(point <= floor, axis=1)
         return beaten
 
+    def beat_region(self, floor: np.ndarray, bounds: np.ndarray, lams: np.ndarray,
+                    axes: tuple[int, int] = (0, 1)) -> np.ndarray:
+        """Two objectives (f1, f2), the incumbents' columns `axes`: rows whose region
+        {f >= floor, f1 + lam_g f2 >= bounds_g for every g} lies inside what the incumbents
+        beat strictly.
+
+        What no incumbent beats strictly is a down-set whose maximal points are the
+        staircase's corners (f1 of one incumbent, f2 of the one before it, sorted by f1) and
+        the two ends; the region is an up-set, so it lies inside what they beat if and only
+        if it holds none of those corners. Corners are raised by the same relative 1e-9 as
+        :meth:`beat` lowers floors (rounding)."""
+        if not len(self.F) or not len(floor):
+            return np.zeros(len(floor), bool)
+        F = self.F[:, list(axes)]
+        F = F[np.argsort(F[:, 0], kind="stable")]
+        corners = np.concatenate([
+            np.column_stack([F[1:, 0], F[:-1, 1]]),
+            [[F[0, 0], BEYOND], [BEYOND, F[-1, 1]]]])
+        corners = corners + 1e-9 * np.abs(corners) + 1e-12
+        beaten = np.ones(len(floor), bool)
+        for f1, f2 in corners:
+            inside = (f1 >= floor[:, 0]) & (f2 >= floor[:, 1])
+            inside &= np.all(f1 + lams[None, :] * f2 >= bounds, axis=1)
+            beaten &= ~inside
+        return beaten
+
+
+BEYOND = 1e30
+"""Stands for an unbounded objective at the staircase's ends (finite: 0 x it is 0)."""
 
 LAMBDAS = np.r_[0.0, np.geomspace(1e-6, 1e6, 25)]
 """Multipliers tried on error (ms per unit of error) when choosing BudgetFloors' pairs."""
@@ -161,11 +190,14 @@ class BudgetFloors:
     ms_per_bit: float
     error_bound: float         # E (inf: none)
     memory_bound: float        # M (inf: none)
+    region: BudgetFloors | None = None  # the bound set's pairs (:meth:`bound_set`)
 
     @classmethod
     def build(cls, costs: PassCosts, ms_per_bit: float, error_bound: float,
-              memory_bound: float) -> BudgetFloors:
-        """Choose the pairs and tabulate Q for them."""
+              memory_bound: float, bound_set: bool = False) -> BudgetFloors:
+        """Choose the pairs and tabulate Q for them; with `bound_set`, also the pairs of
+        :meth:`bound_set` (every lam of LAMBDAS, each with mu = 0 and, under a memory
+        bound, the mu best at the first step for the whole budget and a tenth of it)."""
         lams = LAMBDAS if np.isfinite(error_bound) else np.zeros(1)
         mus = MUS if np.isfinite(memory_bound) else np.zeros(1)
         grid = np.array([(lam, mu) for lam in lams for mu in mus])
@@ -175,17 +207,25 @@ class BudgetFloors:
         root = Q.min(axis=1)  # before any node: nothing held
         chosen = sorted({int(np.argmax(root - grid @ (share * budgets)))
                          for share in FRACTIONS} | {0})
-        Q = Q[chosen]
-        sparse = [Q]
-        level = 1
-        while 2 ** level <= Q.shape[1]:
-            half = 2 ** (level - 1)
-            sparse.append(np.minimum(sparse[-1][:, :-half], sparse[-1][:, half:]))
-            level += 1
         edge = (np.zeros(len(costs.rest)) if costs.tracked
                 else np.cumsum(np.min(costs.edge, axis=1)))
-        return cls(grid[chosen], sparse, prefix[chosen], d[chosen], edge, costs, ms_per_bit,
-                   error_bound, memory_bound)
+        region = None
+        if bound_set:
+            mus = MUS if np.isfinite(memory_bound) else np.zeros(1)
+            every = np.array([(lam, mu) for lam in LAMBDAS for mu in mus])
+            every_prefix, every_d, every_Q = _tables(every, costs)
+            picked = set()
+            for lam in LAMBDAS:
+                rows = np.flatnonzero(every[:, 0] == lam)
+                picked.add(int(rows[0]))  # mu = 0
+                for share in (1.0, 0.1):
+                    picked.add(int(rows[np.argmax(every_Q.min(axis=1)[rows]
+                                                  - every[rows, 1] * share * budgets[1])]))
+            rows = np.array(sorted(picked))
+            region = cls(every[rows], _sparse(every_Q[rows]), every_prefix[rows],
+                         every_d[rows], edge, costs, ms_per_bit, error_bound, memory_bound)
+        return cls(grid[chosen], _sparse(Q[chosen]), prefix[chosen], d[chosen], edge, costs,
+                   ms_per_bit, error_bound, memory_bound, region)
 
     def _range_min(self, low: int, high: int) -> np.ndarray:
         """min of Q over steps low..high - 1 per pair (inf if empty)."""
@@ -195,11 +235,9 @@ class BudgetFloors:
         table = self.sparse[level]
         return np.minimum(table[:, low], table[:, high - 2 ** level])
 
-    def floor(self, step: int, held: np.ndarray, edge: np.ndarray | None,
-              error: np.ndarray | None, memory: np.ndarray | None) -> np.ndarray:
-        """The latency floor of the labels after `step`: held, (L, groups) their held bits
-        per release group at their best codec; edge (None: not tracked), error and memory
-        (weights + peak; None where unbounded), their sums."""
+    def _best(self, step: int, held: np.ndarray, edge: np.ndarray | None) -> np.ndarray:
+        """(L, G): per label and pair, the least over closes of the latency plus lam x the
+        error and mu x the weight bytes its completion adds (see the class notes)."""
         releases = self.costs.groups[step]
         frontier, until = self.costs.frontier[step], self.costs.until[step]
         n_groups = len(releases)
@@ -215,12 +253,48 @@ class BudgetFloors:
         segment = segment - self.prefix[:, step][:, None] - d_held
         # (L, G): the least over segments of the held bits' time plus the segment's term
         best = np.min(self.ms_per_bit * suffix_bits[:, None, :] + segment[None, :, :], axis=2)
-        best = best + (self.edge[step] if edge is None else edge[:, None])
+        return best + (self.edge[step] if edge is None else edge[:, None])
+
+    def floor(self, step: int, held: np.ndarray, edge: np.ndarray | None,
+              error: np.ndarray | None, memory: np.ndarray | None) -> np.ndarray:
+        """The latency floor of the labels after `step`: held, (L, groups) their held bits
+        per release group at their best codec; edge (None: not tracked), error and memory
+        (weights + peak; None where unbounded), their sums."""
+        best = self._best(step, held, edge)
         if error is not None and np.isfinite(self.error_bound):
             best -= np.outer(self.error_bound - error, self.pairs[:, 0])
         if memory is not None and np.isfinite(self.memory_bound):
             best -= np.outer(self.memory_bound - memory, self.pairs[:, 1])
         return best.max(axis=1)
+
+    def bound_set(self, step: int, held: np.ndarray, edge: np.ndarray | None,
+                  error: np.ndarray, memory: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Lower bounds on latency + lam x error over every completion of each label: the
+        multipliers lam (G,) and the bounds (L, G) (built with `bound_set`).
+
+        For a pair (lam, mu), a completion's latency plus lam x the error and mu x the
+        weight bytes it adds is at least :meth:`_best`; its weight bytes are at most the
+        memory left, M - W - P, and the final error is the label's plus what it adds, so
+        latency + lam x error >= best + lam x e - mu x (M - W - P).
+        """
+        region = self.region
+        if region is None:
+            raise ValueError("these budget floors were built without a bound set")
+        bounds = region._best(step, held, edge) + np.outer(error, region.pairs[:, 0])
+        if memory is not None and np.isfinite(self.memory_bound):
+            bounds -= np.outer(self.memory_bound - memory, region.pairs[:, 1])
+        return region.pairs[:, 0], bounds
+
+
+def _sparse(Q: np.ndarray) -> list[np.ndarray]:
+    """The sparse table of range minima over Q's columns, level by level."""
+    sparse = [Q]
+    level = 1
+    while 2 ** level <= Q.shape[1]:
+        half = 2 ** (level - 1)
+        sparse.append(np.minimum(sparse[-1][:, :-half], sparse[-1][:, half:]))
+        level += 1
+    return sparse
 
 
 def _tables(grid: np.ndarray, costs: PassCosts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

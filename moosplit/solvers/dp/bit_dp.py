@@ -46,6 +46,13 @@ from .labels import LabelLimit, Labels
 from .merging import BANDED, SlackBudget, cells
 from .pruning import dominance_key, held_key, nondominated_rows
 
+BOUND_SET_GAIN = 0.01
+"""Bound sets are skipped for a while after a step where they dropped less than this share
+of the labels the box floors kept (their table costs about as much as the step)."""
+
+BOUND_SET_BACKOFF = 3
+"""Steps skipped then (dropping labels is never needed for correctness, only for speed)."""
+
 
 class BitDP:
     """The DP machinery for one problem: `advance` adds a node, `close` finishes plans.
@@ -119,6 +126,7 @@ class BitDP:
         self._latency_future = np.zeros(1)
         self._future_peak = np.zeros(0)
         self._budget_floors: BudgetFloors | None = None
+        self._bound_sets_idle = 0     # steps left before bound sets are tried again
         self._closing_future: float | None = None
         if self.certified:
             self._drop_dominated_choices()
@@ -177,6 +185,7 @@ class BitDP:
         (:class:`.bounding.BudgetFloors`).
         """
         self.budget.begin_pass()
+        self._bound_sets_idle = 0
         self._n_steps, self._position = max(1, len(walk.steps)), 0
         self._future_peak = self._future_peaks(walk)
         if latency_future is not None:
@@ -418,6 +427,9 @@ class BitDP:
         floors = self._budget_floors
         if axes is None or floors is None or floors.region is None or beaten.all():
             return beaten
+        if self._bound_sets_idle > 0:  # they dropped too little lately: not worth the table
+            self._bound_sets_idle -= 1
+            return beaten
         # bound sets: latency + lam x error bounded below, per label (bounding.BudgetFloors)
         rest = np.flatnonzero(~beaten)
         sums = labels.sums[rest]
@@ -428,8 +440,10 @@ class BitDP:
                   if "weights" in self.dims else None)
         lams, bounds = floors.bound_set(step, held, edge, sums[:, self.dims.index("error")],
                                         memory)
-        beaten[rest] = self.incumbents.beat_region(floor[rest][:, list(axes)], bounds, lams,
-                                                   axes)
+        region = self.incumbents.beat_region(floor[rest][:, list(axes)], bounds, lams, axes)
+        beaten[rest] = region
+        if region.sum() < BOUND_SET_GAIN * len(rest):
+            self._bound_sets_idle = BOUND_SET_BACKOFF
         return beaten
 
     def advance(self, previous: Labels | None, step: WalkStep) -> Labels:

@@ -405,8 +405,8 @@ def test_resnet50s_budgeted_query_is_answered_exactly():
     incumbents and floors from the budget left it is proven, and it beats lagrangian's
     answer. Issue 12 asked for error <= 1 on the unfused profile; the fused profile's
     errors are five to ten times smaller (folded weights, no BatchNorm or ReLU rows), and a
-    budget as tight there is error <= 0.03 (error <= 1 is now a loose budget, refused:
-    docs/solvers.md, Budgeted queries)."""
+    budget as tight there is error <= 0.03 (docs/benchmarks.md, Budgeted queries across
+    bandwidths, has every budget at 1 to 50 Mbit/s)."""
     budget = 0.03
     problem = moosplit.SplitProblem(
         moosplit.load_profile("resnet50"), moosplit.Network(10.0), objectives=("latency_ms",),

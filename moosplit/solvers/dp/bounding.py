@@ -209,23 +209,30 @@ class BudgetFloors:
                          for share in FRACTIONS} | {0})
         edge = (np.zeros(len(costs.rest)) if costs.tracked
                 else np.cumsum(np.min(costs.edge, axis=1)))
-        region = None
-        if bound_set:
-            mus = MUS if np.isfinite(memory_bound) else np.zeros(1)
-            every = np.array([(lam, mu) for lam in LAMBDAS for mu in mus])
-            every_prefix, every_d, every_Q = _tables(every, costs)
-            picked = set()
-            for lam in LAMBDAS:
-                rows = np.flatnonzero(every[:, 0] == lam)
-                picked.add(int(rows[0]))  # mu = 0
-                for share in (1.0, 0.1):
-                    picked.add(int(rows[np.argmax(every_Q.min(axis=1)[rows]
-                                                  - every[rows, 1] * share * budgets[1])]))
-            rows = np.array(sorted(picked))
-            region = cls(every[rows], _sparse(every_Q[rows]), every_prefix[rows],
-                         every_d[rows], edge, costs, ms_per_bit, error_bound, memory_bound)
+        region = (cls._region(costs, ms_per_bit, error_bound, memory_bound, edge)
+                  if bound_set else None)
         return cls(grid[chosen], _sparse(Q[chosen]), prefix[chosen], d[chosen], edge, costs,
                    ms_per_bit, error_bound, memory_bound, region)
+
+    @classmethod
+    def _region(cls, costs: PassCosts, ms_per_bit: float, error_bound: float,
+                memory_bound: float, edge: np.ndarray) -> BudgetFloors:
+        """The bound set's pairs and tables: every lam of LAMBDAS with mu = 0 and, under a
+        memory bound, the mu best at the first step for the whole budget and a tenth."""
+        mus = MUS if np.isfinite(memory_bound) else np.zeros(1)
+        every = np.array([(lam, mu) for lam in LAMBDAS for mu in mus])
+        prefix, d, Q = _tables(every, costs)
+        root = Q.min(axis=1)  # before any node: nothing held
+        budget = memory_bound if np.isfinite(memory_bound) else 0.0
+        picked = set()
+        for lam in LAMBDAS:
+            rows = np.flatnonzero(every[:, 0] == lam)
+            picked.add(int(rows[0]))  # mu = 0
+            for share in (1.0, 0.1):
+                picked.add(int(rows[np.argmax(root[rows] - every[rows, 1] * share * budget)]))
+        rows = np.array(sorted(picked))
+        return cls(every[rows], _sparse(Q[rows]), prefix[rows], d[rows], edge, costs,
+                   ms_per_bit, error_bound, memory_bound)
 
     def _range_min(self, low: int, high: int) -> np.ndarray:
         """min of Q over steps low..high - 1 per pair (inf if empty)."""

@@ -361,14 +361,21 @@ class BitDP:
                                        self.problem.network)
         if objective != "latency_ms" or self._budget_floors is None or labels is None:
             return floor
-        step = min(self._position, self._n_steps - 1)
+        return np.maximum(floor, self._budget_floors.floor(*self._budget_inputs(labels)))
+
+    def _budget_inputs(self, labels: Labels) -> tuple[int, np.ndarray, np.ndarray | None,
+                                                      np.ndarray | None, np.ndarray | None]:
+        """What the budget floors read of `labels`: the step, their held bits per release
+        group at their best codec, and their edge latency, error and weights + peak sums
+        (None where not tracked)."""
+        sums = labels.sums
         column = {d: sums[:, self.dims.index(d)] for d in ("edge_ms", "error")
                   if d in self.dims}
-        memory = (objective_floor("memory_bytes", sums, self.dims, future)
+        memory = (objective_floor("memory_bytes", sums, self.dims, 0.0)
                   if "weights" in self.dims else None)
         held = labels.held.min(axis=2) if labels.held.size else np.zeros((len(sums), 0))
-        return np.maximum(floor, self._budget_floors.floor(
-            step, held, column.get("edge_ms"), column.get("error"), memory))
+        return (min(self._position, self._n_steps - 1), held, column.get("edge_ms"),
+                column.get("error"), memory)
 
     def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
         """Labels whose partial sums do not already break a constraint (they only grow)."""
@@ -432,14 +439,7 @@ class BitDP:
             return beaten
         # bound sets: latency + lam x error bounded below, per label (bounding.BudgetFloors)
         rest = np.flatnonzero(~beaten)
-        sums = labels.sums[rest]
-        step = min(self._position, self._n_steps - 1)
-        held = labels.held[rest].min(axis=2) if labels.held.size else np.zeros((len(rest), 0))
-        edge = sums[:, self.dims.index("edge_ms")] if "edge_ms" in self.dims else None
-        memory = (objective_floor("memory_bytes", sums, self.dims, 0.0)
-                  if "weights" in self.dims else None)
-        lams, bounds = floors.bound_set(step, held, edge, sums[:, self.dims.index("error")],
-                                        memory)
+        lams, bounds = floors.bound_set(*self._budget_inputs(labels.take(rest)))
         region = self.incumbents.beat_region(floor[rest][:, list(axes)], bounds, lams, axes)
         beaten[rest] = region
         if region.sum() < BOUND_SET_GAIN * len(rest):

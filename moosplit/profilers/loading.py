@@ -28,10 +28,6 @@ def load_model(model: str, *, batch: int, shape: tuple[int, ...] | None = None,
         raise ProfileOptionError("vocab", "given only for a module:factory model (ONNX "
                                  "files and built-in architectures know their inputs)",
                                  vocab, owner=model)
-    if vocab is not None and (isinstance(vocab, bool) or not isinstance(vocab, int)
-                              or vocab < 1):
-        raise ProfileOptionError("vocab", "an integer >= 1 (token ids lie in [0, vocab))",
-                                 vocab, owner=model)
     if model.lower().endswith(".onnx"):
         from .onnx_model import load_onnx
 

@@ -82,7 +82,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ProfileError
+from ..errors import ProfileError, ProfileOptionError
 from ..profiles.schema import REFERENCE_BITS
 from ..progress import ProgressCallback, Reporter
 from .fusion import fuse_activations
@@ -156,8 +156,8 @@ def trace_module(
         example = torch.randn(shape, generator=generator, dtype=dtype)
     else:
         if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 1:
-            raise ValueError(f"vocab must be an integer >= 1 (token ids lie in [0, vocab)), "
-                             f"got {vocab!r}")
+            raise ProfileOptionError("vocab", "an integer >= 1 (token ids lie in [0, vocab))",
+                                     vocab, owner=name or "")
         dtype = torch.int64
         example = torch.randint(0, vocab, shape, generator=generator, dtype=dtype)
     modules = list(gm.modules())

@@ -69,6 +69,15 @@ def _map(value: Any, fn: Callable[[Any], Any]) -> Any:
     return fn(value)
 
 
+def node_owners(values: Mapping[str, Any], order: Sequence[str]) -> dict[Any, str]:
+    """Each fx node with the row that computes it: the first row, in `order`, whose value
+    it is (a later row with the same node, such as an ``output`` row, only returns it)."""
+    owner: dict[Any, str] = {}
+    for row in order:
+        owner.setdefault(values[row].node, row)
+    return owner
+
+
 def export_halves(
     gm: Any, values: Mapping[str, Any], order: Sequence[str], edge: set[str],
     sent: Sequence[str], cut: Sequence[str], outputs: Sequence[str],
@@ -86,9 +95,7 @@ def export_halves(
     import torch
 
     names = tensor_names(values)
-    owner: dict[Any, str] = {}
-    for row in order:
-        owner.setdefault(values[row].node, row)
+    owner = node_owners(values, order)
     computes = {row for row in order[1:] if owner[values[row].node] == row}
     edge_model = cloud_model = None
     if edge:

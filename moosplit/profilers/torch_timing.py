@@ -38,16 +38,15 @@ def time_rows(gm: Any, values: Mapping[str, Any], graph: LayerGraph, example: An
     ``TorchModel.export_module``, with its `values`) whose rows `graph` lists (row 0 the
     input, 0 ms), on the input tensor `example`. Raises whatever the exporter or
     onnxruntime raises when the module does not export or load."""
-    from ..deploy.torch_split import export_halves, tensor_names
+    from ..deploy.torch_split import export_halves, node_owners, tensor_names
 
     names = graph.names
-    owner: dict[Any, str] = {}
-    for row in names:
-        owner.setdefault(values[row].node, row)
+    x = example.detach().cpu().numpy()
+    owner = node_owners(values, names)
     sent = [row for row in names[1:] if owner[values[row].node] == row
             and values[row].tensors and not values[row].modified]
     model, _ = export_halves(gm, values, names, set(names[1:]), sent, [], [], {},
-                             {names[0]: example.detach().cpu().numpy()})
+                             {names[0]: x})
     optimised = basic_optimised(model, "the exported model")
     for k, node in enumerate(optimised.graph.node):
         node.name = f"moosplit_node_{k}"  # unique and non-empty: the profiler's key
@@ -62,8 +61,7 @@ def time_rows(gm: Any, values: Mapping[str, Any], graph: LayerGraph, example: An
                if o.name in row_of_tensor and names[row_of_tensor[o.name]] not in read]
     del optimised.graph.output[:]
     optimised.graph.output.extend(outputs)
-    feeds = {names[0]: example.detach().cpu().numpy()}
-    return time_kernels(optimised, feeds, row_of, len(names), warmup=warmup, runs=runs,
+    return time_kernels(optimised, {names[0]: x}, row_of, len(names), warmup=warmup, runs=runs,
                         progress=progress)
 
 

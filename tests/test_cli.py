@@ -623,8 +623,9 @@ BAD_OPTIONS = {
     "too-many-plans": (["@big", "--bandwidth-mbps", "1", "--solver", "exhaustive"],
                        ["exhaustive", "plans",
                         "raise max_plans; from the command line: --solver-opt max_plans=N"]),
-    # --solver-opt reaches the backend: the default refuses a problem past its max_labels
-    "too-many-labels": (["alexnet", "--bandwidth-mbps", "10", "--solver-opt", "max_labels=10"],
+    # --solver-opt reaches the backend: epsilon refuses a problem past its max_labels
+    "too-many-labels": (["alexnet", "--bandwidth-mbps", "10", "--solver", "epsilon",
+                         "--solver-opt", "max_labels=10"],
                         ["epsilon:", "would need", "more than max_labels=10",
                          "raise max_labels (memory grows with it); from the command line: "
                          "--solver-opt max_labels=N"]),
@@ -668,6 +669,22 @@ def test_info_unknown_profile_exits_2(capsys):
     rc, out, err = cli(capsys, "info", "portend_resnet")
     assert rc == 2 and out == ""
     assert "portend_resnet20" in one_line_error(err)
+
+
+def test_solve_without_a_solver_falls_back_to_a_heuristic_when_the_default_refuses(capsys):
+    argv = ["solve", "alexnet", "--bandwidth-mbps", "10", "--solver-opt", "max_labels=10",
+            "--seed", "1", "--out", "-"]
+    rc, out, err = cli(capsys, *argv)
+    assert rc == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("note: epsilon")]
+    assert len(notes) == 1 and "more than max_labels=10" in notes[0]
+    assert "nsga2's, a heuristic, not certified" in notes[0]
+    assert re.search(r"^nsga2: feasible, \d+ point\(s\), heuristic", err, re.M), err
+    front = pd.read_csv(io.StringIO(out))
+    assert len(front) > 1 and front["error"].min() == 0  # cloud-only is on every front
+    # a named backend is never replaced
+    rc, out, err = cli(capsys, *argv[:-2], "--solver", "epsilon")
+    assert rc == 2 and "more than max_labels=10" in one_line_error(err)
 
 
 # ------------------------------------------- --solver-opt and defaults of sweep, compare

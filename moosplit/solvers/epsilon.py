@@ -10,9 +10,11 @@ import numpy as np
 
 from ..costs import Walk, cost_model
 from ..errors import UnsupportedProblemError
+from ..evaluator import evaluate
 from ..plans import Plans
 from ..problems.problem import SplitProblem
 from ..results.front import Front, SolveStats
+from ..results.pareto import minimisation_form
 from ..results.resolution import RESOLUTION, Resolution, Slack, Tolerance
 from ..validation import Number, option
 from .base import SolveContext, Solver
@@ -26,6 +28,11 @@ DP_SHARE = 0.75
 """Of each stepped objective's certified slack, the part label merging may spend; the
 sweep's epsilon step gets the rest. The first objective is not stepped: merging gets all
 of its slack."""
+
+RELAX_SHARE = 0.25
+"""Of latency's certified slack, the part that rows whose latency barely depends on their
+weight bits may hide when those bits leave the labels (`BitDP(relax_ms=...)`); merging
+gets the rest of latency's share."""
 
 FIRST_RUN = 0.9
 """The first run's slack, as a fraction of what the estimated ranges allow: room for the
@@ -126,10 +133,15 @@ class _ClosedOracle:
         return Candidate(self.plan(rows[first]), F[first])
 
     def front_plans(self) -> KnownPlans:
-        """The oracle's non-dominated plans and vectors (incumbents for another run)."""
-        n_rows = self.dp.problem.profile.n_rows
-        return KnownPlans(Plans.concat([self.plan(r) for r in range(len(self.F))], n_rows),
-                           self.F.copy())
+        """The oracle's non-dominated plans and vectors (incumbents for another run: their
+        values as the evaluator gives them, since relaxed rows underestimate latency)."""
+        problem = self.dp.problem
+        plans = Plans.concat([self.plan(r) for r in range(len(self.F))],
+                             problem.profile.n_rows)
+        if not self.dp.relaxed_ms:
+            return KnownPlans(plans, self.F.copy())
+        F = evaluate(problem, plans).objectives(problem.objectives)
+        return KnownPlans(plans, minimisation_form(F, problem.maximise))
 
     def plan(self, row: int) -> Plans:
         """The plan of row `row` of F, as a batch of one."""
@@ -420,13 +432,21 @@ class Epsilon(Solver):
         return sweep_front(problem, self.name, result, Slack.none(k), stats)
 
     def _merging_run(self, problem: SplitProblem, slack: Slack, caps: np.ndarray,
-                     incumbents: KnownPlans, context: SolveContext
+                     incumbents: KnownPlans, context: SolveContext, relax: bool
                      ) -> tuple[BitDP, _Passes, _ClosedOracle, Slack]:
         """One certified DP run whose merging may spend `slack` (per objective), never
         merging the sums of objective q for labels that could still reach `caps[q]`;
-        also returns the slack it did spend."""
+        also returns the slack it did spend. With `relax`, RELAX_SHARE of latency's
+        slack goes to rows whose weight bits barely change their latency instead."""
+        relax_ms = 0.0
+        if relax:
+            j = problem.objectives.index("latency_ms")
+            relax_ms = RELAX_SHARE * slack.additive[j]
+            additive = list(slack.additive)
+            additive[j] -= relax_ms
+            slack = Slack(slack.factor, tuple(additive))
         dp = BitDP(problem, self.max_labels, slack, self.merge_above,
-                   dict(zip(problem.objectives, caps, strict=True)))
+                   dict(zip(problem.objectives, caps, strict=True)), relax_ms)
         passes, oracle = self._run(problem, dp, incumbents, context)
         return dp, passes, oracle, dp.spent
 
@@ -438,7 +458,9 @@ class Epsilon(Solver):
         merged, are exact at their ideal)."""
         if not spent.exact:
             additive = additive_at_ideal(spent, oracle.F)
-            exact = np.array([q in dp.banded for q in problem.objectives]) | (additive == 0)
+            # relaxed rows underestimate latency even for labels in its band
+            exact = np.array([q in dp.banded and not (q == "latency_ms" and dp.relaxed_ms)
+                              for q in problem.objectives]) | (additive == 0)
             return range_floor(oracle.F, additive, exact)
         table = payoff_table(oracle, problem.n_objectives)
         return np.zeros(problem.n_objectives) if table is None else np.ptp(table, axis=0)
@@ -461,7 +483,9 @@ class Epsilon(Solver):
         relative = np.array([t.kind == "relative" and t.value > 0 for t in tolerances])
         estimate, caps, survey = plan_survey(problem, context.expired)
         first = allowance(tolerances, np.where(relative, FIRST_RUN, 1.0) * share, estimate)
-        dp, passes, oracle, spent = self._merging_run(problem, first, caps, survey, context)
+        relax = relaxes_latency(problem, tolerances)
+        dp, passes, oracle, spent = self._merging_run(problem, first, caps, survey, context,
+                                                      relax)
         runs = 1
         floor = self._range_floor(problem, dp, oracle, spent) if relative.any() else \
             np.zeros(k)
@@ -471,7 +495,7 @@ class Epsilon(Solver):
         if passes.complete and len(oracle.F) and overspent.any():
             dp, passes, oracle, spent = self._merging_run(
                 problem, allowance(tolerances, share, floor), caps, oracle.front_plans(),
-                context)
+                context, relax)
             runs = 2
             floor = np.maximum(floor, self._range_floor(problem, dp, oracle, spent))
             wanted = allowance(tolerances, np.ones(k), floor)
@@ -485,10 +509,25 @@ class Epsilon(Solver):
             tuple(spent.additive[j] + steps[j].additive for j in range(k)))
         stats = SolveStats(context.elapsed, oracle.n_closed, {
             "labels": passes.labels, "peak_labels": dp.peak, "merged": dp.merged,
-            "bounded": dp.bounded, "runs": runs,
+            "bounded": dp.bounded, "runs": runs, "relaxed_ms": dp.relaxed_ms,
             "merge_slack": spent.additive, "merge_factor": spent.factor,
             "oracle_calls": result.oracle_calls})
         return sweep_front(problem, self.name, result, certificate, stats)
+
+
+def relaxes_latency(problem: SplitProblem, tolerances: Sequence[Tolerance]) -> bool:
+    """Whether a certified run may let rows whose latency barely depends on their weight
+    bits hide some latency (`RELAX_SHARE`): the objectives are latency and error, latency
+    has an additive or relative slack (a hidden latency is additive), error's is not
+    relative (its range is read off the fastest plans, which hidden latency may reorder),
+    and no constraint reads latency. docs/solvers.md (*Weight fronts*) has the argument."""
+    if set(problem.objectives) != {"latency_ms", "error"}:
+        return False
+    by_name = dict(zip(problem.objectives, tolerances, strict=True))
+    latency, error = by_name["latency_ms"], by_name["error"]
+    return (latency.kind in ("additive", "relative") and latency.value > 0
+            and not (error.kind == "relative" and error.value > 0)
+            and not {"latency_ms", "throughput_fps"} & set(problem.constraints))
 
 
 def allowance(tolerances: Sequence[Tolerance], share: np.ndarray,

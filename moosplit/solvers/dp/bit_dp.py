@@ -45,6 +45,7 @@ from .closing import Closed, close, close_latency_floor, prefix_close_latency_fl
 from .labels import LabelLimit, Labels
 from .merging import BANDED, SlackBudget, cells
 from .pruning import dominance_key, held_key, nondominated_rows
+from .weights import WeightFronts, WeightOptions
 
 BOUND_SET_GAIN = 0.25
 """Bound sets are skipped for a while after a step where they dropped less than this share
@@ -82,7 +83,8 @@ class BitDP:
 
     def __init__(self, problem: SplitProblem, max_labels: int = 1_000_000,
                  slack: Slack | None = None, merge_above: int = 0,
-                 ideal_at_most: Mapping[str, float] | None = None) -> None:
+                 ideal_at_most: Mapping[str, float] | None = None,
+                 relax_ms: float = 0.0) -> None:
         self.problem = problem
         self.max_labels = max_labels
         profile = problem.profile
@@ -120,6 +122,18 @@ class BitDP:
             self.costs.append(cost)
         self.bounds = {name: limit(name, bound) for name, bound in problem.constraints.items()
                        if not QUANTITIES[name].maximise}
+        # weight bits out of the labels (weights.py): the full (bw, ba) choices stay for
+        # the budget floors, which bound what any completion adds
+        self.joint = (list(self.choices), list(self.costs))
+        self.weight_fronts: WeightFronts | None = None
+        self._weight_options: list[WeightOptions] | None = None
+        self._step_of: dict[int, int] = {}
+        self.relaxed_ms = 0.0  # the latency the relaxed rows may hide (see _relax)
+        free = self._free_weights(costs)
+        if free is not None:
+            relaxed = self._relax(costs, free, relax_ms)
+            if (free | relaxed).any():
+                self._leave_weights_out(choices, free | relaxed, relaxed)
         self.certified = slack is not None
         self.budget = SlackBudget(problem, self.dims, slack, merge_above)
         self.merged = 0               # labels dropped by merging, beyond exact dominance
@@ -140,6 +154,82 @@ class BitDP:
         self._closing_future: float | None = None
         if self.certified:
             self._drop_dominated_choices()
+
+    def _free_weights(self, costs) -> np.ndarray | None:
+        """Per row, whether its weight bits can leave the labels (weights.py): in prefix
+        mode, under a memory bound that is not an objective, a row with weights whose edge
+        latency does not depend on its weight bits. None if the problem rules it out."""
+        problem = self.problem
+        if (problem.mode != "prefix" or "memory_bytes" not in self.bounds
+                or "memory_bytes" in problem.objectives):
+            return None
+        free = problem.profile.has_weights.copy()
+        free[0] = False
+        table = costs.edge_latency
+        if table is not None:
+            for i in np.flatnonzero(free):
+                block = table[i][np.ix_(self.bits, self.bits)]  # (bw, ba)
+                free[i] = bool((block == block[:1]).all())
+        return free
+
+    def _relax(self, costs, free: np.ndarray, relax_ms: float) -> np.ndarray:
+        """Rows whose edge latency depends on their weight bits, yet little: taken in
+        ascending order of that dependence (the most, over activation bits, that weight
+        bits change the row's latency) while their sum stays within `relax_ms`. Their
+        weight bits leave the labels too, each charged, at every activation width, its
+        least latency over weight widths: every plan's latency is then underestimated by
+        at most their sum, `relaxed_ms`, which the certificate adds to latency's slack."""
+        relaxed = np.zeros_like(free)
+        if relax_ms <= 0 or "edge_ms" not in self.dims or costs.edge_latency is None:
+            return relaxed
+        spread = np.zeros(len(free))
+        for i in np.flatnonzero(self.problem.profile.has_weights & ~free):
+            block = costs.edge_latency[i][np.ix_(self.bits, self.bits)]  # (bw, ba)
+            spread[i] = float(np.max(block.max(axis=0) - block.min(axis=0)))
+        rows = np.flatnonzero(self.problem.profile.has_weights & ~free)
+        total = 0.0
+        for i in rows[np.argsort(spread[rows], kind="stable")]:
+            if total + spread[i] > relax_ms:
+                break
+            total += spread[i]
+            relaxed[i] = True
+        self.relaxed_ms = total
+        return relaxed
+
+    def _leave_weights_out(self, choices, free: np.ndarray, relaxed: np.ndarray) -> None:
+        """For each free row, keep one choice per activation bit-width (weight error and
+        bytes out of its costs) and give its weight choices to the weight fronts; other
+        rows keep their (bw, ba) choices and a weight front choice of nothing (bits -1).
+        A relaxed row's choices take their least latency over weight widths, here and in
+        `joint` (what the floors read)."""
+        options = [WeightOptions(np.full(1, -1), np.zeros(1), np.zeros(1))
+                   for _ in range(len(self.choices))]
+        e = self.dims.index("error") if "error" in self.dims else None
+        w = self.dims.index("weights")
+        for i in np.flatnonzero(free):
+            pairs, cost = self.choices[i], self.costs[i]
+            if relaxed[i]:
+                edge = self.dims.index("edge_ms")
+                cost = cost.copy()
+                for a in np.unique(pairs[:, 1]):
+                    same = pairs[:, 1] == a
+                    cost[same, edge] = cost[same, edge].min()
+                self.joint[1][i] = cost
+            first = pairs[:, 0] == pairs[0, 0]  # one bw: its rows cover every ba
+            weight_error = choices.error[i] - self._activation_error(i, pairs)
+            per_bw = np.unique(pairs[:, 0], return_index=True)[1]
+            options[i] = WeightOptions(pairs[per_bw, 0], cost[per_bw, w].copy(),
+                                       weight_error[per_bw])
+            cost = cost[first].copy()
+            if e is not None:
+                cost[:, e] -= weight_error[first]
+            cost[:, w] = 0.0
+            self.choices[i], self.costs[i] = pairs[first], cost
+        self._weight_options = options
+
+    def _activation_error(self, i: int, pairs: np.ndarray) -> np.ndarray:
+        """The activation error of row i at each (bw, ba index) pair."""
+        return cost_model(self.problem.profile).activation_error[i, self.bits[pairs[:, 1]]]
 
     def _drop_dominated_choices(self) -> None:
         """Certified mode: drop a node's (bw, ba) choice when another with the same ba (so
@@ -174,8 +264,15 @@ class BitDP:
 
     @property
     def spent(self) -> Slack:
-        """Slack used by merging, per objective: the most any pass used."""
-        return self.budget.spent
+        """Slack used by merging, per objective (the most any pass used), plus, on
+        latency, what the relaxed rows may hide (`relaxed_ms`)."""
+        spent = self.budget.spent
+        if not self.relaxed_ms:
+            return spent
+        j = self.problem.objectives.index("latency_ms")
+        additive = list(spent.additive)
+        additive[j] += self.relaxed_ms
+        return Slack(spent.factor, tuple(additive))
 
     def add_incumbents(self, F: np.ndarray) -> None:
         """Objective vectors (minimisation form) of feasible plans the caller will return
@@ -204,6 +301,11 @@ class BitDP:
         elif self.needs_latency_future:
             raise ValueError("this pass needs latency_future (a latency band is in use)")
         self._budget_floors = None
+        if self._weight_options is not None:
+            nodes = [step.node for step in walk.steps]
+            self._step_of = {node: s for s, node in enumerate(nodes)}
+            self.weight_fronts = WeightFronts(nodes, [self._weight_options[n] for n in nodes],
+                                              self.bounds["memory_bytes"])
         if closes is not None and self.uses_budget_floors and len(walk.steps):
             self._budget_floors = self._build_budget_floors(walk, np.asarray(closes, bool))
 
@@ -277,7 +379,8 @@ class BitDP:
     def _build_budget_floors(self, walk: Walk, closes: np.ndarray) -> BudgetFloors:
         profile, network = self.problem.profile, self.problem.network
         nodes = np.array([step.node for step in walk.steps])
-        width = max(len(self.choices[i]) for i in nodes)
+        choices, costs_of = self.joint  # every (bw, ba): what any completion may add
+        width = max(len(choices[i]) for i in nodes)
         ratio = self.problem.codec_table.best_ratio
         # per row and activation bit index, its bits at the best codec available to it
         best_bits = self.tensor_bits[:, :, 0] / ratio[:, None]  # codec 0 (none): plain
@@ -285,18 +388,18 @@ class BitDP:
         def column(values: Callable[[int], np.ndarray | float]) -> np.ndarray:
             out = np.full((len(nodes), width), np.inf)
             for s, i in enumerate(nodes):
-                out[s, :len(self.choices[i])] = values(i)
+                out[s, :len(choices[i])] = values(i)
             return out
 
         def dim(name: str) -> Callable[[int], np.ndarray | float]:
-            return lambda i: (self.costs[i][:, self.dims.index(name)] if name in self.dims
+            return lambda i: (costs_of[i][:, self.dims.index(name)] if name in self.dims
                               else 0.0)
 
         edge = column(dim("edge_ms") if self.tracks_edge_latency
                       else lambda i: float(profile.edge_ms[i]))
         costs = cost_model(profile)
         packed = costs.pack_ms + costs.unpack_ms  # a sent tensor's packing and unpacking
-        send = column(lambda i: transmit_ms(best_bits[i, self.choices[i][:, 1]], network)
+        send = column(lambda i: transmit_ms(best_bits[i, choices[i][:, 1]], network)
                       + packed[i])
         step_of = {int(node): s for s, node in enumerate(nodes)}
         held = [[(step_of[f], u) for f, u in zip(step.frontier, step.until, strict=True)
@@ -341,9 +444,12 @@ class BitDP:
 
     def edge_latency_floor(self) -> np.ndarray:
         """Per row, the least edge latency any of its choices takes (0 for the input)."""
-        floor = np.zeros(len(self.choices))
         if self.latency_table is None:
             return self.problem.profile.edge_ms.astype(float).copy()
+        if "edge_ms" in self.dims:  # what the choices charge (relaxed rows: their least)
+            edge = self.dims.index("edge_ms")
+            return np.r_[0.0, [cost[:, edge].min() for cost in self.joint[1][1:]]]
+        floor = np.zeros(len(self.choices))
         for i in range(1, len(floor)):
             pairs = self.choices[i]
             floor[i] = self.latency_table[i, pairs[:, 0], self.bits[pairs[:, 1]]].min()
@@ -363,6 +469,7 @@ class BitDP:
                ) -> np.ndarray:
         """A lower bound on `objective` over every completion of each label (`sums`); for
         latency, with the labels themselves given, also the budget floors."""
+        sums = self._with_least_weights(sums)
         future = (self._closing_future if self._closing_future is not None else
                   self._latency_future[min(self._position, len(self._latency_future) - 1)])
         floor = objective_floor(objective, sums, self.dims, future)
@@ -379,7 +486,7 @@ class BitDP:
         """What the budget floors read of `labels`: the step, their held bits per release
         group at their best codec, and their edge latency, error and weights + peak sums
         (None where not tracked)."""
-        sums = labels.sums
+        sums = self._with_least_weights(labels.sums)
         column = {d: sums[:, self.dims.index(d)] for d in ("edge_ms", "error")
                   if d in self.dims}
         memory = (objective_floor("memory_bytes", sums, self.dims, 0.0)
@@ -387,6 +494,43 @@ class BitDP:
         held = labels.held.min(axis=2) if labels.held.size else np.zeros((len(sums), 0))
         return (min(self._position, self._n_steps - 1), held, column.get("edge_ms"),
                 column.get("error"), memory)
+
+    def _with_least_weights(self, sums: np.ndarray) -> np.ndarray:
+        """With weight bits out of the labels, `sums` with lower bounds on the weights of
+        the nodes walked so far: the lightest assignment's bytes, and, added to the
+        error, the least weight error within the memory a label leaves (M - P: its
+        completions leave no more). Else `sums` itself."""
+        fronts = self.weight_fronts
+        if fronts is None or not len(sums):
+            return sums
+        step = min(self._position, len(fronts.nodes) - 1)
+        out = sums.copy()
+        out[:, self.dims.index("weights")] += fronts.least_bytes(step)
+        if "error" in self.dims:
+            out[:, self.dims.index("error")] += fronts.chosen(step, self._weights_left(sums))[1]
+        return out
+
+    def _weights_left(self, sums: np.ndarray) -> np.ndarray:
+        """The bytes the memory bound leaves the weight fronts' rows: M - P - W, with W
+        the weights of the rows the labels carry."""
+        return (self.bounds["memory_bytes"] - sums[:, self.dims.index("peak")]
+                - sums[:, self.dims.index("weights")])
+
+    def _with_weights(self, labels: Labels) -> Labels:
+        """A closed prefix's labels with their weight bits chosen (see weights.py): the
+        bytes and error of the least-error assignment within M - P (inf bytes where none
+        fits, which the close finds infeasible)."""
+        fronts = self.weight_fronts
+        if fronts is None or labels.node not in self._step_of:
+            return labels
+        weights, error = fronts.chosen(self._step_of[labels.node],
+                                       self._weights_left(labels.sums))
+        sums = labels.sums.copy()
+        sums[:, self.dims.index("weights")] += weights
+        if "error" in self.dims:  # inf where nothing fits: the close drops it on memory
+            sums[:, self.dims.index("error")] += np.where(np.isfinite(weights), error, 0.0)
+        return Labels(labels.node, labels.groups, labels.held, sums, labels.parent,
+                      labels.choice)
 
     def _within_bounds(self, sums: np.ndarray) -> np.ndarray:
         """Labels whose partial sums do not already break a constraint (they only grow)."""
@@ -518,17 +662,24 @@ class BitDP:
     def close(self, labels: Labels | None, edge: np.ndarray, sent: tuple[int, ...],
               input_sent: bool) -> Closed:
         """Full objective vectors of every label (None: the root) for edge set `edge`."""
-        labels = self._root() if labels is None else labels
+        labels = self._root() if labels is None else self._with_weights(labels)
         return close(self.problem, self.dims, labels, edge, sent, input_sent)
 
     def rebuild(self, steps: list[Labels], last: int, label: int) -> dict[int, tuple[int, int]]:
         """(bw, ba) of every node along the label's history, walking parents back."""
         bits: dict[int, tuple[int, int]] = {}
+        weight_bits: dict[int, int] = {}
+        if self.weight_fronts is not None and last >= 0:
+            step = self._step_of[steps[last].node]
+            left = self._weights_left(steps[last].sums[label:label + 1])
+            index = int(self.weight_fronts.entry(step, left)[0])
+            if index >= 0:  # else the plan was infeasible, and is never rebuilt
+                weight_bits = self.weight_fronts.bits(step, index)
         j = last
         while j >= 0 and label >= 0:
             labels = steps[j]
             bw, a = self.choices[labels.node][labels.choice[label]]
-            bits[labels.node] = (int(bw), int(self.bits[a]))
+            bits[labels.node] = (weight_bits.get(labels.node, int(bw)), int(self.bits[a]))
             label = int(labels.parent[label])
             j -= 1
         return bits

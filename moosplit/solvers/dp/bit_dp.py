@@ -129,11 +129,12 @@ class BitDP:
         self._weight_options: list[WeightOptions] | None = None
         self._step_of: dict[int, int] = {}
         self.relaxed_ms = 0.0  # the latency the relaxed rows may hide (see _relax)
-        free = self._free_weights(costs)
+        spread = self._weight_latency_spread(costs)
+        free = self._free_weights(spread)
         if free is not None:
-            relaxed = self._relax(costs, free, relax_ms)
+            relaxed = self._relax(spread, free, relax_ms)
             if (free | relaxed).any():
-                self._leave_weights_out(choices, free | relaxed, relaxed)
+                self._leave_weights_out(costs, free | relaxed, relaxed)
         self.certified = slack is not None
         self.budget = SlackBudget(problem, self.dims, slack, merge_above)
         self.merged = 0               # labels dropped by merging, beyond exact dominance
@@ -155,7 +156,17 @@ class BitDP:
         if self.certified:
             self._drop_dominated_choices()
 
-    def _free_weights(self, costs) -> np.ndarray | None:
+    def _weight_latency_spread(self, costs) -> np.ndarray:
+        """Per row, the most its weight bits change its edge latency at one activation
+        width (0 where latency does not depend on bits, and for rows without weights)."""
+        spread = np.zeros(self.problem.profile.n_rows)
+        if costs.edge_latency is not None:
+            for i in np.flatnonzero(self.problem.profile.has_weights):
+                block = costs.edge_latency[i][np.ix_(self.bits, self.bits)]  # (bw, ba)
+                spread[i] = float(np.max(block.max(axis=0) - block.min(axis=0)))
+        return spread
+
+    def _free_weights(self, spread: np.ndarray) -> np.ndarray | None:
         """Per row, whether its weight bits can leave the labels (weights.py): in prefix
         mode, under a memory bound that is not an objective, a row with weights whose edge
         latency does not depend on its weight bits. None if the problem rules it out."""
@@ -163,29 +174,18 @@ class BitDP:
         if (problem.mode != "prefix" or "memory_bytes" not in self.bounds
                 or "memory_bytes" in problem.objectives):
             return None
-        free = problem.profile.has_weights.copy()
-        free[0] = False
-        table = costs.edge_latency
-        if table is not None:
-            for i in np.flatnonzero(free):
-                block = table[i][np.ix_(self.bits, self.bits)]  # (bw, ba)
-                free[i] = bool((block == block[:1]).all())
-        return free
+        return problem.profile.has_weights & (spread == 0)
 
-    def _relax(self, costs, free: np.ndarray, relax_ms: float) -> np.ndarray:
+    def _relax(self, spread: np.ndarray, free: np.ndarray, relax_ms: float) -> np.ndarray:
         """Rows whose edge latency depends on their weight bits, yet little: taken in
-        ascending order of that dependence (the most, over activation bits, that weight
-        bits change the row's latency) while their sum stays within `relax_ms`. Their
-        weight bits leave the labels too, each charged, at every activation width, its
-        least latency over weight widths: every plan's latency is then underestimated by
-        at most their sum, `relaxed_ms`, which the certificate adds to latency's slack."""
+        ascending order of that dependence (`spread`) while its sum stays within
+        `relax_ms`. Their weight bits leave the labels too, each charged, at every
+        activation width, its least latency over weight widths: every plan's latency is
+        then underestimated by at most that sum, `relaxed_ms`, which the certificate adds
+        to latency's slack."""
         relaxed = np.zeros_like(free)
-        if relax_ms <= 0 or "edge_ms" not in self.dims or costs.edge_latency is None:
+        if relax_ms <= 0 or "edge_ms" not in self.dims:
             return relaxed
-        spread = np.zeros(len(free))
-        for i in np.flatnonzero(self.problem.profile.has_weights & ~free):
-            block = costs.edge_latency[i][np.ix_(self.bits, self.bits)]  # (bw, ba)
-            spread[i] = float(np.max(block.max(axis=0) - block.min(axis=0)))
         rows = np.flatnonzero(self.problem.profile.has_weights & ~free)
         total = 0.0
         for i in rows[np.argsort(spread[rows], kind="stable")]:
@@ -196,7 +196,7 @@ class BitDP:
         self.relaxed_ms = total
         return relaxed
 
-    def _leave_weights_out(self, choices, free: np.ndarray, relaxed: np.ndarray) -> None:
+    def _leave_weights_out(self, costs, free: np.ndarray, relaxed: np.ndarray) -> None:
         """For each free row, keep one choice per activation bit-width (weight error and
         bytes out of its costs) and give its weight choices to the weight fronts; other
         rows keep their (bw, ba) choices and a weight front choice of nothing (bits -1).
@@ -216,7 +216,7 @@ class BitDP:
                     cost[same, edge] = cost[same, edge].min()
                 self.joint[1][i] = cost
             first = pairs[:, 0] == pairs[0, 0]  # one bw: its rows cover every ba
-            weight_error = choices.error[i] - self._activation_error(i, pairs)
+            weight_error = costs.weight_error[i, pairs[:, 0]]
             per_bw = np.unique(pairs[:, 0], return_index=True)[1]
             options[i] = WeightOptions(pairs[per_bw, 0], cost[per_bw, w].copy(),
                                        weight_error[per_bw])
@@ -226,10 +226,6 @@ class BitDP:
             cost[:, w] = 0.0
             self.choices[i], self.costs[i] = pairs[first], cost
         self._weight_options = options
-
-    def _activation_error(self, i: int, pairs: np.ndarray) -> np.ndarray:
-        """The activation error of row i at each (bw, ba index) pair."""
-        return cost_model(self.problem.profile).activation_error[i, self.bits[pairs[:, 1]]]
 
     def _drop_dominated_choices(self) -> None:
         """Certified mode: drop a node's (bw, ba) choice when another with the same ba (so

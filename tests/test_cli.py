@@ -689,15 +689,35 @@ def test_solve_without_a_solver_falls_back_to_a_heuristic_when_the_default_refus
 
 # ------------------------------------------- --solver-opt and defaults of sweep, compare
 def test_sweep_passes_solver_options_to_its_backend(capsys):
-    argv = ["sweep", "alexnet", "--vary", "bandwidth_mbps=5,10", "--quiet", "--out", "-"]
-    rc, out, err = cli(capsys, *argv, "--solver-opt", "max_labels=10")
-    assert rc == 2 and out == ""
-    assert "would need" in one_line_error(err) and "max_labels=10" in err
+    argv = ["sweep", "alexnet", "--vary", "bandwidth_mbps=5,10", "--out", "-"]
+    # a named backend's refusals are rows that say why
+    rc, out, err = cli(capsys, *argv, "--solver", "epsilon", "--solver-opt", "max_labels=10")
+    assert rc == 0, err
+    assert "note: epsilon refused 2 of 2 combination(s) (their status says why)" in err
+    rows = pd.read_csv(io.StringIO(out))
+    assert list(rows["solver"]) == ["epsilon"] * 2 and list(rows["points"]) == [0, 0]
+    assert all(s.startswith("refused: ") and "max_labels=10" in s for s in rows["status"])
     rc, out, err = cli(capsys, *argv, "--solver-opt", "max_labels=5000000")
     assert rc == 0, err
-    assert len(pd.read_csv(io.StringIO(out))) == 2
+    rows = pd.read_csv(io.StringIO(out))
+    assert list(rows["status"]) == ["optimal"] * 2 and list(rows["solver"]) == ["epsilon"] * 2
     rc, out, err = cli(capsys, *argv, "--solver-opt", "nosuch=1")
     assert rc == 2 and "--solver-opt nosuch" in one_line_error(err)
+
+
+def test_sweep_without_a_solver_falls_back_to_a_heuristic_where_the_default_refuses(capsys):
+    argv = ["sweep", "alexnet", "--vary", "bandwidth_mbps=5,10", "--solver-opt",
+            "max_labels=10", "--workers", "1"]
+    rc, out, err = cli(capsys, *argv, "--out", "-")
+    assert rc == 0, err
+    rows = pd.read_csv(io.StringIO(out))
+    assert list(rows["solver"]) == ["nsga2"] * 2 and list(rows["status"]) == ["feasible"] * 2
+    assert (rows["points"] > 0).all() and rows["split"].notna().all()
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert notes == ["note: epsilon refused 2 of 2 combination(s); their rows are nsga2's "
+                     "fronts, a heuristic, not certified (name --solver to choose a backend)"]
+    rc, out, err = cli(capsys, *argv)  # the terminal table shows whose rows they are
+    assert rc == 0 and out.splitlines()[0].split()[:3] == ["bandwidth_mbps", "status", "solver"]
 
 
 def test_compare_passes_solver_options_to_the_backends_that_take_them(capsys, dag):

@@ -28,8 +28,8 @@ from moosplit.workflows.sweeps import (
 
 SEED = 2  # random_problem seed used throughout; failures name it through the problem repr
 VARY = {"bandwidth_mbps": [0.1, 1.0, 10.0], "memory_bytes": [1500.0, 1e9]}
-TABLE_COLUMNS = ["bandwidth_mbps", "max_memory_bytes", "status", "points", "hypervolume",
-                 "time_s", *PLAN_COLUMNS]
+TABLE_COLUMNS = ["bandwidth_mbps", "max_memory_bytes", "status", "solver", "points",
+                 "hypervolume", "time_s", *PLAN_COLUMNS]
 
 
 @pytest.fixture(autouse=True)
@@ -141,8 +141,8 @@ def test_infeasible_combination_keeps_its_row(problem):
     text = io.StringIO()
     result.to_csv(text)
     first_row = text.getvalue().splitlines()[1].split(",")
-    assert first_row[:3] == ["0.001", "infeasible", "0"]
-    assert set(first_row[5:]) == {""}  # every plan cell empty
+    assert first_row[:4] == ["0.001", "infeasible", "cpsat", "0"]
+    assert set(first_row[6:]) == {""}  # every plan cell empty
 
 
 def test_invalid_combination_keeps_its_row_and_is_not_solved(problem):
@@ -153,6 +153,30 @@ def test_invalid_combination_keeps_its_row_and_is_not_solved(problem):
     assert [s.startswith("invalid") for s in statuses] == [False, False, True, False]
     direct = moosplit.solve(problem.replace(min_split=3, max_split=4), "exhaustive")
     np.testing.assert_allclose(result.points[3], direct.F)
+
+
+def test_a_refused_combination_is_a_row_or_falls_back(problem):
+    strict = moosplit.get_solver("exhaustive", max_plans=100)  # refuses max_split=6 only
+    vary = {"max_split": [1, 6]}
+    table = sweep(problem, vary, solver=strict, max_workers=1)
+    assert list(table.frame["solver"]) == ["exhaustive", "exhaustive"]
+    solved, refused = table.frame.iloc[0], table.frame.iloc[1]
+    assert solved["status"] == "optimal"
+    np.testing.assert_array_equal(
+        table.points[0], moosplit.solve(problem.replace(max_split=1), strict).F)
+    assert refused["status"].startswith("refused: exhaustive: ") and "max_plans=100" in (
+        refused["status"]) and "\n" not in refused["status"]
+    assert refused["points"] == 0 and all(pd.isna(refused[c]) for c in PLAN_COLUMNS)
+    table = sweep(problem, vary, solver=strict, fallback="lagrangian", max_workers=1)
+    assert list(table.frame["solver"]) == ["exhaustive", "lagrangian"]
+    assert table.solver == "exhaustive"
+    np.testing.assert_array_equal(table.points[0], moosplit.solve(problem.replace(max_split=1),
+                                                                  strict).F)
+    heuristic = moosplit.solve(problem.replace(max_split=6), "lagrangian", seed=0)
+    assert table.frame.iloc[1]["status"] == heuristic.status.value == "feasible"
+    np.testing.assert_array_equal(table.points[1], heuristic.F)
+    with pytest.raises(moosplit.OptionError, match="nosuch"):
+        sweep(problem, vary, solver=strict, fallback="nosuch", max_workers=1)
 
 
 @pytest.mark.parametrize("vary,message", [

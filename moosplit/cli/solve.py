@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from ..errors import UnsupportedProblemError
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..results.front import Front
 from ..results.front_csv import write_front
 from ..results.selection import PICK_GRAMMAR, parse_pick
 from ..solvers.base import Solver, check_run
-from ..solvers.registry import describe_options, get_solver
+from ..solvers.registry import FALLBACK_SOLVER, describe_options, solve_or_fall_back
 from .options import (
     add_problem_options,
     add_solver_arguments,
@@ -25,11 +23,6 @@ from .output import ProgressPrinter, front_table, writing
 
 COMMAND = "solve"
 """The command this module implements."""
-
-FALLBACK_SOLVER = "nsga2"
-"""What `solve` runs, with a note, when the default backend refuses a problem and no
---solver was named: a heuristic that takes any problem (its front is marked so)."""
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `solve` command."""
@@ -96,20 +89,13 @@ def _solve(args: argparse.Namespace, solver: Solver, problem: SplitProblem,
            progress: ProgressPrinter | None) -> Front:
     """The front of `solver`; if it is the default (no --solver) and refuses the problem,
     the front of FALLBACK_SOLVER instead, in the time left, saying so on stderr."""
-    start = time.perf_counter()
-    try:
-        return solver.solve(problem, seed=args.seed, time_limit=args.time_limit,
-                            progress=progress)
-    except UnsupportedProblemError as exc:
-        if args.solver is not None:
-            raise
-        reason = " ".join(str(exc).split(";")[0].split())
-        print(f"note: {reason}; the front below is {FALLBACK_SOLVER}'s, a heuristic, not "
-              "certified (name --solver to choose a backend)", file=sys.stderr)
-    left = (None if args.time_limit is None
-            else max(args.time_limit - (time.perf_counter() - start), 0.1))
-    return get_solver(FALLBACK_SOLVER).solve(problem, seed=args.seed, time_limit=left,
-                                             progress=progress)
+    answer = solve_or_fall_back(problem, solver,
+                                None if args.solver is not None else FALLBACK_SOLVER,
+                                seed=args.seed, time_limit=args.time_limit, progress=progress)
+    if answer.refusal is not None:
+        print(f"note: {answer.refusal}; the front below is {answer.solver}'s, a heuristic, "
+              "not certified (name --solver to choose a backend)", file=sys.stderr)
+    return answer.front
 
 
 def notes(problem: SplitProblem) -> list[str]:

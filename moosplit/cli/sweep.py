@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import ProblemError
 from ..problems.quantities import QUANTITIES
 from ..results.selection import PICK_GRAMMAR, parse_pick
+from ..solvers.registry import FALLBACK_SOLVER
 from ..workflows.plots import figure_format, plot_sweep
 from ..workflows.sweeps import SETTINGS, SweepTable, check_vary, sweep
 from .options import (
@@ -132,10 +133,12 @@ def dask_executor(address: str) -> Iterator[object]:
 def _terminal_table(table: SweepTable) -> str:
     frame = table.frame
     chosen = frame["split"].notna()
-    # a quantity empty although plans were chosen cannot be computed (energy_mj): hide it
+    # a quantity empty although plans were chosen cannot be computed (energy_mj): hide it;
+    # the solver column too while every row is the sweep's own
     keep = [c for c in frame.columns
             if c not in ("edge_nodes", "bits_w", "bits_a", "codec", "time_s")
-            and not (c in QUANTITIES and chosen.any() and frame[c].isna().all())]
+            and not (c in QUANTITIES and chosen.any() and frame[c].isna().all())
+            and not (c == "solver" and (frame[c] == table.solver).all())]
     shown = frame[keep].copy()
     for column in ("split", "n_edge"):
         shown[column] = ["-" if pd.isna(v) else str(v) for v in shown[column]]
@@ -143,6 +146,22 @@ def _terminal_table(table: SweepTable) -> str:
                  [str(n).split()[-1] if isinstance(n, str) and n else "-"
                   for n in frame["edge_nodes"]])
     return shown.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.6g}")
+
+
+def _notes(table: SweepTable) -> list[str]:
+    """Which rows another backend answered, or none did."""
+    frame = table.frame
+    fell_back = frame[frame["solver"] != table.solver]
+    refused = frame[frame["status"].str.startswith("refused")]
+    out = []
+    for solver, rows in fell_back.groupby("solver"):
+        out.append(f"{table.solver} refused {len(rows)} of {len(frame)} combination(s); "
+                   f"their rows are {solver}'s fronts, a heuristic, not certified (name "
+                   "--solver to choose a backend)")
+    if len(refused):
+        out.append(f"{table.solver} refused {len(refused)} of {len(frame)} combination(s) "
+                   "(their status says why)")
+    return out
 
 
 def _summary(table: SweepTable) -> str:
@@ -164,7 +183,9 @@ def run(args: argparse.Namespace) -> int:
     # each combination sets its own bandwidth when it is varied
     problem = build_problem(args, bandwidth_mbps=max(vary.get("bandwidth_mbps", [1.0])))
     progress = None if args.quiet else ProgressPrinter(after_s=0.0, every_s=0.0)
-    options = dict(solver=solver_from_args(args), pick=pick, seed=args.seed,
+    # as `solve` does: the default backend's refusals fall back to a heuristic, with a note
+    fallback = FALLBACK_SOLVER if args.solver is None else None
+    options = dict(solver=solver_from_args(args), fallback=fallback, pick=pick, seed=args.seed,
                    time_limit=args.time_limit, progress=progress)
     try:
         if args.dask is not None:
@@ -176,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     if not args.quiet:
+        for line in _notes(table):
+            print(f"note: {line}", file=sys.stderr)
         print(_summary(table), file=sys.stderr)
     if args.out is not None:
         with writing(args.out):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import OptionError
+from ..errors import OptionError, UnsupportedProblemError
 from ..problems.problem import SplitProblem
 from ..progress import ProgressCallback
 from ..results.front import Front
@@ -105,3 +107,43 @@ def solve(
     else:
         backend = get_solver(solver, **options)
     return backend.solve(problem, seed=seed, time_limit=time_limit, progress=progress)
+
+
+FALLBACK_SOLVER = "nsga2"
+"""What the command line runs, with a note, when the default backend refuses a problem and
+no backend was named: a heuristic that takes any problem (its front is marked so)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A front and who made it: `solver` answered, or refused for `refusal` (the first
+    clause of its message) and `fallback` answered instead."""
+
+    front: Front
+    solver: str
+    refusal: str | None = None
+
+
+def solve_or_fall_back(
+    problem: SplitProblem,
+    solver: Solver,
+    fallback: str | None,
+    *,
+    seed: int | None = None,
+    time_limit: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> Answer:
+    """The front of `solver`; if it refuses `problem` (UnsupportedProblemError) and
+    `fallback` names a backend, that backend's front in the time `time_limit` has left.
+    Without a fallback the refusal is raised."""
+    start = time.perf_counter()
+    try:
+        front = solver.solve(problem, seed=seed, time_limit=time_limit, progress=progress)
+        return Answer(front, solver.name)
+    except UnsupportedProblemError as exc:
+        if fallback is None:
+            raise
+        refusal = " ".join(str(exc).split(";")[0].split())
+    left = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.1)
+    front = get_solver(fallback).solve(problem, seed=seed, time_limit=left, progress=progress)
+    return Answer(front, fallback, refusal)

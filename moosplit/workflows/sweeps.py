@@ -29,14 +29,14 @@ import moocore
 import numpy as np
 import pandas as pd
 
-from ..errors import ProblemError, ProblemOptionError, shown
+from ..errors import ProblemError, ProblemOptionError, UnsupportedProblemError, shown
 from ..problems.problem import SplitProblem
 from ..problems.quantities import QUANTITIES
 from ..progress import Progress
 from ..results.pareto import minimisation_form
 from ..results.selection import Pick, parse_pick
 from ..solvers.base import Solver, check_run
-from ..solvers.registry import default_solver, solve
+from ..solvers.registry import default_solver, get_solver, solve_or_fall_back
 from ..validation import Number
 
 MIB = 2**20
@@ -145,11 +145,13 @@ class _Task:
     seed: int | None
     time_limit: float | None
     pick: Pick
+    fallback: str | None
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one solve of a sweep sends back: status, front values, time, the chosen plan.
+    """What one solve of a sweep sends back: status, front values, time, the chosen plan,
+    and the backend whose front it is.
 
     plan: the chosen plan's front-CSV row (SPEC section 7 columns), or None.
     """
@@ -158,6 +160,7 @@ class Outcome:
     F: np.ndarray
     time_s: float
     plan: dict[str, Any] | None
+    solver: str
 
 
 _CANCEL: Any = None
@@ -178,16 +181,26 @@ def _stop_if_cancelled(progress: Progress) -> None:
 
 
 def run_task(task: _Task) -> Outcome:
-    """Worker entry point: solve one task (a module-level function, so it pickles)."""
-    front = solve(task.problem, task.solver, seed=task.seed, time_limit=task.time_limit,
-                  progress=_stop_if_cancelled)
+    """Worker entry point: solve one task (a module-level function, so it pickles); a
+    refusal without a fallback is a row that says so."""
+    start = time.perf_counter()
+    solver = get_solver(task.solver) if isinstance(task.solver, str) else task.solver
+    try:
+        answer = solve_or_fall_back(task.problem, solver, task.fallback, seed=task.seed,
+                                    time_limit=task.time_limit, progress=_stop_if_cancelled)
+    except UnsupportedProblemError as exc:
+        return Outcome(f"refused: {' '.join(str(exc).split())}",
+                       np.empty((0, task.problem.n_objectives)),
+                       time.perf_counter() - start, None, solver.name)
+    front = answer.front
     chosen = task.pick.apply(front)
     plan = None
     if len(chosen):
         row = chosen.to_frame().iloc[0]
         plan = {key: (value.item() if isinstance(value, np.generic) else value)
                 for key, value in row.items()}
-    return Outcome(front.status.value, np.array(front.F, float), front.stats.time_s, plan)
+    return Outcome(front.status.value, np.array(front.F, float), time.perf_counter() - start,
+                   plan, answer.solver)
 
 
 # ------------------------------------------------------------------ the table
@@ -196,10 +209,12 @@ class SweepTable:
     """A sweep's results: one row per combination of the varied settings, in input order.
 
     frame columns: the varied settings (by name; `memory_bytes` as `max_memory_bytes`,
-    see :func:`column_of`), `status` (the solver's), `points` (front size),
-    `hypervolume` (see below), `time_s`, then the chosen plan: `split`, `n_edge` (number of
-    edge nodes), `edge_nodes`, every quantity of SPEC section 4, `bits_w`, `bits_a`,
-    `codec`; these plan cells are empty when no plan was chosen (an infeasible
+    see :func:`column_of`), `status` (the front's, or ``refused: <why>``, or
+    ``invalid: <why>``), `solver` (the backend whose front it is: the sweep's, or its
+    fallback where the sweep's refused), `points` (front size), `hypervolume` (see below),
+    `time_s` (wall time of the combination's solves), then the chosen plan: `split`,
+    `n_edge` (number of edge nodes), `edge_nodes`, every quantity of SPEC section 4,
+    `bits_w`, `bits_a`, `codec`; these plan cells are empty when no plan was chosen (an infeasible
     combination, or no point within the pick's limits).
 
     Hypervolume: each objective is normalised by the sweep-wide `ideal` and `nadir` (best
@@ -247,7 +262,8 @@ def _hypervolumes(points: Sequence[np.ndarray], maximise: Sequence[bool]
 
 def _row(settings: Mapping[str, float], outcome: Outcome, volume: float) -> dict[str, Any]:
     row: dict[str, Any] = {column_of(name): value for name, value in settings.items()}
-    row.update(status=outcome.status, points=len(outcome.F), hypervolume=volume,
+    row.update(status=outcome.status, solver=outcome.solver, points=len(outcome.F),
+               hypervolume=volume,
                time_s=outcome.time_s)
     plan = outcome.plan
     for column in PLAN_COLUMNS:
@@ -265,7 +281,7 @@ def _table(problem: SplitProblem, combos: list[dict[str, float]], outcomes: list
     points = tuple(o.F for o in outcomes)
     volumes, ideal, nadir, ref = _hypervolumes(points, problem.maximise)
     rows = [_row(s, o, v) for s, o, v in zip(combos, outcomes, volumes, strict=True)]
-    columns = [*map(column_of, varied), "status", "points", "hypervolume", "time_s",
+    columns = [*map(column_of, varied), "status", "solver", "points", "hypervolume", "time_s",
                *PLAN_COLUMNS]
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("split", "n_edge"):
@@ -330,6 +346,7 @@ def sweep(
     vary: Mapping[str, Sequence[float]],
     *,
     solver: str | Solver | None = None,
+    fallback: str | None = None,
     pick: str | Mapping[str, Any] | Pick = "knee",
     executor: Executor | None = None,
     max_workers: int | None = None,
@@ -343,7 +360,10 @@ def sweep(
     `tx_power_mw`, `memory_mib` or `memory_bytes`, `max_error`, `max_latency_ms`,
     `min_split`, `max_split`); the cartesian product is solved, the first name varying
     slowest. solver: a backend name, a Solver, or None (the default backend, see
-    :func:`moosplit.solve`). pick: which plan to report per combination (see
+    :func:`moosplit.solve`). A combination the solver refuses (UnsupportedProblemError) is
+    a row with status ``refused: <why>``, or, when `fallback` names a backend, is solved
+    by that backend in the time left; the `solver` column says whose front each row is.
+    pick: which plan to report per combination (see
     :func:`moosplit.results.selection.parse_pick`).
     executor: any concurrent.futures Executor (for Dask: ``client.get_executor()``); None
     runs a process pool (Python's default start method) of `max_workers` (default: the
@@ -365,6 +385,9 @@ def sweep(
     """
     vary = check_vary(vary)
     solver = default_solver() if solver is None else solver
+    solver_name = solver if isinstance(solver, str) else solver.name
+    if fallback is not None:
+        get_solver(fallback)  # an unknown name is an error before any solving
     max_workers = Number(whole=True, at_least=1, optional=True)("max_workers", max_workers)
     check_run(seed, time_limit)
     chosen = parse_pick(pick)
@@ -382,11 +405,11 @@ def sweep(
     for i, settings in enumerate(combos):
         try:
             tasks.append(_Task(apply_settings(problem, settings), solver, seed, time_limit,
-                               chosen))
+                               chosen, fallback))
             labels.append(", ".join(f"{k}={v:g}" for k, v in settings.items()))
         except ProblemError as exc:  # values that conflict (min_split > max_split): a row
             invalid[i] = Outcome(f"invalid: {' '.join(str(exc).split())}",
-                                 np.empty((0, problem.n_objectives)), 0.0, None)
+                                 np.empty((0, problem.n_objectives)), 0.0, None, solver_name)
     start, done = time.perf_counter(), 0
 
     def report(i: int, outcome: Outcome | None) -> None:
@@ -399,5 +422,4 @@ def sweep(
 
     solved = iter(_run(tasks, executor, max_workers, report))
     outcomes = [invalid[i] if i in invalid else next(solved) for i in range(len(combos))]
-    name = solver if isinstance(solver, str) else solver.name
-    return _table(problem, combos, outcomes, tuple(vary), name, chosen)
+    return _table(problem, combos, outcomes, tuple(vary), solver_name, chosen)

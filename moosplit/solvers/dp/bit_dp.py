@@ -129,12 +129,16 @@ class BitDP:
         self._weight_options: list[WeightOptions] | None = None
         self._step_of: dict[int, int] = {}
         self.relaxed_ms = 0.0  # the latency the relaxed rows may hide (see _relax)
-        spread = self._weight_latency_spread(costs)
-        free = self._free_weights(spread)
+        # per row: how much its weight bits change its edge latency, and whether they
+        # left the labels (read by benchmarks/bench_weight_coupling.py)
+        self.weight_spread = self._weight_latency_spread(costs)
+        self.weights_out = np.zeros(profile.n_rows, bool)
+        free = self._free_weights(self.weight_spread)
         if free is not None:
-            relaxed = self._relax(spread, free, relax_ms)
-            if (free | relaxed).any():
-                self._leave_weights_out(costs, free | relaxed, relaxed)
+            relaxed = self._relax(self.weight_spread, free, relax_ms)
+            self.weights_out = free | relaxed
+            if self.weights_out.any():
+                self._leave_weights_out(costs, self.weights_out, relaxed)
         self.certified = slack is not None
         self.budget = SlackBudget(problem, self.dims, slack, merge_above)
         self.merged = 0               # labels dropped by merging, beyond exact dominance

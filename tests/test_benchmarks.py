@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-SCRIPTS = ["bench_augmecon.py", "bench_budgeted.py", "bench_exact.py", "bench_front_ends.py",
-           "bench_heuristics.py", "bench_limits.py", "bench_packing.py", "bench_serve.py",
-           "snapshot_fronts.py"]
+SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name != "common.py")
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

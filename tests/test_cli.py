@@ -693,10 +693,18 @@ def test_sweep_passes_solver_options_to_its_backend(capsys):
     # a named backend's refusals are rows that say why
     rc, out, err = cli(capsys, *argv, "--solver", "epsilon", "--solver-opt", "max_labels=10")
     assert rc == 0, err
-    assert "note: epsilon refused 2 of 2 combination(s) (their status says why)" in err
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert notes[0] == "note: 2 of 2 combination(s) have no front: epsilon refused them " \
+        "(status refused)"
+    # each distinct reason once (the two bandwidths need different numbers of labels)
+    assert 1 <= len(notes[1:]) <= 2 and all(
+        n.startswith("note: refused because: epsilon: ") and "max_labels=10" in n
+        for n in notes[1:])
+    assert re.search(r"\(2 refused\)", err), err
     rows = pd.read_csv(io.StringIO(out))
     assert list(rows["solver"]) == ["epsilon"] * 2 and list(rows["points"]) == [0, 0]
-    assert all(s.startswith("refused: ") and "max_labels=10" in s for s in rows["status"])
+    assert list(rows["status"]) == ["refused"] * 2
+    assert all("max_labels=10" in s for s in rows["refusal"])
     rc, out, err = cli(capsys, *argv, "--solver-opt", "max_labels=5000000")
     assert rc == 0, err
     rows = pd.read_csv(io.StringIO(out))
@@ -713,11 +721,17 @@ def test_sweep_without_a_solver_falls_back_to_a_heuristic_where_the_default_refu
     rows = pd.read_csv(io.StringIO(out))
     assert list(rows["solver"]) == ["nsga2"] * 2 and list(rows["status"]) == ["feasible"] * 2
     assert (rows["points"] > 0).all() and rows["split"].notna().all()
+    assert rows["refusal"].str.contains("more than max_labels=10").all()
     notes = [line for line in err.splitlines() if line.startswith("note: ")]
-    assert notes == ["note: epsilon refused 2 of 2 combination(s); their rows are nsga2's "
-                     "fronts, a heuristic, not certified (name --solver to choose a backend)"]
-    rc, out, err = cli(capsys, *argv)  # the terminal table shows whose rows they are
+    assert notes[0] == ("note: epsilon refused 2 of 2 combination(s); their rows are nsga2's "
+                        "fronts, a heuristic, not certified (name --solver to choose a "
+                        "backend)")
+    assert all(n.startswith("note: refused because: epsilon: ") for n in notes[1:]), notes
+    # the terminal table shows whose rows they are; --quiet keeps the notes
+    rc, out, quiet_err = cli(capsys, *argv, "--quiet")
     assert rc == 0 and out.splitlines()[0].split()[:3] == ["bandwidth_mbps", "status", "solver"]
+    assert [line for line in quiet_err.splitlines() if line.startswith("note: ")] == notes
+    assert "sweep: " not in quiet_err
 
 
 def test_compare_passes_solver_options_to_the_backends_that_take_them(capsys, dag):

@@ -28,7 +28,7 @@ from moosplit.workflows.sweeps import (
 
 SEED = 2  # random_problem seed used throughout; failures name it through the problem repr
 VARY = {"bandwidth_mbps": [0.1, 1.0, 10.0], "memory_bytes": [1500.0, 1e9]}
-TABLE_COLUMNS = ["bandwidth_mbps", "max_memory_bytes", "status", "solver", "points",
+TABLE_COLUMNS = ["bandwidth_mbps", "max_memory_bytes", "status", "solver", "refusal", "points",
                  "hypervolume", "time_s", *PLAN_COLUMNS]
 
 
@@ -141,8 +141,8 @@ def test_infeasible_combination_keeps_its_row(problem):
     text = io.StringIO()
     result.to_csv(text)
     first_row = text.getvalue().splitlines()[1].split(",")
-    assert first_row[:4] == ["0.001", "infeasible", "cpsat", "0"]
-    assert set(first_row[6:]) == {""}  # every plan cell empty
+    assert first_row[:5] == ["0.001", "infeasible", "cpsat", "", "0"]
+    assert set(first_row[7:]) == {""}  # every plan cell empty
 
 
 def test_invalid_combination_keeps_its_row_and_is_not_solved(problem):
@@ -164,12 +164,13 @@ def test_a_refused_combination_is_a_row_or_falls_back(problem):
     assert solved["status"] == "optimal"
     np.testing.assert_array_equal(
         table.points[0], moosplit.solve(problem.replace(max_split=1), strict).F)
-    assert refused["status"].startswith("refused: exhaustive: ") and "max_plans=100" in (
-        refused["status"]) and "\n" not in refused["status"]
+    assert refused["status"] == "refused" and pd.isna(solved["refusal"])
+    reason = refused["refusal"]
+    assert reason.startswith("exhaustive: ") and "max_plans=100" in reason and "\n" not in reason
     assert refused["points"] == 0 and all(pd.isna(refused[c]) for c in PLAN_COLUMNS)
     table = sweep(problem, vary, solver=strict, fallback="lagrangian", max_workers=1)
     assert list(table.frame["solver"]) == ["exhaustive", "lagrangian"]
-    assert table.solver == "exhaustive"
+    assert table.solver == "exhaustive" and table.frame.iloc[1]["refusal"] == reason
     np.testing.assert_array_equal(table.points[0], moosplit.solve(problem.replace(max_split=1),
                                                                   strict).F)
     heuristic = moosplit.solve(problem.replace(max_split=6), "lagrangian", seed=0)
@@ -177,6 +178,18 @@ def test_a_refused_combination_is_a_row_or_falls_back(problem):
     np.testing.assert_array_equal(table.points[1], heuristic.F)
     with pytest.raises(moosplit.OptionError, match="nosuch"):
         sweep(problem, vary, solver=strict, fallback="nosuch", max_workers=1)
+
+
+def test_a_fallback_that_refuses_too_is_named_with_both_reasons(problem):
+    strict = moosplit.get_solver("exhaustive", max_plans=100)
+    no_reference_bits = problem.replace(bits=(4, 8))  # the baselines need 16 bits
+    table = sweep(no_reference_bits, {"max_split": [6]}, solver=strict,
+                  fallback="neurosurgeon", max_workers=1)
+    row = table.frame.iloc[0]
+    assert row["status"] == "refused" and row["solver"] == "neurosurgeon"
+    assert row["refusal"].startswith("exhaustive: ") and "max_plans=100" in row["refusal"]
+    assert "the fallback refused too: neurosurgeon runs the edge at the reference" in (
+        row["refusal"])
 
 
 @pytest.mark.parametrize("vary,message", [

@@ -93,8 +93,8 @@ def _solve(args: argparse.Namespace, solver: Solver, problem: SplitProblem,
                                 None if args.solver is not None else FALLBACK_SOLVER,
                                 seed=args.seed, time_limit=args.time_limit, progress=progress)
     if answer.refusal is not None:
-        print(f"note: {answer.refusal}; the front below is {answer.solver}'s, a heuristic, "
-              "not certified (name --solver to choose a backend)", file=sys.stderr)
+        print(f"note: {answer.refusal.split(';')[0]}; the front below is {answer.solver}'s, "
+              "a heuristic, not certified (name --solver to choose a backend)", file=sys.stderr)
     return answer.front
 
 

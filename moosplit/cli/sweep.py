@@ -136,7 +136,7 @@ def _terminal_table(table: SweepTable) -> str:
     # a quantity empty although plans were chosen cannot be computed (energy_mj): hide it;
     # the solver column too while every row is the sweep's own
     keep = [c for c in frame.columns
-            if c not in ("edge_nodes", "bits_w", "bits_a", "codec", "time_s")
+            if c not in ("edge_nodes", "bits_w", "bits_a", "codec", "time_s", "refusal")
             and not (c in QUANTITIES and chosen.any() and frame[c].isna().all())
             and not (c == "solver" and (frame[c] == table.solver).all())]
     shown = frame[keep].copy()
@@ -149,23 +149,25 @@ def _terminal_table(table: SweepTable) -> str:
 
 
 def _notes(table: SweepTable) -> list[str]:
-    """Which rows another backend answered, or none did."""
+    """Which rows another backend answered, which none did, and why (each reason once)."""
     frame = table.frame
-    fell_back = frame[frame["solver"] != table.solver]
-    refused = frame[frame["status"].str.startswith("refused")]
+    refused = frame["refusal"].notna()
+    unanswered = frame["status"] == "refused"
     out = []
-    for solver, rows in fell_back.groupby("solver"):
+    for solver, rows in frame[refused & ~unanswered].groupby("solver"):
         out.append(f"{table.solver} refused {len(rows)} of {len(frame)} combination(s); "
                    f"their rows are {solver}'s fronts, a heuristic, not certified (name "
                    "--solver to choose a backend)")
-    if len(refused):
-        out.append(f"{table.solver} refused {len(refused)} of {len(frame)} combination(s) "
-                   "(their status says why)")
+    if unanswered.any():
+        out.append(f"{unanswered.sum()} of {len(frame)} combination(s) have no front: "
+                   f"{table.solver} refused them (status refused)")
+    for reason in dict.fromkeys(frame.loc[refused, "refusal"]):
+        out.append(f"refused because: {reason}")
     return out
 
 
 def _summary(table: SweepTable) -> str:
-    counts = table.frame["status"].value_counts()
+    counts = table.frame["status"].str.partition(":")[0].value_counts()
     parts = ", ".join(f"{n} {status}" for status, n in counts.items())
     reference = ", ".join(f"{name} {v:.6g}" for name, v in
                           zip(table.objectives, table.reference, strict=True)
@@ -196,9 +198,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    # notes even with --quiet: they say which rows are not the named backend's (as `solve`)
+    for line in _notes(table):
+        print(f"note: {line}", file=sys.stderr)
     if not args.quiet:
-        for line in _notes(table):
-            print(f"note: {line}", file=sys.stderr)
         print(_summary(table), file=sys.stderr)
     if args.out is not None:
         with writing(args.out):

@@ -116,8 +116,8 @@ no backend was named: a heuristic that takes any problem (its front is marked so
 
 @dataclass(frozen=True)
 class Answer:
-    """A front and who made it: `solver` answered, or refused for `refusal` (the first
-    clause of its message) and `fallback` answered instead."""
+    """A front and who made it: `solver` answered, or the first backend refused for
+    `refusal` (its message, on one line) and `solver`, the fallback, answered instead."""
 
     front: Front
     solver: str
@@ -135,7 +135,8 @@ def solve_or_fall_back(
 ) -> Answer:
     """The front of `solver`; if it refuses `problem` (UnsupportedProblemError) and
     `fallback` names a backend, that backend's front in the time `time_limit` has left.
-    Without a fallback the refusal is raised."""
+    Without a fallback the refusal is raised; if the fallback refuses too, an
+    UnsupportedProblemError gives both reasons."""
     start = time.perf_counter()
     try:
         front = solver.solve(problem, seed=seed, time_limit=time_limit, progress=progress)
@@ -143,7 +144,13 @@ def solve_or_fall_back(
     except UnsupportedProblemError as exc:
         if fallback is None:
             raise
-        refusal = " ".join(str(exc).split(";")[0].split())
+        refused = exc
+    refusal = " ".join(str(refused).split())
     left = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.1)
-    front = get_solver(fallback).solve(problem, seed=seed, time_limit=left, progress=progress)
+    try:
+        front = get_solver(fallback).solve(problem, seed=seed, time_limit=left,
+                                           progress=progress)
+    except UnsupportedProblemError as exc:
+        raise UnsupportedProblemError(f"{refusal}; the fallback refused too: {exc}",
+                                      options=(*refused.options, *exc.options)) from exc
     return Answer(front, fallback, refusal)

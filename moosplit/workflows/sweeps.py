@@ -151,7 +151,7 @@ class _Task:
 @dataclass(frozen=True)
 class Outcome:
     """What one solve of a sweep sends back: status, front values, time, the chosen plan,
-    and the backend whose front it is.
+    the backend whose front it is, and why the sweep's backend refused, if it did.
 
     plan: the chosen plan's front-CSV row (SPEC section 7 columns), or None.
     """
@@ -161,6 +161,7 @@ class Outcome:
     time_s: float
     plan: dict[str, Any] | None
     solver: str
+    refusal: str | None = None
 
 
 _CANCEL: Any = None
@@ -189,9 +190,10 @@ def run_task(task: _Task) -> Outcome:
         answer = solve_or_fall_back(task.problem, solver, task.fallback, seed=task.seed,
                                     time_limit=task.time_limit, progress=_stop_if_cancelled)
     except UnsupportedProblemError as exc:
-        return Outcome(f"refused: {' '.join(str(exc).split())}",
-                       np.empty((0, task.problem.n_objectives)),
-                       time.perf_counter() - start, None, solver.name)
+        # the last backend that refused: the fallback, when there is one
+        return Outcome("refused", np.empty((0, task.problem.n_objectives)),
+                       time.perf_counter() - start, None, task.fallback or solver.name,
+                       " ".join(str(exc).split()))
     front = answer.front
     chosen = task.pick.apply(front)
     plan = None
@@ -200,7 +202,7 @@ def run_task(task: _Task) -> Outcome:
         plan = {key: (value.item() if isinstance(value, np.generic) else value)
                 for key, value in row.items()}
     return Outcome(front.status.value, np.array(front.F, float), time.perf_counter() - start,
-                   plan, answer.solver)
+                   plan, answer.solver, answer.refusal)
 
 
 # ------------------------------------------------------------------ the table
@@ -209,13 +211,14 @@ class SweepTable:
     """A sweep's results: one row per combination of the varied settings, in input order.
 
     frame columns: the varied settings (by name; `memory_bytes` as `max_memory_bytes`,
-    see :func:`column_of`), `status` (the front's, or ``refused: <why>``, or
-    ``invalid: <why>``), `solver` (the backend whose front it is: the sweep's, or its
-    fallback where the sweep's refused), `points` (front size), `hypervolume` (see below),
-    `time_s` (wall time of the combination's solves), then the chosen plan: `split`,
-    `n_edge` (number of edge nodes), `edge_nodes`, every quantity of SPEC section 4,
-    `bits_w`, `bits_a`, `codec`; these plan cells are empty when no plan was chosen (an infeasible
-    combination, or no point within the pick's limits).
+    see :func:`column_of`), `status` (the front's, or ``refused``, or ``invalid: <why>``),
+    `solver` (the backend whose front it is: the sweep's, or its fallback where the
+    sweep's refused), `refusal` (why the sweep's backend refused, and its fallback too
+    where that refused; empty otherwise), `points` (front size), `hypervolume` (see
+    below), `time_s` (wall time of the combination's solves, fallback included), then the
+    chosen plan: `split`, `n_edge` (number of edge nodes), `edge_nodes`, every quantity of
+    SPEC section 4, `bits_w`, `bits_a`, `codec`; these plan cells are empty when no plan
+    was chosen (an infeasible combination, or no point within the pick's limits).
 
     Hypervolume: each objective is normalised by the sweep-wide `ideal` and `nadir` (best
     and worst values over every front of the sweep; a zero range counts as 1), and the
@@ -262,9 +265,8 @@ def _hypervolumes(points: Sequence[np.ndarray], maximise: Sequence[bool]
 
 def _row(settings: Mapping[str, float], outcome: Outcome, volume: float) -> dict[str, Any]:
     row: dict[str, Any] = {column_of(name): value for name, value in settings.items()}
-    row.update(status=outcome.status, solver=outcome.solver, points=len(outcome.F),
-               hypervolume=volume,
-               time_s=outcome.time_s)
+    row.update(status=outcome.status, solver=outcome.solver, refusal=outcome.refusal,
+               points=len(outcome.F), hypervolume=volume, time_s=outcome.time_s)
     plan = outcome.plan
     for column in PLAN_COLUMNS:
         if plan is None:
@@ -281,8 +283,8 @@ def _table(problem: SplitProblem, combos: list[dict[str, float]], outcomes: list
     points = tuple(o.F for o in outcomes)
     volumes, ideal, nadir, ref = _hypervolumes(points, problem.maximise)
     rows = [_row(s, o, v) for s, o, v in zip(combos, outcomes, volumes, strict=True)]
-    columns = [*map(column_of, varied), "status", "solver", "points", "hypervolume", "time_s",
-               *PLAN_COLUMNS]
+    columns = [*map(column_of, varied), "status", "solver", "refusal", "points", "hypervolume",
+               "time_s", *PLAN_COLUMNS]
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("split", "n_edge"):
         frame[column] = frame[column].astype("Int64")
@@ -361,8 +363,9 @@ def sweep(
     `min_split`, `max_split`); the cartesian product is solved, the first name varying
     slowest. solver: a backend name, a Solver, or None (the default backend, see
     :func:`moosplit.solve`). A combination the solver refuses (UnsupportedProblemError) is
-    a row with status ``refused: <why>``, or, when `fallback` names a backend, is solved
-    by that backend in the time left; the `solver` column says whose front each row is.
+    a row with status ``refused``, or, when `fallback` names a backend, is solved by that
+    backend in the time left; the `refusal` column says why, the `solver` column whose
+    front each row is.
     pick: which plan to report per combination (see
     :func:`moosplit.results.selection.parse_pick`).
     executor: any concurrent.futures Executor (for Dask: ``client.get_executor()``); None

@@ -163,6 +163,9 @@ def _notes(table: SweepTable) -> list[str]:
                    f"{table.solver} refused them (status refused)")
     for reason in dict.fromkeys(frame.loc[refused, "refusal"]):
         out.append(f"refused because: {reason}")
+    if refused.any():
+        out.append("from the command line, --solver-opt KEY=N sets the backend options these "
+                   "reasons name (such as max_labels)")
     return out
 
 

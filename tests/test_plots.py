@@ -134,8 +134,9 @@ def test_plot_sweep(tmp_path, problem):
         path = tmp_path / f"sweep{suffix}"
         plot_sweep(table, path, y=y)
         assert path.read_bytes()[:8] == PNG if suffix == ".png" else is_svg(path)
-    with pytest.raises(ValueError, match="numeric column"):
-        plot_sweep(table, tmp_path / "x.png", y="edge_nodes")
+    for text_column in ("edge_nodes", "solver", "refusal", "status"):
+        with pytest.raises(ValueError, match="numeric column"):
+            plot_sweep(table, tmp_path / "x.png", y=text_column)
 
 
 # ------------------------------------------------------------------ command line

@@ -165,6 +165,7 @@ def test_a_refused_combination_is_a_row_or_falls_back(problem):
     np.testing.assert_array_equal(
         table.points[0], moosplit.solve(problem.replace(max_split=1), strict).F)
     assert refused["status"] == "refused" and pd.isna(solved["refusal"])
+    assert table.lifted_by == ("max_plans",)  # the option that lifts the refusal
     reason = refused["refusal"]
     assert reason.startswith("exhaustive: ") and "max_plans=100" in reason and "\n" not in reason
     assert refused["points"] == 0 and all(pd.isna(refused[c]) for c in PLAN_COLUMNS)
@@ -190,6 +191,7 @@ def test_a_fallback_that_refuses_too_is_named_with_both_reasons(problem):
     assert row["refusal"].startswith("exhaustive: ") and "max_plans=100" in row["refusal"]
     assert "the fallback refused too: neurosurgeon runs the edge at the reference" in (
         row["refusal"])
+    assert table.lifted_by == ("max_plans",)  # no option lifts the fallback's refusal
 
 
 @pytest.mark.parametrize("vary,message", [
@@ -366,3 +368,18 @@ def test_dask_cluster_executor(problem, table, capsys, profile_path):
                               "--out", "-", "--quiet")
     assert rc == 0, err
     assert len(pd.read_csv(io.StringIO(stdout))) == 2
+
+
+def test_notes_say_when_the_fallback_refused_too_and_group_alike_reasons(problem):
+    from moosplit.cli.sweep import _notes
+
+    strict = moosplit.get_solver("exhaustive", max_plans=100)
+    table = sweep(problem.replace(bits=(4, 8)), {"max_split": [5, 6]}, solver=strict,
+                  fallback="neurosurgeon", max_workers=1)
+    assert list(table.frame["status"]) == ["refused", "refused"]
+    notes = _notes(table)
+    assert notes[0] == ("2 of 2 combination(s) have no front: exhaustive refused them, and so "
+                        "did the fallback (status refused)")
+    # the two reasons differ only in their plan counts: one note for both
+    assert len(notes) == 3 and "(and 1 more combination(s) alike" in notes[1]
+    assert notes[2] == "from the command line: --solver-opt max_plans=N"

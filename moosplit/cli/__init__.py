@@ -30,7 +30,7 @@ from . import (
     sweep,
     validate,
 )
-from .options import UsageError, cli_message
+from .options import UsageError, cli_message, solver_opt_hint
 
 COMMANDS = (solve, compare, sweep, dynamic, plot, export, info, profile_model, list_profiles,
             codecs, serve, validate)
@@ -80,8 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             text = str(exc)
         if isinstance(exc, UnsupportedProblemError) and exc.options:
-            text += "; from the command line: " + ", ".join(f"--solver-opt {o}=N"
-                                                             for o in exc.options)
+            text += "; " + solver_opt_hint(exc.options)
         print(f"moosplit: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
     except ImportError as exc:  # an optional extra (profile, torch, plot) is missing

@@ -49,6 +49,11 @@ class UsageError(Exception):
 Flag = str | tuple[str, object]
 
 
+def solver_opt_hint(options: Sequence[str]) -> str:
+    """How the command line sets the backend options that would lift a refusal."""
+    return "from the command line: " + ", ".join(f"--solver-opt {o}=N" for o in options)
+
+
 def cli_message(exc: OptionError, flags: dict[str, Flag] | None = None) -> str:
     """An OptionError's message with the parameter called by its flag; a flag given as
     (flag, value) also shows the value as the user typed it."""

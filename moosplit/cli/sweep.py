@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from .options import (
     figure_args,
     flags_for,
     solver_from_args,
+    solver_opt_hint,
 )
 from .output import ProgressPrinter, writing
 
@@ -159,14 +161,25 @@ def _notes(table: SweepTable) -> list[str]:
                    f"their rows are {solver}'s fronts, a heuristic, not certified (name "
                    "--solver to choose a backend)")
     if unanswered.any():
+        fallback_too = (frame.loc[unanswered, "solver"] != table.solver).any()
         out.append(f"{unanswered.sum()} of {len(frame)} combination(s) have no front: "
-                   f"{table.solver} refused them (status refused)")
-    for reason in dict.fromkeys(frame.loc[refused, "refusal"]):
-        out.append(f"refused because: {reason}")
-    if refused.any():
-        out.append("from the command line, --solver-opt KEY=N sets the backend options these "
-                   "reasons name (such as max_labels)")
+                   f"{table.solver} refused them"
+                   + (", and so did the fallback" if fallback_too else "")
+                   + " (status refused)")
+    # reasons that differ only in counts and node names are one reason
+    reasons = frame.loc[refused, "refusal"]
+    for _, alike in reasons.groupby(reasons.map(_reason_kind), sort=False):
+        more = (f" (and {len(alike) - 1} more combination(s) alike; the refusal column of "
+                "--out has each)") if len(alike) > 1 else ""
+        out.append(f"refused because: {alike.iloc[0]}{more}")
+    if table.lifted_by:
+        out.append(solver_opt_hint(table.lifted_by))
     return out
+
+
+def _reason_kind(reason: str) -> str:
+    """A refusal's text with its numbers and quoted names blanked out."""
+    return re.sub(r"'[^']*'|\d[\d,]*(\.\d+)?", "#", reason)
 
 
 def _summary(table: SweepTable) -> str:

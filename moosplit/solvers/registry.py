@@ -117,11 +117,13 @@ no backend was named: a heuristic that takes any problem (its front is marked so
 @dataclass(frozen=True)
 class Answer:
     """A front and who made it: `solver` answered, or the first backend refused for
-    `refusal` (its message, on one line) and `solver`, the fallback, answered instead."""
+    `refusal` (its message, on one line) and `solver`, the fallback, answered instead.
+    `lifted_by`: the backend options that would have lifted that refusal."""
 
     front: Front
     solver: str
     refusal: str | None = None
+    lifted_by: tuple[str, ...] = ()
 
 
 def solve_or_fall_back(
@@ -153,4 +155,4 @@ def solve_or_fall_back(
     except UnsupportedProblemError as exc:
         raise UnsupportedProblemError(f"{refusal}; the fallback refused too: {exc}",
                                       options=(*refused.options, *exc.options)) from exc
-    return Answer(front, fallback, refusal)
+    return Answer(front, fallback, refusal, refused.options)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..errors import OptionError, ProblemError
 from ..problems.problem import SplitProblem
@@ -343,7 +344,7 @@ def plot_sweep(table: SweepTable, path: str | os.PathLike, *, y: str = "n_edge",
     frame = table.frame
     if not table.varied:
         raise OptionError("table", "a sweep with at least one varied setting", 0)
-    if y not in frame.columns or y in ("status", "edge_nodes", "bits_w", "bits_a", "codec"):
+    if y not in frame.columns or not pd.api.types.is_numeric_dtype(frame[y]):
         raise OptionError("y", "a numeric column of the sweep table (n_edge, split, "
                           "hypervolume, points or a quantity)", y)
     xcol, groups = column_of(table.varied[0]), [column_of(v) for v in table.varied[1:]]

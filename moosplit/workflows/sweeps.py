@@ -151,7 +151,8 @@ class _Task:
 @dataclass(frozen=True)
 class Outcome:
     """What one solve of a sweep sends back: status, front values, time, the chosen plan,
-    the backend whose front it is, and why the sweep's backend refused, if it did.
+    the backend whose front it is, and why the sweep's backend refused, if it did (with
+    the backend options that would lift the refusal).
 
     plan: the chosen plan's front-CSV row (SPEC section 7 columns), or None.
     """
@@ -162,6 +163,7 @@ class Outcome:
     plan: dict[str, Any] | None
     solver: str
     refusal: str | None = None
+    lifted_by: tuple[str, ...] = ()
 
 
 _CANCEL: Any = None
@@ -193,7 +195,7 @@ def run_task(task: _Task) -> Outcome:
         # the last backend that refused: the fallback, when there is one
         return Outcome("refused", np.empty((0, task.problem.n_objectives)),
                        time.perf_counter() - start, None, task.fallback or solver.name,
-                       " ".join(str(exc).split()))
+                       " ".join(str(exc).split()), exc.options)
     front = answer.front
     chosen = task.pick.apply(front)
     plan = None
@@ -202,7 +204,7 @@ def run_task(task: _Task) -> Outcome:
         plan = {key: (value.item() if isinstance(value, np.generic) else value)
                 for key, value in row.items()}
     return Outcome(front.status.value, np.array(front.F, float), time.perf_counter() - start,
-                   plan, answer.solver, answer.refusal)
+                   plan, answer.solver, answer.refusal, answer.lifted_by)
 
 
 # ------------------------------------------------------------------ the table
@@ -213,12 +215,13 @@ class SweepTable:
     frame columns: the varied settings (by name; `memory_bytes` as `max_memory_bytes`,
     see :func:`column_of`), `status` (the front's, or ``refused``, or ``invalid: <why>``),
     `solver` (the backend whose front it is: the sweep's, or its fallback where the
-    sweep's refused), `refusal` (why the sweep's backend refused, and its fallback too
-    where that refused; empty otherwise), `points` (front size), `hypervolume` (see
-    below), `time_s` (wall time of the combination's solves, fallback included), then the
-    chosen plan: `split`, `n_edge` (number of edge nodes), `edge_nodes`, every quantity of
-    SPEC section 4, `bits_w`, `bits_a`, `codec`; these plan cells are empty when no plan
-    was chosen (an infeasible combination, or no point within the pick's limits).
+    sweep's refused; for a ``refused`` row, the last backend that refused), `refusal`
+    (why the sweep's backend refused, and its fallback too where that refused; empty
+    otherwise), `points` (front size), `hypervolume` (see below), `time_s` (wall time of
+    the combination's solves, fallback included), then the chosen plan: `split`, `n_edge`
+    (number of edge nodes), `edge_nodes`, every quantity of SPEC section 4, `bits_w`,
+    `bits_a`, `codec`; these plan cells are empty when no plan was chosen (an infeasible
+    combination, or no point within the pick's limits).
 
     Hypervolume: each objective is normalised by the sweep-wide `ideal` and `nadir` (best
     and worst values over every front of the sweep; a zero range counts as 1), and the
@@ -236,6 +239,9 @@ class SweepTable:
     reference: np.ndarray
     solver: str
     pick: Pick
+    lifted_by: tuple[str, ...] = ()
+    """The backend options that would lift the refusals of the `refused` rows or the
+    fallback rows (such as max_labels), for front ends to say how they are set."""
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -290,8 +296,9 @@ def _table(problem: SplitProblem, combos: list[dict[str, float]], outcomes: list
         frame[column] = frame[column].astype("Int64")
     for column in ("edge_nodes", "bits_w", "bits_a", "codec"):
         frame[column] = frame[column].astype(object)
+    lifted_by = tuple(dict.fromkeys(o for outcome in outcomes for o in outcome.lifted_by))
     return SweepTable(frame, varied, problem.objectives, points, ideal, nadir, ref, solver,
-                      pick)
+                      pick, lifted_by)
 
 
 # ------------------------------------------------------------------ running
